@@ -1,0 +1,48 @@
+using BenchmarkDotNet.Attributes;
+using Herald.Dispatch;
+using Herald.Sse;
+using Herald.Topics;
+
+namespace Herald.Benchmarks;
+
+/// <summary>
+/// One update fanned out to N subscribers of its topic: the dispatcher's lookup, the per-subscriber
+/// enqueue and the writer work item that copies the frame into each connection's pipe.
+/// </summary>
+[MemoryDiagnoser]
+public class DispatchBenchmarks
+{
+    private static readonly string[] Topics = ["https://example.com/books/1"];
+    private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
+    private Dispatcher _dispatcher = null!;
+    private TopicSubscriber[] _subscribers = [];
+
+    [Params(1, 1_000, 10_000)]
+    public int Subscribers { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dispatcher = new Dispatcher(new TopicMatcher());
+        _subscribers = new TopicSubscriber[Subscribers];
+        for (var i = 0; i < Subscribers; i++)
+        {
+            _subscribers[i] = new TopicSubscriber(new DiscardingPipeWriter(), Topics, null, capacity: 1 << 20);
+            _dispatcher.Add(_subscribers[i]);
+        }
+    }
+
+    [Benchmark]
+    public int Dispatch()
+    {
+        var delivered = _dispatcher.Dispatch(Topics, isPrivate: false, _frame);
+
+        // Let the writers drain before the next iteration, so queues stay short and steady.
+        foreach (var subscriber in _subscribers)
+        {
+            subscriber.WhenIdleAsync().GetAwaiter().GetResult();
+        }
+
+        return delivered;
+    }
+}

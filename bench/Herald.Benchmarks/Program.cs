@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Herald.Benchmarks.DispatchBenchmarks).Assembly).Run(args);

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Herald.Cli;
+
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Herald: real-time push over Server-Sent Events (a Mercure hub and its tools).");
+        return root.Parse(args).Invoke();
+    }
+}

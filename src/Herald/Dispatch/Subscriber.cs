@@ -1,0 +1,309 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Herald.Dispatch;
+
+/// <summary>Why a subscriber's stream ended.</summary>
+internal enum CloseReason
+{
+    None,
+    /// <summary>The client went away or the request was aborted.</summary>
+    Disconnected,
+    /// <summary>The client did not keep up: its queue filled, so it was cut (it resumes with Last-Event-ID).</summary>
+    Overflow,
+    /// <summary>The server ended the stream (token expiry, write timeout, shutdown).</summary>
+    ServerClosed,
+    /// <summary>Writing to the connection failed.</summary>
+    WriteFailed,
+}
+
+/// <summary>
+/// One open event stream: a bounded queue of encoded frames and the loop that writes them to the connection.
+/// </summary>
+/// <remarks>
+/// The dispatcher only ever enqueues (a lock held for a few instructions); it never touches the socket.
+/// The writer runs as a thread-pool work item: it takes everything queued at once, copies it into the
+/// connection's pipe and flushes once, so a busy subscriber gets many events per syscall and an idle one
+/// gets each event at once. Nothing is allocated per message: the queue is a pair of arrays swapped
+/// between producer and writer, and the work item is the subscriber itself.
+/// </remarks>
+internal class Subscriber : IThreadPoolWorkItem
+{
+    private const int InitialQueueSize = 4;
+
+    private readonly object _gate = new();
+    private readonly PipeWriter _output;
+    private readonly int _capacity;
+    private readonly long _maxQueuedBytes;
+    private readonly TaskCompletionSource<CloseReason> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _closing = new();
+    private byte[][] _pending = new byte[InitialQueueSize][];
+    private byte[][] _draining = new byte[InitialQueueSize][];
+    private int _pendingCount;
+    private long _pendingBytes;
+    private bool _scheduled;
+    private bool _closed;
+    private bool _waitingForSpace;
+    private TaskCompletionSource? _spaceAvailable;
+    private TaskCompletionSource? _idle;
+    private long _lastWriteTicks = Environment.TickCount64;
+
+    /// <summary>Creates a subscriber writing to <paramref name="output"/>.</summary>
+    /// <param name="output">The response body.</param>
+    /// <param name="capacity">How many frames may wait before the subscriber is cut.</param>
+    /// <param name="maxQueuedBytes">How many bytes may wait before the subscriber is cut.</param>
+    /// <param name="abort">Called once when the stream is closed by the server, to abort the connection.</param>
+    public Subscriber(PipeWriter output, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _output = output;
+        _capacity = capacity;
+        _maxQueuedBytes = maxQueuedBytes;
+        Abort = abort;
+    }
+
+    private Action? Abort { get; }
+
+    /// <summary>Completes with the reason once the stream is over.</summary>
+    public Task<CloseReason> Completion => _completion.Task;
+
+    /// <summary>Cancelled when the stream is closed.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Whether the stream is closed.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed);
+
+    /// <summary>Milliseconds (<see cref="Environment.TickCount64"/>) of the last write to the connection.</summary>
+    public long LastWriteTicks => Volatile.Read(ref _lastWriteTicks);
+
+    /// <summary>Set by the dispatcher while it fans out one update, so a subscriber matched twice gets it once.</summary>
+    internal long DispatchStamp;
+
+    /// <summary>
+    /// Queues a frame. Returns false when the subscriber is closed, or when its queue is full, in which case
+    /// it is closed with <see cref="CloseReason.Overflow"/> so it can resume from history.
+    /// </summary>
+    public bool TryEnqueue(byte[] frame)
+    {
+        bool schedule;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            if (_pendingCount == _capacity || _pendingBytes + frame.Length > _maxQueuedBytes && _pendingCount > 0)
+            {
+                schedule = false;
+                goto Overflow;
+            }
+
+            Append(frame);
+            schedule = !_scheduled;
+            _scheduled = true;
+        }
+
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        return true;
+
+    Overflow:
+        Close(CloseReason.Overflow);
+        return false;
+    }
+
+    /// <summary>
+    /// Queues a frame, waiting while the queue is full instead of closing: for app-authored streams
+    /// (<c>MapEventStream</c>) where the producer can simply slow down.
+    /// </summary>
+    public async ValueTask EnqueueAsync(byte[] frame, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            bool schedule;
+            lock (_gate)
+            {
+                if (_closed)
+                {
+                    throw new OperationCanceledException("The event stream is closed.", _closing.Token);
+                }
+
+                if (_pendingCount < _capacity && (_pendingBytes + frame.Length <= _maxQueuedBytes || _pendingCount == 0))
+                {
+                    Append(frame);
+                    schedule = !_scheduled;
+                    _scheduled = true;
+                    wait = Task.CompletedTask;
+                }
+                else
+                {
+                    _spaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _waitingForSpace = true;
+                    wait = _spaceAvailable.Task;
+                    schedule = false;
+                }
+            }
+
+            if (schedule)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+
+            if (wait.IsCompleted)
+            {
+                return;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Append(byte[] frame)
+    {
+        if (_pendingCount == _pending.Length)
+        {
+            Array.Resize(ref _pending, Math.Min(_pending.Length * 2, _capacity));
+        }
+
+        _pending[_pendingCount++] = frame;
+        _pendingBytes += frame.Length;
+    }
+
+    /// <summary>Ends the stream. Safe to call more than once and from any thread.</summary>
+    public void Close(CloseReason reason)
+    {
+        TaskCompletionSource? space;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            space = _spaceAvailable;
+            _spaceAvailable = null;
+        }
+
+        space?.TrySetResult();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered on Closing threw; the stream is closed regardless.
+        }
+
+        if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
+        {
+            // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
+            Abort?.Invoke();
+        }
+
+        _completion.TrySetResult(reason);
+    }
+
+    /// <summary>Completes once the writer has nothing in flight: wait for it before the response ends.</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_gate)
+        {
+            if (!_scheduled)
+            {
+                return Task.CompletedTask;
+            }
+
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _idle.Task;
+        }
+    }
+
+    /// <summary>Writes out everything queued, then ends the stream cleanly (no abort).</summary>
+    public async Task CompleteAsync()
+    {
+        await WhenIdleAsync().ConfigureAwait(false);
+        Close(CloseReason.ServerClosed);
+        await WhenIdleAsync().ConfigureAwait(false);
+    }
+
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    private void StopWriter()
+    {
+        TaskCompletionSource? idle;
+        lock (_gate)
+        {
+            _scheduled = false;
+            idle = _idle;
+            _idle = null;
+        }
+
+        idle?.TrySetResult();
+    }
+
+    private async Task DrainAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                byte[][] batch;
+                int count;
+                TaskCompletionSource? space = null;
+                lock (_gate)
+                {
+                    if (_pendingCount == 0 || _closed)
+                    {
+                        _scheduled = false;
+                        var idle = _idle;
+                        _idle = null;
+                        idle?.TrySetResult();
+                        return;
+                    }
+
+                    batch = _pending;
+                    count = _pendingCount;
+                    _pending = _draining;
+                    _draining = batch;
+                    _pendingCount = 0;
+                    _pendingBytes = 0;
+                    if (_waitingForSpace)
+                    {
+                        _waitingForSpace = false;
+                        space = _spaceAvailable;
+                        _spaceAvailable = null;
+                    }
+                }
+
+                space?.TrySetResult();
+                for (var i = 0; i < count; i++)
+                {
+                    _output.Write(batch[i]);
+                    batch[i] = null!;
+                }
+
+                Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+                var flush = _output.FlushAsync(_closing.Token);
+                var result = flush.IsCompletedSuccessfully ? flush.Result : await flush.ConfigureAwait(false);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    Close(CloseReason.Disconnected);
+                    StopWriter();
+                    return;
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // A failed write ends this stream only; the dispatcher and other subscribers never see it.
+            Close(CloseReason.WriteFailed);
+            StopWriter();
+        }
+    }
+}

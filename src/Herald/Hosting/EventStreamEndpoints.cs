@@ -1,0 +1,80 @@
+using Herald;
+using Herald.Dispatch;
+using Herald.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps Server-Sent Events endpoints.</summary>
+public static class EventStreamEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>GET <paramref name="pattern"/></c> to a <c>text/event-stream</c> response. The headers and an
+    /// opening comment go out at once; the handler then sends events on the <see cref="EventStream"/> until
+    /// it returns or the client disconnects (the token is cancelled and the handler ends quietly).
+    /// </summary>
+    public static IEndpointConventionBuilder MapEventStream(
+        this IEndpointRouteBuilder endpoints,
+        string pattern,
+        Func<EventStream, CancellationToken, Task> handler,
+        EventStreamOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var endpoint = new EventStreamEndpoint(options ?? new EventStreamOptions());
+        return endpoints.MapGet(pattern, (HttpContext context) => endpoint.RunAsync(context, handler));
+    }
+
+    /// <summary>
+    /// Maps <c>GET <paramref name="pattern"/></c> to a <c>text/event-stream</c> response made of the events the
+    /// producer yields.
+    /// </summary>
+    public static IEndpointConventionBuilder MapEventStream(
+        this IEndpointRouteBuilder endpoints,
+        string pattern,
+        Func<HttpContext, CancellationToken, IAsyncEnumerable<ServerSentEvent>> producer,
+        EventStreamOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        return endpoints.MapEventStream(
+            pattern,
+            async (stream, cancellationToken) =>
+            {
+                await foreach (var item in producer(stream.HttpContext, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    await stream.SendAsync(item, cancellationToken).ConfigureAwait(false);
+                }
+            },
+            options);
+    }
+
+    private sealed class EventStreamEndpoint(EventStreamOptions options)
+    {
+        private readonly Lazy<HeartbeatTimer> _heartbeat = new(() => new HeartbeatTimer(options.Heartbeat));
+
+        public async Task RunAsync(HttpContext context, Func<EventStream, CancellationToken, Task> handler)
+        {
+            EventStreamResponse.Prepare(context, isPrivate: false);
+            var subscriber = new Subscriber(context.Response.BodyWriter, options.QueueCapacity, abort: context.Abort);
+            using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
+            var heartbeat = _heartbeat.Value;
+            heartbeat.Add(subscriber);
+            try
+            {
+                subscriber.TryEnqueue(SseFrame.Opening);
+                await handler(new EventStream(context, subscriber), subscriber.Closing).ConfigureAwait(false);
+                await subscriber.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (subscriber.IsClosed)
+            {
+                // The client went away: the normal end of a stream, not an error.
+            }
+            finally
+            {
+                heartbeat.Remove(subscriber);
+                subscriber.Close(CloseReason.ServerClosed);
+                await subscriber.WhenIdleAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}
