@@ -1,0 +1,74 @@
+namespace Herald;
+
+/// <summary>
+/// Settings of a Herald hub, bound from the configuration section <c>Herald</c> (appsettings.json,
+/// <c>Herald__…</c> environment variables, and the flags of <c>herald serve</c>, which map onto the same keys).
+/// </summary>
+public sealed class HeraldOptions
+{
+    /// <summary>The configuration section the options bind from.</summary>
+    public const string SectionName = "Herald";
+
+    /// <summary>Shared key (HS256) or PEM public key (RS256) that verifies publishers' tokens.</summary>
+    public string? PublisherJwtKey { get; set; }
+
+    /// <summary>Shared key (HS256) or PEM public key (RS256) that verifies subscribers' tokens.</summary>
+    public string? SubscriberJwtKey { get; set; }
+
+    /// <summary>Algorithm of the publisher key: <c>HS256</c> (default) or <c>RS256</c>.</summary>
+    public string PublisherJwtAlgorithm { get; set; } = "HS256";
+
+    /// <summary>Algorithm of the subscriber key: <c>HS256</c> (default) or <c>RS256</c>.</summary>
+    public string SubscriberJwtAlgorithm { get; set; } = "HS256";
+
+    /// <summary>A JWKS URL whose keys verify publishers' tokens (instead of, or besides, the key).</summary>
+    public string? PublisherJwksUrl { get; set; }
+
+    /// <summary>A JWKS URL whose keys verify subscribers' tokens.</summary>
+    public string? SubscriberJwksUrl { get; set; }
+
+    /// <summary>Allow subscribers without a token; they receive public updates only.</summary>
+    public bool Anonymous { get; set; }
+
+    /// <summary>Origins allowed to subscribe from a browser (CORS); <c>*</c> allows any.</summary>
+    public IList<string> CorsOrigins { get; } = [];
+
+    /// <summary>Origins allowed to publish with the <c>mercureAuthorization</c> cookie; <c>*</c> allows any.</summary>
+    public IList<string> PublishOrigins { get; } = [];
+
+    /// <summary>Publish subscription events and serve the subscriptions API (presence).</summary>
+    public bool Subscriptions { get; set; }
+
+    /// <summary>A comment is sent on a stream that has been silent this long. Zero turns heartbeats off.</summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Streams are closed after this long, so clients reconnect (recycles long-lived connections). Zero: never.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How many updates may wait for a slow subscriber before it is cut (it resumes with Last-Event-ID).</summary>
+    public int SubscriberQueueCapacity { get; set; } = 4096;
+
+    /// <summary>How many bytes may wait for a slow subscriber before it is cut.</summary>
+    public long SubscriberQueueBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Most <c>topic</c> selectors one subscription may name.</summary>
+    public int MaxTopicsPerSubscription { get; set; } = 1000;
+
+    /// <summary>Largest publish request body, in bytes (larger: 413).</summary>
+    public long MaxPublishBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Where <c>herald serve</c> keeps its SQLite history and generated key. <c>null</c>: history in memory only.</summary>
+    public string? DataDir { get; set; }
+
+    /// <summary>Where updates go: empty for the local store (SQLite in <see cref="DataDir"/>, else memory), or <c>redis://host:port</c>.</summary>
+    public string? Transport { get; set; }
+
+    /// <summary>How many updates history keeps (older ones are removed in the background). Zero: no limit.</summary>
+    public long HistoryMaxCount { get; set; } = 1_000_000;
+
+    /// <summary>How long history keeps an update. Zero: no limit.</summary>
+    public TimeSpan HistoryMaxAge { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Whether each SQLite commit is flushed to disk (fsync) before publish answers. Off by default: WAL with normal sync.</summary>
+    public bool SyncEveryCommit { get; set; }
+}
