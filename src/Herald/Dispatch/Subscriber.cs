@@ -80,6 +80,12 @@ internal class Subscriber : IThreadPoolWorkItem
     internal long DispatchStamp;
 
     /// <summary>
+    /// <see cref="Environment.TickCount64"/> at which the server ends this stream (token expiry, write timeout);
+    /// zero for never. Checked by the <see cref="HeartbeatTimer"/> sweep, not by a timer per connection.
+    /// </summary>
+    public long DeadlineTicks { get; set; }
+
+    /// <summary>
     /// Queues a frame. Returns false when the subscriber is closed, or when its queue is full, in which case
     /// it is closed with <see cref="CloseReason.Overflow"/> so it can resume from history.
     /// </summary>
