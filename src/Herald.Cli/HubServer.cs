@@ -40,6 +40,10 @@ internal static class HubServer
             // Long-lived streams: no connection cap and no minimum data rate (set per SSE response too).
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Limits.MinResponseDataRate = null;
+
+            // A subscription may name up to 1000 topic selectors in its query string.
+            kestrel.Limits.MaxRequestLineSize = 256 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
         });
 
         builder.Services.AddHerald();
@@ -86,12 +90,13 @@ internal static class HubServer
             else
             {
                 key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-                using (var file = new FileStream(path, new FileStreamOptions
+                var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows())
                 {
-                    Mode = FileMode.CreateNew,
-                    Access = FileAccess.Write,
-                    UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                }))
+                    fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                using (var file = new FileStream(path, fileOptions))
                 using (var writer = new StreamWriter(file))
                 {
                     writer.Write(key);

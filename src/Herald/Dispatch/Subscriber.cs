@@ -70,6 +70,9 @@ internal class Subscriber : IThreadPoolWorkItem
     /// <summary>Cancelled when the stream is closed.</summary>
     public CancellationToken Closing => _closing.Token;
 
+    /// <summary>Whether the writer has work queued or in flight.</summary>
+    public bool IsWriterBusy => Volatile.Read(ref _scheduled);
+
     /// <summary>Whether the stream is closed.</summary>
     public bool IsClosed => Volatile.Read(ref _closed);
 

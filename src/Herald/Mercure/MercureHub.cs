@@ -1,6 +1,7 @@
 using Herald.Dispatch;
 using Herald.Sse;
 using Herald.Topics;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Mercure;
@@ -13,14 +14,20 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 {
     private readonly HeartbeatTimer _heartbeat;
 
-    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics)
+    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IHostApplicationLifetime? lifetime = null)
     {
         Options = options.Value;
         Matcher = matcher;
         Metrics = metrics;
         Dispatcher = new Dispatcher(matcher);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat);
+
+        // Streams never end by themselves: without this, a graceful shutdown would wait its whole timeout.
+        lifetime?.ApplicationStopping.Register(CloseAll);
     }
+
+    /// <summary>Ends every stream cleanly (clients reconnect, to another node or after a restart).</summary>
+    public void CloseAll() => Dispatcher.ForEach(static (s, _) => s.Close(CloseReason.ServerClosed), 0);
 
     public HeraldOptions Options { get; }
 

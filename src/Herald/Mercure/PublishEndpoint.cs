@@ -64,13 +64,18 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
         catch (InvalidDataException e)
         {
-            await HubResults.WriteError(context, StatusCodes.Status413PayloadTooLarge, "publish form too large: " + e.Message).ConfigureAwait(false);
+            // The form reader refuses over-long values and control characters such as NUL.
+            var tooLarge = e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase);
+            await HubResults.WriteError(
+                context,
+                tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest,
+                (tooLarge ? "publish form too large: " : "malformed publish form: ") + e.Message.TrimEnd('.')).ConfigureAwait(false);
             return;
         }
 
         if (ParseUpdate(form) is not { } parsed)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, ParseError(form)).ConfigureAwait(false);
+            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, ParseError(form) ?? "invalid update").ConfigureAwait(false);
             return;
         }
 

@@ -50,7 +50,7 @@ public sealed class PublishTests : IAsyncLifetime
     [InlineData("negative retry", "topic=t&retry=-1", "retry")]
     [InlineData("LF in id", "topic=t&id=a%0Ab", "id")]
     [InlineData("CR in id", "topic=t&id=a%0Db", "id")]
-    [InlineData("NUL in id", "topic=t&id=a%00b", "id")]
+    [InlineData("NUL in id", "topic=t&id=a%00b", "invalid characters")]
     [InlineData("id starting with #", "topic=t&id=%23frag", "id")]
     [InlineData("LF in type", "topic=t&type=a%0Ab", "type")]
     [InlineData("CR in type", "topic=t&type=a%0Db", "type")]
