@@ -64,6 +64,9 @@ internal class Subscriber : IThreadPoolWorkItem
 
     private Action? Abort { get; }
 
+    /// <summary>How many frames may wait before the subscriber is cut.</summary>
+    public int Capacity => _capacity;
+
     /// <summary>Completes with the reason once the stream is over.</summary>
     public Task<CloseReason> Completion => _completion.Task;
 
