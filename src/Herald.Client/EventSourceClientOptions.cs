@@ -6,7 +6,10 @@ public sealed record EventSourceClientOptions
     /// <summary>The stream's URL (for a Mercure hub: the hub URL with its <c>topic</c> query parameters).</summary>
     public required Uri Url { get; init; }
 
-    /// <summary>Extra request headers sent on every connection, such as <c>Authorization: Bearer …</c>.</summary>
+    /// <summary>
+    /// Extra request headers sent on every connection, such as <c>Authorization: Bearer …</c>. HttpClient drops
+    /// <c>Authorization</c> when it follows a redirect; reconnections after one go straight to its target, with it.
+    /// </summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
     /// <summary>

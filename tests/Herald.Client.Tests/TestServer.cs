@@ -26,8 +26,6 @@ internal sealed class TestServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
-
     public Uri Url(string pathAndQuery) => new(BaseAddress, pathAndQuery);
 
     public static async Task<TestServer> StartAsync(Action<WebApplication> map, Action<WebApplicationBuilder>? configure = null)
