@@ -20,7 +20,7 @@ namespace Herald.Client;
 /// </para>
 /// <para>
 /// Reconnection waits the reconnection time (<see cref="EventSourceClientOptions.ReconnectDelay"/> or the server's
-/// <c>retry</c>), doubled for each further consecutive failure up to <see cref="EventSourceClientOptions.MaxReconnectDelay"/>,
+/// <c>retry</c>), doubled (from at least 100 ms) for each further consecutive failure up to <see cref="EventSourceClientOptions.MaxReconnectDelay"/>,
 /// plus a random 0–25 % of the reconnection time so that clients dropped together do not return together. A
 /// successful connection resets the count. After a redirect the client reconnects to the final URL; when a connection
 /// attempt there fails, the next one starts again from <see cref="EventSourceClientOptions.Url"/>.
