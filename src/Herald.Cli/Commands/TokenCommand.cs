@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using Herald.Security;
 
 namespace Herald.Cli.Commands;
 
@@ -77,45 +76,24 @@ internal static class TokenCommand
                 }
             }
 
-            var claims = MercureJwt.Claims(publishSelectors, subscribeSelectors, payloadJson, DateTimeOffset.UtcNow, lifetime);
-            parseResult.InvocationConfiguration.Output.WriteLine(MercureJwt.Sign(claims, Encoding.UTF8.GetBytes(secret)));
+            parseResult.InvocationConfiguration.Output.WriteLine(TokenIssuer.Create(secret, publishSelectors, subscribeSelectors, lifetime, payloadJson));
             return 0;
         });
         return command;
     }
 
-    /// <summary>Parses 30s / 15m / 1h / 7d (or a TimeSpan such as 01:30:00); 'never' is no expiry.</summary>
+    /// <summary>A duration as <see cref="Durations"/> reads it (30s, 15m, 1h, 7d, 01:30:00), or 'never' for no expiry.</summary>
     internal static bool TryParseLifetime(string text, out TimeSpan? lifetime)
     {
         lifetime = null;
-        text = text.Trim();
-        if (text.Equals("never", StringComparison.OrdinalIgnoreCase))
+        if (text.Trim().Equals("never", StringComparison.OrdinalIgnoreCase))
         {
             return true;
         }
 
-        if (text.Length >= 2 && long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        if (Durations.TryParse(text, out var value) && value > TimeSpan.Zero)
         {
-            TimeSpan? parsed = char.ToLowerInvariant(text[^1]) switch
-            {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
-                _ => null,
-            };
-            if (parsed is { } value && value > TimeSpan.Zero)
-            {
-                lifetime = value;
-                return true;
-            }
-
-            return false;
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
-        {
-            lifetime = span;
+            lifetime = value;
             return true;
         }
 

@@ -221,6 +221,21 @@ internal class Subscriber : IThreadPoolWorkItem
         _completion.TrySetResult(reason);
     }
 
+    /// <summary>
+    /// For the dispatch benchmark: marks the writer as already scheduled, so enqueues only queue, and drops what
+    /// is queued. Measures the dispatcher's own cost apart from the writers'.
+    /// </summary>
+    internal void DetachWriterAndClear()
+    {
+        lock (_gate)
+        {
+            _scheduled = true;
+            Array.Clear(_pending, 0, _pendingCount);
+            _pendingCount = 0;
+            _pendingBytes = 0;
+        }
+    }
+
     /// <summary>Completes once the writer has nothing in flight: wait for it before the response ends.</summary>
     public Task WhenIdleAsync()
     {
