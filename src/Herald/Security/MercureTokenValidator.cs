@@ -1,0 +1,445 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Herald.Security;
+
+/// <summary>
+/// Validates Mercure JWS tokens the way the Mercure 0.x hub does: a signature by the audience's key (HS256
+/// shared secret, RS256 PEM public key, and/or the keys of a JWKS URL), <c>exp</c> honoured when present, issuer
+/// and audience not checked, and the <c>mercure</c> claim read into <see cref="MercureClaims"/>.
+/// </summary>
+/// <remarks>
+/// Configuration errors (an unknown algorithm, a PEM that does not parse, a relative JWKS URL) throw from the
+/// constructor, so a misconfigured hub fails at startup rather than answering 401 to everyone.
+/// </remarks>
+internal sealed class MercureTokenValidator
+{
+    /// <summary>Name of the <see cref="IHttpClientFactory"/> client used to fetch JWKS documents.</summary>
+    public const string JwksHttpClientName = "Herald.Jwks";
+
+    /// <summary>
+    /// Algorithms a JWKS key may sign with, whatever <c>*JwtAlgorithm</c> says (that setting describes the static
+    /// key). Never HMAC: JWKS keys are public, so accepting HS* would be the classic algorithm-confusion hole.
+    /// </summary>
+    private static readonly string[] JwksAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    /// <summary>Clients and hub clocks drift; five minutes (the library default) would keep expired tokens alive far too long.</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
+
+    /// <summary>Used when the host registers no <see cref="IHttpClientFactory"/>; shared, never disposed, DNS refreshed.</summary>
+    private static readonly Lazy<HttpClient> FallbackHttpClient = new(static () => new HttpClient(
+        new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
+
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly AudienceKeys? _publisher;
+    private readonly AudienceKeys? _subscriber;
+
+    public MercureTokenValidator(
+        IOptions<HeraldOptions> options,
+        IHttpClientFactory? httpClientFactory = null,
+        ILogger<MercureTokenValidator>? logger = null)
+        : this(options, httpClientFactory, logger, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Tests pass a clock they move, to cross the JWKS refresh intervals without waiting.</summary>
+    internal MercureTokenValidator(
+        IOptions<HeraldOptions> options,
+        IHttpClientFactory? httpClientFactory,
+        ILogger? logger,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        Func<HttpClient> httpClient = httpClientFactory is null
+            ? static () => FallbackHttpClient.Value
+            : () => httpClientFactory.CreateClient(JwksHttpClientName);
+        logger ??= NullLogger.Instance;
+
+        _publisher = AudienceKeys.Create(
+            nameof(HeraldOptions.PublisherJwtKey), o.PublisherJwtKey,
+            nameof(HeraldOptions.PublisherJwtAlgorithm), o.PublisherJwtAlgorithm,
+            nameof(HeraldOptions.PublisherJwksUrl), o.PublisherJwksUrl,
+            httpClient, time, logger);
+        _subscriber = AudienceKeys.Create(
+            nameof(HeraldOptions.SubscriberJwtKey), o.SubscriberJwtKey,
+            nameof(HeraldOptions.SubscriberJwtAlgorithm), o.SubscriberJwtAlgorithm,
+            nameof(HeraldOptions.SubscriberJwksUrl), o.SubscriberJwksUrl,
+            httpClient, time, logger);
+    }
+
+    /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>.</summary>
+    public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null;
+
+    public async ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    {
+        var keys = KeysFor(audience);
+        if (keys is null)
+        {
+            return TokenResult.Invalid("no key configured");
+        }
+
+        if (string.IsNullOrEmpty(token) || token.Length > _handler.MaximumTokenSizeInBytes)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        if (jwt.IsEncrypted)
+        {
+            return TokenResult.Invalid("encrypted tokens are not supported");
+        }
+
+        // Checked before the library sees the token, for a precise reason: the library reports alg=none as a
+        // missing signature. Ordinal, as the library compares: "hs256" is not HS256.
+        var alg = jwt.Alg;
+        if (string.IsNullOrEmpty(alg) || string.Equals(alg, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return TokenResult.Invalid("unsupported alg none");
+        }
+
+        if (!keys.Algorithms.Contains(alg, StringComparer.Ordinal))
+        {
+            return TokenResult.Invalid("unsupported alg " + Printable(alg));
+        }
+
+        IReadOnlyList<SecurityKey> jwksKeys = [];
+        if (keys.Jwks is not null && keys.JwksAlgorithm(alg))
+        {
+            jwksKeys = await keys.Jwks.GetKeysAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await _handler.ValidateTokenAsync(jwt, keys.Parameters(jwksKeys)).ConfigureAwait(false);
+        if (!result.IsValid
+            && result.Exception is SecurityTokenInvalidSignatureException
+            && keys.Jwks is not null
+            && keys.JwksAlgorithm(alg)
+            && !KnowsKeyId(jwksKeys, jwt.Kid))
+        {
+            // A key id the cache has not seen: the provider may have rotated its keys since the last fetch.
+            var refreshed = await keys.Jwks.RefreshForUnknownKeyAsync(jwksKeys, cancellationToken).ConfigureAwait(false);
+            if (refreshed is not null)
+            {
+                jwksKeys = refreshed;
+                result = await _handler.ValidateTokenAsync(jwt, keys.Parameters(jwksKeys)).ConfigureAwait(false);
+            }
+        }
+
+        if (!result.IsValid)
+        {
+            if (keys.StaticKey is null && keys.Jwks is { HasKeys: false })
+            {
+                return TokenResult.Invalid("JWKS keys unavailable");
+            }
+
+            return TokenResult.Invalid(Reason(result.Exception));
+        }
+
+        return ReadClaims(jwt);
+    }
+
+    private AudienceKeys? KeysFor(TokenAudience audience) => audience switch
+    {
+        TokenAudience.Publisher => _publisher,
+        TokenAudience.Subscriber => _subscriber,
+        _ => throw new ArgumentOutOfRangeException(nameof(audience)),
+    };
+
+    private static bool KnowsKeyId(IReadOnlyList<SecurityKey> keys, string? kid)
+    {
+        if (string.IsNullOrEmpty(kid))
+        {
+            // No kid: the library tried every key, so any of them could have been rotated out.
+            return false;
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (string.Equals(keys[i].KeyId, kid, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One short line a client can act on; the library's own messages carry key ids and IDX codes.</summary>
+    private static string Reason(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => "token expired",
+        SecurityTokenNotYetValidException => "token not yet valid",
+        SecurityTokenInvalidLifetimeException => "token lifetime invalid",
+        SecurityTokenInvalidSignatureException => "token signature invalid",
+        SecurityTokenInvalidAlgorithmException => "unsupported alg",
+        SecurityTokenMalformedException or ArgumentException => "malformed token",
+        _ => "token invalid",
+    };
+
+    /// <summary>The <c>alg</c> goes back to the client in the reason; keep it short and free of control characters.</summary>
+    private static string Printable(string value)
+    {
+        const int MaxLength = 16;
+        var span = value.AsSpan(0, Math.Min(value.Length, MaxLength));
+        foreach (var c in span)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_' && c != '+')
+            {
+                return "(unprintable)";
+            }
+        }
+
+        return value.Length > MaxLength ? string.Concat(span, "…") : value;
+    }
+
+    /// <summary>
+    /// Reads <c>exp</c> and the <c>mercure</c> claim from the signed payload itself, so <c>payload</c> keeps its
+    /// exact JSON whatever the library would make of nested objects.
+    /// </summary>
+    private static TokenResult ReadClaims(JsonWebToken jwt)
+    {
+        byte[] payloadBytes;
+        try
+        {
+            payloadBytes = Base64Url.DecodeFromChars(jwt.EncodedPayload);
+        }
+        catch (FormatException)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(payloadBytes);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return TokenResult.Invalid("malformed token");
+            }
+
+            DateTimeOffset? expires = null;
+            if (root.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetDouble(out var seconds))
+            {
+                expires = DateTimeOffset.UnixEpoch.AddSeconds(Math.Clamp(Math.Floor(seconds), 0, 253_402_300_799));
+            }
+
+            if (!root.TryGetProperty("mercure", out var mercure) || mercure.ValueKind == JsonValueKind.Null)
+            {
+                return TokenResult.Valid(new MercureClaims([], [], null, expires));
+            }
+
+            if (mercure.ValueKind != JsonValueKind.Object
+                || !TryReadStrings(mercure, "publish", out var publish)
+                || !TryReadStrings(mercure, "subscribe", out var subscribe))
+            {
+                return TokenResult.Invalid("malformed mercure claim");
+            }
+
+            JsonElement? payload = mercure.TryGetProperty("payload", out var p) ? p.Clone() : null;
+            return TokenResult.Valid(new MercureClaims(publish, subscribe, payload, expires));
+        }
+        catch (JsonException)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+    }
+
+    private static bool TryReadStrings(JsonElement mercure, string name, out IReadOnlyList<string> values)
+    {
+        values = [];
+        if (!mercure.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        var list = new string[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            list[i++] = item.GetString()!;
+        }
+
+        values = list;
+        return true;
+    }
+
+    /// <summary>What verifies one audience's tokens: a static key, a JWKS URL, or both.</summary>
+    private sealed class AudienceKeys
+    {
+        private AudienceKeys(SecurityKey? staticKey, string? staticAlgorithm, JwksKeyCache? jwks)
+        {
+            StaticKey = staticKey;
+            Jwks = jwks;
+            var algorithms = new List<string>();
+            if (staticAlgorithm is not null)
+            {
+                algorithms.Add(staticAlgorithm);
+            }
+
+            if (jwks is not null)
+            {
+                algorithms.AddRange(JwksAlgorithms.Except(algorithms, StringComparer.Ordinal));
+            }
+
+            Algorithms = [.. algorithms];
+        }
+
+        public SecurityKey? StaticKey { get; }
+
+        public JwksKeyCache? Jwks { get; }
+
+        /// <summary>
+        /// The only <c>alg</c> values accepted: the static key's configured one, plus the asymmetric ones when a
+        /// JWKS URL is set. Anything else (<c>none</c>, HS256 against an RSA key…) is refused before any crypto.
+        /// </summary>
+        public string[] Algorithms { get; }
+
+        public bool JwksAlgorithm(string alg) => JwksAlgorithms.Contains(alg, StringComparer.Ordinal);
+
+        public TokenValidationParameters Parameters(IReadOnlyList<SecurityKey> jwksKeys)
+        {
+            var signingKeys = new List<SecurityKey>(jwksKeys.Count + 1);
+            if (StaticKey is not null)
+            {
+                signingKeys.Add(StaticKey);
+            }
+
+            signingKeys.AddRange(jwksKeys);
+            return new TokenValidationParameters
+            {
+                // The Mercure 0.x hub checks neither; tokens minted for it carry none (or arbitrary ones).
+                ValidateIssuer = false,
+                ValidateAudience = false,
+                // exp is checked when present; a token without one is valid forever, as in the reference hub.
+                ValidateLifetime = true,
+                RequireExpirationTime = false,
+                ClockSkew = ClockSkew,
+                RequireSignedTokens = true,
+                ValidAlgorithms = Algorithms,
+                IssuerSigningKeys = signingKeys,
+                // Key lifetime only concerns X.509 keys; Mercure keys are bare.
+                ValidateIssuerSigningKey = false,
+                TryAllIssuerSigningKeys = true,
+            };
+        }
+
+        public static AudienceKeys? Create(
+            string keySetting, string? key,
+            string algorithmSetting, string? algorithm,
+            string jwksSetting, string? jwksUrl,
+            Func<HttpClient> httpClient, TimeProvider time, ILogger logger)
+        {
+            var hasKey = !string.IsNullOrEmpty(key);
+            var hasJwks = !string.IsNullOrWhiteSpace(jwksUrl);
+            if (!hasKey && !hasJwks)
+            {
+                return null;
+            }
+
+            SecurityKey? staticKey = null;
+            string? staticAlgorithm = null;
+            if (hasKey)
+            {
+                staticAlgorithm = (algorithm ?? SecurityAlgorithms.HmacSha256).Trim().ToUpperInvariant() switch
+                {
+                    SecurityAlgorithms.HmacSha256 => SecurityAlgorithms.HmacSha256,
+                    SecurityAlgorithms.RsaSha256 => SecurityAlgorithms.RsaSha256,
+                    _ => throw new InvalidOperationException(
+                        $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256 or RS256, not '{algorithm}'."),
+                };
+                staticKey = staticAlgorithm == SecurityAlgorithms.HmacSha256
+                    ? HmacKey(key!)
+                    : RsaKey(key!, keySetting);
+            }
+
+            JwksKeyCache? jwks = null;
+            if (hasJwks)
+            {
+                if (!Uri.TryCreate(jwksUrl!.Trim(), UriKind.Absolute, out var url)
+                    || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+                {
+                    throw new InvalidOperationException(
+                        $"{HeraldOptions.SectionName}:{jwksSetting} must be an absolute http(s) URL, not '{jwksUrl}'.");
+                }
+
+                // Plain http is allowed: the operator chose the URL, and a JWKS on a private network or a
+                // sidecar is common. Signatures, not the transport, are what the keys are trusted for.
+                jwks = new JwksKeyCache(url, httpClient, time, logger);
+            }
+
+            return new AudienceKeys(staticKey, staticAlgorithm, jwks);
+        }
+
+        /// <summary>
+        /// The shared secret's UTF-8 bytes, as the reference hub uses them. Microsoft.IdentityModel refuses HMAC
+        /// keys under 256 bits, and Mercure deployments commonly use shorter ones ("!ChangeMe!" is the documented
+        /// example), so short keys are right-padded with zero bytes to 32. That changes no signature: HMAC
+        /// (RFC 2104 §2) zero-pads any key shorter than the hash block (64 bytes for SHA-256) before use, so
+        /// "k" and "k\0\0…" are the same HMAC key. A short key is as weak as it is either way; we only decline to
+        /// break existing deployments over it.
+        /// </summary>
+        private static SymmetricSecurityKey HmacKey(string secret)
+        {
+            const int MinimumBytes = 256 / 8;
+            var bytes = Encoding.UTF8.GetBytes(secret);
+            if (bytes.Length < MinimumBytes)
+            {
+                Array.Resize(ref bytes, MinimumBytes);
+            }
+
+            return new SymmetricSecurityKey(bytes);
+        }
+
+        private static RsaSecurityKey RsaKey(string pem, string keySetting)
+        {
+            // Lives as long as the validator (the app): the key is used on every RS256 validation.
+            var rsa = RSA.Create();
+            try
+            {
+                // Environment variables often carry a PEM on one line with literal "\n"; base64 has no
+                // backslash, so turning them back into line breaks cannot change a real PEM.
+                rsa.ImportFromPem(pem.Replace("\\n", "\n", StringComparison.Ordinal));
+            }
+            catch (ArgumentException ex)
+            {
+                rsa.Dispose();
+                throw new InvalidOperationException(
+                    $"{HeraldOptions.SectionName}:{keySetting} must be a PEM RSA public key (-----BEGIN PUBLIC KEY-----) for RS256: {ex.Message}",
+                    ex);
+            }
+
+            return new RsaSecurityKey(rsa);
+        }
+    }
+}
