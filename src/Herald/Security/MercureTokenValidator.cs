@@ -132,7 +132,7 @@ internal sealed class MercureTokenValidator
 
         var result = await _handler.ValidateTokenAsync(jwt, keys.Parameters(jwksKeys)).ConfigureAwait(false);
         if (!result.IsValid
-            && result.Exception is SecurityTokenInvalidSignatureException
+            && IsSignatureFailure(result.Exception, jwt)
             && keys.Jwks is not null
             && keys.JwksAlgorithm(alg)
             && !KnowsKeyId(jwksKeys, jwt.Kid))
@@ -153,7 +153,7 @@ internal sealed class MercureTokenValidator
                 return TokenResult.Invalid("JWKS keys unavailable");
             }
 
-            return TokenResult.Invalid(Reason(result.Exception));
+            return TokenResult.Invalid(IsSignatureFailure(result.Exception, jwt) ? "token signature invalid" : Reason(result.Exception));
         }
 
         return ReadClaims(jwt);
@@ -184,6 +184,16 @@ internal sealed class MercureTokenValidator
 
         return false;
     }
+
+    /// <summary>
+    /// Whether no configured key verifies the signature. Not just the exception type: when no key matches the
+    /// token's <c>kid</c>, Microsoft.IdentityModel 8.x checks the lifetime first for a "better" error, and reads a
+    /// missing <c>exp</c> as 0001-01-01, so a token without <c>exp</c> signed by an unknown key comes back as
+    /// expired. Taken at its word, that would report the wrong reason and skip the JWKS refresh a rotated key needs.
+    /// </summary>
+    private static bool IsSignatureFailure(Exception? exception, JsonWebToken jwt) =>
+        exception is SecurityTokenInvalidSignatureException
+        || (exception is SecurityTokenExpiredException && !jwt.TryGetPayloadValue<object>("exp", out _));
 
     /// <summary>One short line a client can act on; the library's own messages carry key ids and IDX codes.</summary>
     private static string Reason(Exception? exception) => exception switch
