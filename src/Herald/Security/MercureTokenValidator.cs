@@ -83,6 +83,10 @@ internal sealed class MercureTokenValidator
     /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>.</summary>
     public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null;
 
+    /// <summary>
+    /// Validates <paramref name="token"/> for <paramref name="audience"/>. Never throws for a bad token: every
+    /// failure is a <see cref="TokenResult"/> with a one-line reason. Only a JWKS fetch awaits anything.
+    /// </summary>
     public async ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
     {
         var keys = KeysFor(audience);
