@@ -40,7 +40,11 @@ public class DispatchBenchmarks
         // Let the writers drain before the next iteration, so queues stay short and steady.
         foreach (var subscriber in _subscribers)
         {
-            subscriber.WhenIdleAsync().GetAwaiter().GetResult();
+            var spin = default(SpinWait);
+            while (subscriber.IsWriterBusy)
+            {
+                spin.SpinOnce();
+            }
         }
 
         return delivered;

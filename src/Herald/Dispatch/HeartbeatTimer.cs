@@ -5,23 +5,23 @@ namespace Herald.Dispatch;
 
 /// <summary>
 /// One timer for every open stream: each tick queues a heartbeat comment on the streams that wrote nothing
-/// for a whole interval. No timer per connection, and a busy stream never gets one.
+/// for a whole interval, and closes the streams whose deadline (token expiry, write timeout) has passed.
+/// No timer per connection, and a busy stream never gets a heartbeat.
 /// </summary>
 internal sealed class HeartbeatTimer : IDisposable
 {
     private readonly ConcurrentDictionary<Subscriber, byte> _streams = new();
     private readonly long _intervalMs;
-    private readonly Timer? _timer;
+    private readonly Timer _timer;
 
     public HeartbeatTimer(TimeSpan interval)
     {
         _intervalMs = (long)interval.TotalMilliseconds;
-        if (_intervalMs > 0)
-        {
-            // Ticking at a quarter of the interval bounds the silence on a stream to 1.25 intervals.
-            var tick = TimeSpan.FromMilliseconds(Math.Max(50, _intervalMs / 4));
-            _timer = new Timer(static s => ((HeartbeatTimer)s!).Tick(), this, tick, tick);
-        }
+
+        // Ticking at a quarter of the interval bounds the silence on a stream to 1.25 intervals; at most a
+        // second apart so deadlines are honoured promptly even when heartbeats are off.
+        var tick = TimeSpan.FromMilliseconds(_intervalMs > 0 ? Math.Clamp(_intervalMs / 4, 50, 1000) : 1000);
+        _timer = new Timer(static s => ((HeartbeatTimer)s!).Tick(), this, tick, tick);
     }
 
     public int Count => _streams.Count;
@@ -35,12 +35,16 @@ internal sealed class HeartbeatTimer : IDisposable
         var now = Environment.TickCount64;
         foreach (var (stream, _) in _streams)
         {
-            if (now - stream.LastWriteTicks >= _intervalMs)
+            if (stream.DeadlineTicks != 0 && now >= stream.DeadlineTicks)
+            {
+                stream.Close(CloseReason.ServerClosed);
+            }
+            else if (_intervalMs > 0 && now - stream.LastWriteTicks >= _intervalMs)
             {
                 stream.TryEnqueue(SseFrame.Heartbeat);
             }
         }
     }
 
-    public void Dispose() => _timer?.Dispose();
+    public void Dispose() => _timer.Dispose();
 }

@@ -70,6 +70,9 @@ internal class Subscriber : IThreadPoolWorkItem
     /// <summary>Cancelled when the stream is closed.</summary>
     public CancellationToken Closing => _closing.Token;
 
+    /// <summary>Whether the writer has work queued or in flight.</summary>
+    public bool IsWriterBusy => Volatile.Read(ref _scheduled);
+
     /// <summary>Whether the stream is closed.</summary>
     public bool IsClosed => Volatile.Read(ref _closed);
 
@@ -78,6 +81,12 @@ internal class Subscriber : IThreadPoolWorkItem
 
     /// <summary>Set by the dispatcher while it fans out one update, so a subscriber matched twice gets it once.</summary>
     internal long DispatchStamp;
+
+    /// <summary>
+    /// <see cref="Environment.TickCount64"/> at which the server ends this stream (token expiry, write timeout);
+    /// zero for never. Checked by the <see cref="HeartbeatTimer"/> sweep, not by a timer per connection.
+    /// </summary>
+    public long DeadlineTicks { get; set; }
 
     /// <summary>
     /// Queues a frame. Returns false when the subscriber is closed, or when its queue is full, in which case

@@ -3,6 +3,7 @@ using Herald.Dispatch;
 using Herald.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -57,6 +58,8 @@ public static class EventStreamEndpointRouteBuilderExtensions
             EventStreamResponse.Prepare(context, isPrivate: false);
             var subscriber = new Subscriber(context.Response.BodyWriter, options.QueueCapacity, abort: context.Abort);
             using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
+            using var stopping = (context.RequestServices.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime)?
+                .ApplicationStopping.Register(static s => ((Subscriber)s!).Close(CloseReason.ServerClosed), subscriber);
             var heartbeat = _heartbeat.Value;
             heartbeat.Add(subscriber);
             try

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using Herald.Security;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Cli.Commands;
+
+/// <summary><c>herald serve</c>: run the hub. Each flag sets the same configuration key as appsettings.json and <c>Herald__…</c>.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = $"Addresses to listen on, separated by ';' (default {HubServer.DefaultUrl})" };
+        var publisherKey = new Option<string>("--publisher-jwt-key") { Description = "Key verifying publishers' JWTs (HS256 secret, or PEM public key with --publisher-jwt-alg RS256)" };
+        var subscriberKey = new Option<string>("--subscriber-jwt-key") { Description = "Key verifying subscribers' JWTs" };
+        var jwtKey = new Option<string>("--jwt-key") { Description = "One key for both publishers and subscribers" };
+        var publisherAlg = new Option<string>("--publisher-jwt-alg") { Description = "HS256 (default) or RS256" };
+        var subscriberAlg = new Option<string>("--subscriber-jwt-alg") { Description = "HS256 (default) or RS256" };
+        var publisherJwks = new Option<string>("--publisher-jwks-url") { Description = "JWKS URL with the keys of publishers' JWTs" };
+        var subscriberJwks = new Option<string>("--subscriber-jwks-url") { Description = "JWKS URL with the keys of subscribers' JWTs" };
+        var anonymous = new Option<bool>("--anonymous") { Description = "Allow subscribers without a token (public updates only)" };
+        var cors = new Option<string[]>("--cors-origins") { Description = "Origins allowed to subscribe from browsers ('*' for any)", AllowMultipleArgumentsPerToken = true };
+        var publishOrigins = new Option<string[]>("--publish-origins") { Description = "Origins allowed to publish with the mercureAuthorization cookie", AllowMultipleArgumentsPerToken = true };
+        var subscriptions = new Option<bool>("--subscriptions") { Description = "Publish subscription events and serve the subscriptions API (presence)" };
+        var heartbeat = new Option<string>("--heartbeat") { Description = "Heartbeat interval on idle streams, e.g. 15s (0 turns it off)" };
+        var writeTimeout = new Option<string>("--write-timeout") { Description = "Close streams after this long so clients reconnect, e.g. 10m (0: never)" };
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory for the history database and the generated key (default ./herald-data)" };
+        var transport = new Option<string>("--transport") { Description = "Where updates go: empty for the local store, or redis://host:port for a cluster" };
+
+        var command = new Command("serve", "Run the Herald hub (Mercure protocol) with its demo pages.")
+        {
+            urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
+            anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            void Set(string key, string? value)
+            {
+                if (!string.IsNullOrEmpty(value))
+                {
+                    settings[key] = value;
+                }
+            }
+
+            void SetList(string key, string[]? values)
+            {
+                for (var i = 0; values is not null && i < values.Length; i++)
+                {
+                    settings[$"{key}:{i}"] = values[i];
+                }
+            }
+
+            Set("urls", parse.GetValue(urls));
+            Set("Herald:PublisherJwtKey", parse.GetValue(publisherKey) ?? parse.GetValue(jwtKey));
+            Set("Herald:SubscriberJwtKey", parse.GetValue(subscriberKey) ?? parse.GetValue(jwtKey));
+            Set("Herald:PublisherJwtAlgorithm", parse.GetValue(publisherAlg));
+            Set("Herald:SubscriberJwtAlgorithm", parse.GetValue(subscriberAlg));
+            Set("Herald:PublisherJwksUrl", parse.GetValue(publisherJwks));
+            Set("Herald:SubscriberJwksUrl", parse.GetValue(subscriberJwks));
+            if (parse.GetValue(anonymous))
+            {
+                Set("Herald:Anonymous", "true");
+            }
+
+            if (parse.GetValue(subscriptions))
+            {
+                Set("Herald:Subscriptions", "true");
+            }
+
+            SetList("Herald:CorsOrigins", parse.GetValue(cors));
+            SetList("Herald:PublishOrigins", parse.GetValue(publishOrigins));
+            Set("Herald:DataDir", parse.GetValue(dataDir));
+            Set("Herald:Transport", parse.GetValue(transport));
+            foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
+            {
+                if (parse.GetValue(option) is { } text)
+                {
+                    if (Durations.TryParse(text, out var value))
+                    {
+                        Set(key, value.ToString("c", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        await Console.Error.WriteLineAsync($"herald: {option.Name} '{text}' is not a duration; use e.g. 15s, 500ms, 10m or 1h").ConfigureAwait(false);
+                        return 2;
+                    }
+                }
+            }
+
+            return await RunAsync(settings, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(Dictionary<string, string?> settings, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = HubServer.Build([], settings);
+            _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
+        {
+            await Console.Error.WriteLineAsync("herald: cannot start the hub: " + e.Message.Split('\n')[0]).ConfigureAwait(false);
+            return 1;
+        }
+
+        var options = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
+        foreach (var address in HubServer.Addresses(app))
+        {
+            Console.WriteLine($"herald: hub at {address.TrimEnd('/')}/.well-known/mercure (demos at {address.TrimEnd('/')}/)");
+        }
+
+        if (HubServer.GeneratedKeyPath is not null && options.PublisherJwtKey is { } key)
+        {
+            var token = TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], TimeSpan.FromDays(1));
+            Console.WriteLine("herald: a token to publish and subscribe to any topic (valid 24 h):");
+            Console.WriteLine(token);
+        }
+
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+}

@@ -1,0 +1,36 @@
+using Herald.Mercure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Mounts the Herald hub's endpoints.</summary>
+public static class HeraldEndpointRouteBuilderExtensions
+{
+    /// <summary>The Mercure hub's URL path.</summary>
+    public const string DefaultPath = "/.well-known/mercure";
+
+    /// <summary>
+    /// Maps the Mercure hub registered by <c>AddHerald()</c>: <c>GET</c> subscribes, <c>POST</c> publishes,
+    /// <c>GET …/subscriptions</c> lists active subscriptions, and <c>OPTIONS</c> answers CORS preflights.
+    /// </summary>
+    public static IEndpointConventionBuilder MapHerald(this IEndpointRouteBuilder endpoints, string path = DefaultPath)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var hub = services.GetService<MercureHub>()
+            ?? throw new InvalidOperationException("Call builder.Services.AddHerald() before app.MapHerald().");
+        var subscribe = services.GetRequiredService<SubscribeEndpoint>();
+        var publish = services.GetRequiredService<PublishEndpoint>();
+        var subscriptions = services.GetRequiredService<SubscriptionsEndpoint>();
+
+        var group = endpoints.MapGroup(path);
+        group.MapGet(string.Empty, subscribe.HandleAsync);
+        group.MapPost(string.Empty, publish.HandleAsync).DisableAntiforgery();
+        group.MapGet("/subscriptions/{**rest}", subscriptions.HandleAsync);
+        group.MapMethods(string.Empty, [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));
+        group.MapMethods("/subscriptions/{**rest}", [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));
+        return group;
+    }
+}

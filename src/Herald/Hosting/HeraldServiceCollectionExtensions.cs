@@ -1,0 +1,48 @@
+using Herald;
+using Herald.Mercure;
+using Herald.Security;
+using Herald.Topics;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers a Herald hub in an app's services.</summary>
+public static class HeraldServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the hub and its publisher (<see cref="IHeraldPublisher"/>). Options bind from the configuration
+    /// section <c>Herald</c>, then <paramref name="configure"/> runs. Mount the endpoints with <c>MapHerald()</c>.
+    /// </summary>
+    public static IHeraldBuilder AddHerald(this IServiceCollection services, Action<HeraldOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<HeraldOptions>().BindConfiguration(HeraldOptions.SectionName);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.AddHttpClient();
+        services.AddSingleton<TopicMatcher>();
+        services.AddSingleton<HubMetrics>();
+        services.AddSingleton<MercureHub>();
+        services.AddSingleton<IHeraldPublisher>(sp => sp.GetRequiredService<MercureHub>());
+        services.AddSingleton<MercureTokenValidator>();
+        services.AddSingleton<Presence>();
+        services.AddSingleton<PublishEndpoint>();
+        services.AddSingleton<SubscribeEndpoint>();
+        services.AddSingleton<SubscriptionsEndpoint>();
+        return new HeraldBuilder(services);
+    }
+
+    private sealed class HeraldBuilder(IServiceCollection services) : IHeraldBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}
+
+/// <summary>Configures the Herald hub registered by <c>AddHerald()</c>.</summary>
+public interface IHeraldBuilder
+{
+    /// <summary>The app's services.</summary>
+    IServiceCollection Services { get; }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Herald.Dispatch;
+
+namespace Herald.Mercure;
+
+/// <summary>
+/// Who is subscribed to what: publishes a private subscription update when a subscriber joins or leaves
+/// (Mercure "active subscriptions") and answers the subscriptions API from the same registry.
+/// </summary>
+internal sealed class Presence(MercureHub hub)
+{
+    public const string SubscriptionsPath = "/.well-known/mercure/subscriptions";
+    private const string Context = "https://mercure.rocks/";
+
+    private readonly ConcurrentDictionary<string, SubscriberEntry> _subscribers = new(StringComparer.Ordinal);
+    private string _lastEventId = MercureHub.NewId();
+
+    public bool Enabled => hub.Options.Subscriptions;
+
+    /// <summary>The id of the last subscription event: the collection's version (its ETag).</summary>
+    public string LastEventId => Volatile.Read(ref _lastEventId);
+
+    public SubscriberEntry? Join(TopicSubscriber subscriber, JsonElement? payload)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        var entry = new SubscriberEntry(MercureHub.NewId(), subscriber.Selectors, payload);
+        _subscribers[entry.Id] = entry;
+        Announce(entry, active: true);
+        return entry;
+    }
+
+    public void Leave(SubscriberEntry? entry)
+    {
+        if (entry is null || !_subscribers.TryRemove(entry.Id, out _))
+        {
+            return;
+        }
+
+        Announce(entry, active: false);
+    }
+
+    /// <summary>The active subscriptions, optionally only those of one topic selector and one subscriber.</summary>
+    public IEnumerable<Subscription> Subscriptions(string? topic = null, string? subscriberId = null)
+    {
+        foreach (var entry in _subscribers.Values)
+        {
+            if (subscriberId is not null && entry.Id != subscriberId)
+            {
+                continue;
+            }
+
+            foreach (var selector in entry.Topics)
+            {
+                if (topic is null || selector == topic)
+                {
+                    yield return new Subscription(entry.Id, selector, entry.Payload, Active: true);
+                }
+            }
+        }
+    }
+
+    public static string SubscriptionId(string topic, string subscriber)
+        => $"{SubscriptionsPath}/{Uri.EscapeDataString(topic)}/{Uri.EscapeDataString(subscriber)}";
+
+    public static void WriteSubscription(Utf8JsonWriter json, Subscription s, bool withContext)
+    {
+        json.WriteStartObject();
+        if (withContext)
+        {
+            json.WriteString("@context", Context);
+        }
+
+        json.WriteString("id", SubscriptionId(s.Topic, s.Subscriber));
+        json.WriteString("type", "Subscription");
+        json.WriteString("topic", s.Topic);
+        json.WriteString("subscriber", s.Subscriber);
+        json.WriteBoolean("active", s.Active);
+        if (s.Payload is { } payload)
+        {
+            json.WritePropertyName("payload");
+            payload.WriteTo(json);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private void Announce(SubscriberEntry entry, bool active)
+    {
+        foreach (var topic in entry.Topics)
+        {
+            var subscription = new Subscription(entry.Id, topic, entry.Payload, active);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                WriteSubscription(json, subscription, withContext: true);
+            }
+
+            var update = new Update
+            {
+                Topics = [SubscriptionId(topic, entry.Id)],
+                Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
+                Private = true,
+                Id = MercureHub.NewId(),
+            };
+            Volatile.Write(ref _lastEventId, update.Id);
+            _ = hub.PublishAsync(update);
+        }
+    }
+
+    internal sealed record SubscriberEntry(string Id, IReadOnlyList<string> Topics, JsonElement? Payload);
+
+    internal sealed record Subscription(string Subscriber, string Topic, JsonElement? Payload, bool Active);
+}

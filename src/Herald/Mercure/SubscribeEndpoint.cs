@@ -1,0 +1,111 @@
+using Herald.Dispatch;
+using Herald.Security;
+using Herald.Sse;
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.Mercure;
+
+/// <summary>
+/// <c>GET /.well-known/mercure?topic=…</c>: authorize, register the subscriber, then stream until the client
+/// leaves, its token expires or the hub closes the stream.
+/// </summary>
+internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, Presence presence)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        var options = hub.Options;
+        CorsHeaders.Apply(context, options.CorsOrigins);
+
+        var selectors = context.Request.Query["topic"];
+        if (selectors.Count == 0)
+        {
+            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
+            return;
+        }
+
+        if (selectors.Count > options.MaxTopicsPerSubscription)
+        {
+            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var selector in selectors)
+        {
+            if (string.IsNullOrEmpty(selector))
+            {
+                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var (claims, error) = await AuthorizeAsync(context).ConfigureAwait(false);
+        if (error is not null)
+        {
+            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
+            return;
+        }
+
+        var privateSelectors = claims?.Subscribe;
+        EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
+        var subscriber = new TopicSubscriber(
+            context.Response.BodyWriter,
+            selectors.ToArray()!,
+            privateSelectors,
+            options.SubscriberQueueCapacity,
+            options.SubscriberQueueBytes,
+            context.Abort);
+        subscriber.DeadlineTicks = Deadline(claims?.Expires, options.WriteTimeout);
+
+        using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
+        subscriber.TryEnqueue(SseFrame.Opening);
+        hub.Dispatcher.Add(subscriber);
+        hub.Track(subscriber);
+        var subscription = presence.Join(subscriber, claims?.Payload);
+        try
+        {
+            await subscriber.Completion.ConfigureAwait(false);
+        }
+        finally
+        {
+            hub.Untrack(subscriber);
+            hub.Dispatcher.Remove(subscriber);
+            presence.Leave(subscription);
+            await subscriber.WhenIdleAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(MercureClaims? Claims, string? Error)> AuthorizeAsync(HttpContext context)
+    {
+        var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
+        if (locateError is not null)
+        {
+            return (null, locateError);
+        }
+
+        if (token is null)
+        {
+            return hub.Options.Anonymous ? (null, null) : (null, "a subscriber token is required (Authorization: Bearer …, ?authorization=… or the mercureAuthorization cookie)");
+        }
+
+        var result = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
+        return result.IsValid ? (result.Claims, null) : (null, "invalid subscriber token: " + result.Error);
+    }
+
+    private static long Deadline(DateTimeOffset? expires, TimeSpan writeTimeout)
+    {
+        var now = Environment.TickCount64;
+        long deadline = 0;
+        if (expires is { } exp)
+        {
+            deadline = now + Math.Max(0, (long)(exp - DateTimeOffset.UtcNow).TotalMilliseconds);
+        }
+
+        if (writeTimeout > TimeSpan.Zero)
+        {
+            var recycle = now + (long)writeTimeout.TotalMilliseconds;
+            deadline = deadline == 0 ? recycle : Math.Min(deadline, recycle);
+        }
+
+        return deadline;
+    }
+}
