@@ -27,6 +27,15 @@ internal static class TestTimeouts
         return read;
     }
 
+    /// <summary>
+    /// A stored update as plain values: <see cref="Update"/> is a record, but its topic list compares by
+    /// reference, so records read back never equal the ones appended.
+    /// </summary>
+    public static string Describe(this StoredUpdate stored) =>
+        $"{stored.Sequence}|{stored.Id}|{string.Join(' ', stored.Update.Topics)}|{stored.Update.Data}|{stored.Update.Private}|{stored.Update.Type}|{stored.Update.Retry}|{stored.StoredAt:O}";
+
+    public static IEnumerable<string> Describe(this IEnumerable<StoredUpdate> stored) => stored.Select(Describe);
+
     /// <summary>Polls until <paramref name="condition"/> holds; fails the test when the deadline passes first.</summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {

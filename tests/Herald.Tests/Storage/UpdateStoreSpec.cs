@@ -224,10 +224,10 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
             stored.Add(await AppendAsync(store, NewUpdate(data: $"#{i}")));
         }
 
-        Assert.Equal(stored, await store.ReadAllAsync(0));
-        Assert.Equal(stored.Skip(4), await store.ReadAllAsync(stored[3].Sequence));
-        Assert.Equal(stored.Skip(4).Take(3), await store.ReadAllAsync(stored[3].Sequence, stored[6].Sequence));
-        Assert.Equal(stored.Take(1), await store.ReadAllAsync(0, stored[0].Sequence));
+        Assert.Equal(stored.Describe(), (await store.ReadAllAsync(0)).Describe());
+        Assert.Equal(stored.Skip(4).Describe(), (await store.ReadAllAsync(stored[3].Sequence)).Describe());
+        Assert.Equal(stored.Skip(4).Take(3).Describe(), (await store.ReadAllAsync(stored[3].Sequence, stored[6].Sequence)).Describe());
+        Assert.Equal(stored.Take(1).Describe(), (await store.ReadAllAsync(0, stored[0].Sequence)).Describe());
         Assert.Empty(await store.ReadAllAsync(stored[^1].Sequence));
         Assert.Empty(await store.ReadAllAsync(stored[5].Sequence, stored[5].Sequence));
     }
@@ -282,7 +282,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
         {
         }
 
-        Assert.Single(attempts, t => t.IsCompletedSuccessfully);
+        Assert.Equal(1, attempts.Count(t => t.IsCompletedSuccessfully));
         Assert.All(attempts.Where(t => !t.IsCompletedSuccessfully), t => Assert.IsType<DuplicateUpdateIdException>(t.Exception!.InnerException));
         var kept = Assert.Single(await store.ReadAllAsync());
         Assert.Equal("urn:test:race", kept.Id);
