@@ -62,6 +62,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private readonly ArrayBufferWriter<byte> _topicsBuffer = new(256);
     private readonly List<StoredUpdate> _committed = new(MaxBatch);
     private string _readConnectionString = "";
+    private FileStream? _lockFile;
     private SqliteConnection? _writer;
     private SqliteCommand? _insert;
     private Action<StoredUpdate>? _listener;
@@ -69,6 +70,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
     private long _trimmedThrough;
+    private long _batchCount;
+    private long _writtenCount;
     private int _state;
 
     public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
@@ -100,6 +103,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     public string DatabasePath => _path;
 
     public long LastSequence => Volatile.Read(ref _lastSequence);
+
+    /// <summary>How many transactions the writer has committed or tried; with <see cref="WrittenCount"/>, the batch size group commit achieves.</summary>
+    internal long BatchCount => Volatile.Read(ref _batchCount);
+
+    /// <summary>How many updates the writer has committed.</summary>
+    internal long WrittenCount => Volatile.Read(ref _writtenCount);
 
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -257,6 +266,10 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             _writer = null;
         }
 
+        // After the connections: the lock stands until the file is really closed.
+        _lockFile?.Dispose();
+        _lockFile = null;
+
         if (_readConnectionString.Length > 0)
         {
             // Pooled readers keep the file (and its WAL) open; let it go so the last close checkpoints it.
@@ -306,6 +319,25 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                 ex);
         }
 
+        try
+        {
+            // SQLite would let a second hub open the file too, and two writers would hand out the same sequences.
+            // The lock is advisory (flock on Unix) and goes away with the process, so a crash leaves nothing stale.
+            _lockFile = new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException ex) when (File.Exists(_path + ".lock"))
+        {
+            throw new HistoryStoreException(
+                $"'{_path}' is in use by another Herald process ({Reason(ex)}): stop it or choose another --data-dir.",
+                ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new HistoryStoreException(
+                $"Cannot write in the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another --data-dir.",
+                ex);
+        }
+
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = _path,
@@ -328,6 +360,9 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
             // Checkpoints keep the log short; after a burst, truncate it back rather than leave it at its peak.
             Execute(connection, "PRAGMA journal_size_limit=67108864");
+
+            // The id index takes a page per insert when ids are not time-ordered; a larger cache keeps those hot.
+            Execute(connection, "PRAGMA cache_size=-16384");
             CheckOwnership(connection);
             CreateSchema(connection);
             ReadPositions(connection);
@@ -359,6 +394,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                 _insert?.Dispose();
                 _insert = null;
                 connection.Dispose();
+                _lockFile.Dispose();
+                _lockFile = null;
             }
         }
     }
@@ -494,6 +531,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private void WriteBatch(List<PendingAppend> batch)
     {
         _committed.Clear();
+        Volatile.Write(ref _batchCount, _batchCount + 1);
         lock (_writeGate)
         {
             var insert = _insert!;
@@ -555,6 +593,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                     pending.Error ??= unavailable;
                 }
 
+                ResynchronizeAfterFailure();
                 return;
             }
             finally
@@ -563,6 +602,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                 transaction?.Dispose();
             }
 
+            Volatile.Write(ref _writtenCount, _writtenCount + (next - _lastSequence));
             Volatile.Write(ref _lastSequence, next);
         }
 
@@ -572,6 +612,30 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             {
                 _committed.Add(stored);
             }
+        }
+    }
+
+    /// <summary>
+    /// Some I/O errors (a failed fsync after the commit record was written) leave a transaction committed that
+    /// SQLite reported as failed. Numbering must continue after whatever is really in the table, or every later
+    /// batch would collide with it; those updates are in history but were reported failed (the publisher may
+    /// retry) and never reached the listener.
+    /// </summary>
+    private void ResynchronizeAfterFailure()
+    {
+        try
+        {
+            if (Scalar(_writer!, "SELECT max(seq) FROM updates") is long newest && newest > _lastSequence)
+            {
+                _logger.LogWarning("{Count} updates reported as failed were committed to {Path} after all.", newest - _lastSequence, _path);
+                Volatile.Write(ref _lastSequence, newest);
+            }
+        }
+#pragma warning disable CA1031 // The disk is failing; the next batch tries again and reports its own error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogDebug(ex, "Reading the last sequence of {Path} after a failure failed too.", _path);
         }
     }
 

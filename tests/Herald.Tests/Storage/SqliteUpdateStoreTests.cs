@@ -165,6 +165,28 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     }
 
     [Fact]
+    public async Task A_second_store_on_the_same_data_dir_is_refused_until_the_first_is_closed()
+    {
+        var first = NewStore();
+        await first.StartAsync(CancellationToken.None).Within();
+        await first.AppendAsync(NewUpdate(), CancellationToken.None).Within();
+
+        var second = NewStore();
+        await using (second)
+        {
+            var error = await Assert.ThrowsAsync<HistoryStoreException>(() => second.StartAsync(CancellationToken.None).Within());
+            Assert.StartsWith($"'{DatabasePath}' is in use by another Herald process (", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith("): stop it or choose another --data-dir.", error.Message, StringComparison.Ordinal);
+
+            await first.DisposeAsync().Within();
+
+            // A failed start can be retried once the cause is gone.
+            await second.StartAsync(CancellationToken.None).Within();
+            Assert.Equal(1, second.LastSequence);
+        }
+    }
+
+    [Fact]
     public async Task A_data_dir_that_cannot_be_created_fails_start_with_a_message_naming_it()
     {
         // A directory below a regular file cannot exist, even for root (tests may run as root, where
