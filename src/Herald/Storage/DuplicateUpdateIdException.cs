@@ -1,0 +1,29 @@
+namespace Herald.Storage;
+
+/// <summary>
+/// History already holds an update with the id a publisher chose. Refused rather than stored twice, because
+/// <c>Last-Event-ID</c> must name exactly one position to resume from. The hub answers 409 Conflict. An id
+/// that retention has already removed is free again.
+/// </summary>
+internal sealed class DuplicateUpdateIdException : Exception
+{
+    public DuplicateUpdateIdException()
+    {
+    }
+
+    public DuplicateUpdateIdException(string message)
+        : base(message)
+    {
+    }
+
+    public DuplicateUpdateIdException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The id that is already taken.</summary>
+    public string? Id { get; private init; }
+
+    internal static DuplicateUpdateIdException For(string id) =>
+        new($"An update with id '{id}' is already in history; choose another id.") { Id = id };
+}

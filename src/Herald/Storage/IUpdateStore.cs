@@ -1,0 +1,52 @@
+namespace Herald.Storage;
+
+/// <summary>
+/// The history of a hub: appends updates in one total order, replays them after a position, and hands every
+/// new one to the hub's listener. Implemented in memory, on SQLite and on Redis Streams; one specification
+/// test suite (<c>UpdateStoreSpec</c>) holds them all to the same rules.
+/// </summary>
+/// <remarks>
+/// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/>, then
+/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered. That
+/// is gap-free because a store calls the listener only after the update is readable, and raises
+/// <see cref="LastSequence"/> before it calls the listener.
+/// </remarks>
+internal interface IUpdateStore : IAsyncDisposable
+{
+    /// <summary>The sequence of the newest stored update; 0 while the store has never held one.</summary>
+    long LastSequence { get; }
+
+    /// <summary>
+    /// Sets the one listener that receives every appended update exactly once, in sequence order (the hub
+    /// dispatches from here). Set it before <see cref="StartAsync"/>. It runs on the store's writer, so it must
+    /// be quick and must not throw; an exception is logged and swallowed, because the update is already stored.
+    /// </summary>
+    void SetListener(Action<StoredUpdate> listener);
+
+    /// <summary>Opens or creates the store (for SQLite: the file, WAL and the schema).</summary>
+    /// <exception cref="HistoryStoreException">The store cannot be used (corrupt or foreign file, unwritable directory).</exception>
+    Task StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="update"/> and completes once it is durable (for SQLite: committed). The listener
+    /// has been called with it by the time the task completes. An update without an id gets a generated
+    /// <c>urn:uuid:…</c>.
+    /// </summary>
+    /// <remarks>
+    /// Cancellation is honoured only while the update waits to be written; an <see cref="OperationCanceledException"/>
+    /// therefore always means it was not stored. Once the write has begun the call completes with its outcome.
+    /// </remarks>
+    /// <exception cref="DuplicateUpdateIdException">History already holds an update with this id (the hub answers 409).</exception>
+    /// <exception cref="StoreUnavailableException">The write failed (disk full, I/O error): the hub answers 503; nothing acknowledged before is lost.</exception>
+    ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken);
+
+    /// <summary>The sequence of the update with this id, or <c>null</c> when it was never stored or retention removed it.</summary>
+    ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The updates with a sequence above <paramref name="afterSequence"/> (0: from the earliest kept) and, when
+    /// <paramref name="upToSequence"/> is given, not above it, in sequence order. Read in pages, so a long replay
+    /// holds no lock and no open read transaction between pages.
+    /// </summary>
+    IAsyncEnumerable<StoredUpdate> ReadAfterAsync(long afterSequence, long? upToSequence, CancellationToken cancellationToken);
+}

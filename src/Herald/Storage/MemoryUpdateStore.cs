@@ -1,0 +1,252 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Herald.Storage;
+
+/// <summary>
+/// History in a bounded ring in memory: no durability, for hubs without a data directory and for tests.
+/// </summary>
+/// <remarks>
+/// One lock orders everything: appends take a sequence, enter the ring and reach the listener inside it, so the
+/// listener sees sequence order without a queue of its own. The listener is the dispatcher, which only enqueues,
+/// so the lock is held for microseconds. Sequences are contiguous, so a position in the ring is arithmetic, not a
+/// search. Retention by age is applied lazily, whenever the ring is touched: nothing expired is ever returned,
+/// and no timer is needed.
+/// </remarks>
+internal sealed class MemoryUpdateStore : IUpdateStore
+{
+    /// <summary>
+    /// The most updates kept whatever <see cref="HeraldOptions.HistoryMaxCount"/> says: a memory hub with the
+    /// default of a million would otherwise hold up to a million payloads in RAM.
+    /// </summary>
+    internal const int MaxCapacity = 100_000;
+
+    private const int PageSize = 256;
+    private const int InitialRingSize = 1024;
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, long> _sequences = new(StringComparer.Ordinal);
+    private readonly int _capacity;
+    private readonly TimeSpan _maxAge;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private StoredUpdate[] _ring;
+    private int _head;
+    private int _count;
+    private long _lastSequence;
+    private Action<StoredUpdate>? _listener;
+    private bool _started;
+    private bool _disposed;
+
+    public MemoryUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _capacity = CapacityFor(options.HistoryMaxCount);
+        _maxAge = options.HistoryMaxAge;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+        _ring = new StoredUpdate[Math.Min(_capacity, InitialRingSize)];
+    }
+
+    /// <summary>How many updates this store keeps at most.</summary>
+    public int Capacity => _capacity;
+
+    public long LastSequence => Volatile.Read(ref _lastSequence);
+
+    internal static int CapacityFor(long historyMaxCount) =>
+        historyMaxCount <= 0 || historyMaxCount > MaxCapacity ? MaxCapacity : (int)historyMaxCount;
+
+    public void SetListener(Action<StoredUpdate> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        lock (_gate)
+        {
+            if (_listener is not null || _started)
+            {
+                throw new InvalidOperationException("The listener is set once, before the store starts.");
+            }
+
+            _listener = listener;
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _started = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
+    {
+        UpdateValidation.ThrowIfInvalid(update);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
+        }
+
+        lock (_gate)
+        {
+            ThrowIfNotRunning();
+            var now = _time.GetUtcNow();
+            TrimExpired(now);
+            var id = update.Id ?? UpdateValidation.NewId();
+            if (_sequences.ContainsKey(id))
+            {
+                return ValueTask.FromException<StoredUpdate>(DuplicateUpdateIdException.For(id));
+            }
+
+            var stored = new StoredUpdate(_lastSequence + 1, update.Id is null ? update with { Id = id } : update, now);
+            if (_count == _capacity)
+            {
+                RemoveOldest();
+            }
+            else if (_count == _ring.Length)
+            {
+                Grow();
+            }
+
+            _ring[(_head + _count) % _ring.Length] = stored;
+            _count++;
+            _sequences[id] = stored.Sequence;
+            Volatile.Write(ref _lastSequence, stored.Sequence);
+            Notify(stored);
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    public ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (_gate)
+        {
+            ThrowIfNotRunning();
+            TrimExpired(_time.GetUtcNow());
+            return ValueTask.FromResult(_sequences.TryGetValue(id, out var sequence) ? sequence : (long?)null);
+        }
+    }
+
+    public IAsyncEnumerable<StoredUpdate> ReadAfterAsync(long afterSequence, long? upToSequence, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ThrowIfNotRunning();
+        }
+
+        return ReadAfter(afterSequence, upToSequence ?? long.MaxValue, cancellationToken).ToAsyncEnumerable();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _ring = [];
+            _head = 0;
+            _count = 0;
+            _sequences.Clear();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private IEnumerable<StoredUpdate> ReadAfter(long after, long upTo, CancellationToken cancellationToken)
+    {
+        // Copy a page under the lock and yield outside it, so a slow reader never holds up appends.
+        var page = new StoredUpdate[PageSize];
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int taken;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                TrimExpired(_time.GetUtcNow());
+                var oldest = _lastSequence - _count + 1;
+                var first = Math.Max(after + 1, oldest);
+                var last = Math.Min(upTo, _lastSequence);
+                taken = first > last ? 0 : (int)Math.Min(PageSize, last - first + 1);
+                var offset = (int)(first - oldest);
+                for (var i = 0; i < taken; i++)
+                {
+                    page[i] = _ring[(_head + offset + i) % _ring.Length];
+                }
+            }
+
+            for (var i = 0; i < taken; i++)
+            {
+                yield return page[i];
+            }
+
+            if (taken < PageSize)
+            {
+                yield break;
+            }
+
+            after = page[taken - 1].Sequence;
+        }
+    }
+
+    private void Notify(StoredUpdate stored)
+    {
+        try
+        {
+            _listener?.Invoke(stored);
+        }
+#pragma warning disable CA1031 // The update is stored; a faulty listener must not turn that into a failed publish.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
+        }
+    }
+
+    private void TrimExpired(DateTimeOffset now)
+    {
+        if (_maxAge <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var cutoff = now - _maxAge;
+        while (_count > 0 && _ring[_head].StoredAt < cutoff)
+        {
+            RemoveOldest();
+        }
+    }
+
+    private void RemoveOldest()
+    {
+        var oldest = _ring[_head];
+        _sequences.Remove(oldest.Id);
+        _ring[_head] = null!;
+        _head = (_head + 1) % _ring.Length;
+        _count--;
+    }
+
+    private void Grow()
+    {
+        var larger = new StoredUpdate[(int)Math.Min((long)_ring.Length * 2, _capacity)];
+        for (var i = 0; i < _count; i++)
+        {
+            larger[i] = _ring[(_head + i) % _ring.Length];
+        }
+
+        _ring = larger;
+        _head = 0;
+    }
+
+    private void ThrowIfNotRunning()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_started)
+        {
+            throw new InvalidOperationException("The store has not been started.");
+        }
+    }
+}

@@ -1,0 +1,861 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Herald.Storage;
+
+/// <summary>
+/// Durable history in <c>herald.db</c> (SQLite, WAL) inside <see cref="HeraldOptions.DataDir"/>: the default
+/// store of <c>herald serve</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Group commit: appends are queued on a channel, and one writer loop takes everything queued, inserts it in
+/// one transaction with one prepared statement and commits, so the cost of a commit is shared by every publisher
+/// that arrived meanwhile. Only then are the appends completed and handed to the listener, in sequence order.
+/// </para>
+/// <para>
+/// Durability: WAL with <c>synchronous=NORMAL</c> by default, which survives a crash of the process but may lose
+/// the last commits on power loss; <see cref="HeraldOptions.SyncEveryCommit"/> selects <c>FULL</c>, an fsync per
+/// commit (per batch, not per update, thanks to group commit).
+/// </para>
+/// <para>
+/// Sequences are assigned here, contiguously, and <c>meta.trimmed_through</c> remembers the highest one retention
+/// ever deleted, so numbering continues after a restart even when retention emptied the table.
+/// </para>
+/// <para>
+/// Retention runs every <see cref="CleanupInterval"/> and deletes in small batches, each its own short
+/// transaction under the same lock as the writer, so a publish waits at most one batch.
+/// </para>
+/// </remarks>
+internal sealed class SqliteUpdateStore : IUpdateStore
+{
+    /// <summary>The database's file name inside the data directory.</summary>
+    public const string FileName = "herald.db";
+
+    /// <summary>Stamped into the file header (<c>PRAGMA application_id</c>): "HRLD".</summary>
+    private const int ApplicationId = 0x48524C44;
+    private const int SchemaVersion = 1;
+    private const int MaxBatch = 4096;
+    private const int PageSize = 512;
+    private const int TrimBatch = 2000;
+    private const int SqliteConstraintUnique = 2067;
+    private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
+
+    private readonly string _directory;
+    private readonly string _path;
+    private readonly long _maxCount;
+    private readonly TimeSpan _maxAge;
+    private readonly bool _syncEveryCommit;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<PendingAppend> _pending =
+        Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Guards the writer connection: the writer loop, retention and the test hook take turns on it.
+    private readonly object _writeGate = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ArrayBufferWriter<byte> _topicsBuffer = new(256);
+    private readonly List<StoredUpdate> _committed = new(MaxBatch);
+    private string _readConnectionString = "";
+    private FileStream? _lockFile;
+    private SqliteConnection? _writer;
+    private SqliteCommand? _insert;
+    private Action<StoredUpdate>? _listener;
+    private Task _writerLoop = Task.CompletedTask;
+    private Task _retentionLoop = Task.CompletedTask;
+    private long _lastSequence;
+    private long _trimmedThrough;
+    private long _batchCount;
+    private long _writtenCount;
+    private int _state;
+
+    public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            throw new ArgumentException("The SQLite history needs a data directory (DataDir).", nameof(options));
+        }
+
+        _directory = Path.GetFullPath(options.DataDir);
+        _path = Path.Combine(_directory, FileName);
+        _maxCount = options.HistoryMaxCount;
+        _maxAge = options.HistoryMaxAge;
+        _syncEveryCommit = options.SyncEveryCommit;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    private enum State
+    {
+        Created,
+        Starting,
+        Started,
+        Disposed,
+    }
+
+    /// <summary>The database file.</summary>
+    public string DatabasePath => _path;
+
+    public long LastSequence => Volatile.Read(ref _lastSequence);
+
+    /// <summary>How many transactions the writer has committed or tried; with <see cref="WrittenCount"/>, the batch size group commit achieves.</summary>
+    internal long BatchCount => Volatile.Read(ref _batchCount);
+
+    /// <summary>How many updates the writer has committed.</summary>
+    internal long WrittenCount => Volatile.Read(ref _writtenCount);
+
+    /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
+    internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public void SetListener(Action<StoredUpdate> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (_listener is not null || CurrentState != State.Created)
+        {
+            throw new InvalidOperationException("The listener is set once, before the store starts.");
+        }
+
+        _listener = listener;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)State.Starting, (int)State.Created) != (int)State.Created)
+        {
+            throw new InvalidOperationException("The store has already been started or disposed.");
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Open();
+        }
+        catch
+        {
+            // Nothing is running; the caller may fix the cause and start again.
+            Interlocked.CompareExchange(ref _state, (int)State.Created, (int)State.Starting);
+            throw;
+        }
+
+        _writerLoop = Task.Run(WriteLoopAsync, CancellationToken.None);
+        if (_maxCount > 0 || _maxAge > TimeSpan.Zero)
+        {
+            _retentionLoop = Task.Run(() => RetainLoopAsync(_stopping.Token), CancellationToken.None);
+        }
+
+        if (Interlocked.CompareExchange(ref _state, (int)State.Started, (int)State.Starting) != (int)State.Starting)
+        {
+            // Disposed while starting: DisposeAsync saw no loops yet, so stop them here.
+            _pending.Writer.TryComplete();
+            _stopping.Cancel();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
+    {
+        UpdateValidation.ThrowIfInvalid(update);
+        ThrowIfNotRunning();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
+        }
+
+        var pending = new PendingAppend(update.Id is null ? update with { Id = UpdateValidation.NewId() } : update);
+        pending.WatchCancellation(cancellationToken);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            pending.Release();
+            throw new ObjectDisposedException(nameof(SqliteUpdateStore));
+        }
+
+        return new ValueTask<StoredUpdate>(pending.Task);
+    }
+
+    public async ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ThrowIfNotRunning();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seq FROM updates WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return result is long sequence ? sequence : null;
+        }
+    }
+
+    public async IAsyncEnumerable<StoredUpdate> ReadAfterAsync(
+        long afterSequence,
+        long? upToSequence,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ThrowIfNotRunning();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {Columns} FROM updates WHERE seq > $after AND seq <= $upTo ORDER BY seq LIMIT {PageSize}";
+            var after = command.Parameters.Add("$after", SqliteType.Integer);
+            command.Parameters.AddWithValue("$upTo", upToSequence ?? long.MaxValue);
+            after.Value = afterSequence;
+            var page = new List<StoredUpdate>(PageSize);
+            while (true)
+            {
+                // Each page is its own statement, read to the end before anything is yielded: a slow reader holds
+                // no read transaction open, which would stop WAL checkpoints from recycling the log.
+                page.Clear();
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        page.Add(ReadRow(reader));
+                    }
+                }
+
+                foreach (var stored in page)
+                {
+                    yield return stored;
+                }
+
+                if (page.Count < PageSize)
+                {
+                    yield break;
+                }
+
+                after.Value = page[^1].Sequence;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var previous = (State)Interlocked.Exchange(ref _state, (int)State.Disposed);
+        if (previous == State.Disposed)
+        {
+            return;
+        }
+
+        // Appends already queued are still written and acknowledged; new ones are refused.
+        _pending.Writer.TryComplete();
+        await _writerLoop.ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _retentionLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        lock (_writeGate)
+        {
+            _insert?.Dispose();
+            _insert = null;
+            _writer?.Dispose();
+            _writer = null;
+        }
+
+        // After the connections: the lock stands until the file is really closed.
+        _lockFile?.Dispose();
+        _lockFile = null;
+
+        if (_readConnectionString.Length > 0)
+        {
+            // Pooled readers keep the file (and its WAL) open; let it go so the last close checkpoints it.
+            using var pooled = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+
+    }
+
+    /// <summary>
+    /// Runs a statement on the writer connection, between batches. Tests use it to make the disk fail
+    /// (<c>PRAGMA query_only=1</c>, <c>PRAGMA max_page_count</c>) and to inspect settings.
+    /// </summary>
+    internal object? ExecuteOnWriterForTesting(string sql)
+    {
+        lock (_writeGate)
+        {
+            using var command = (_writer ?? throw new InvalidOperationException("The store is not running.")).CreateCommand();
+            command.CommandText = sql;
+            return command.ExecuteScalar();
+        }
+    }
+
+    private State CurrentState => (State)Volatile.Read(ref _state);
+
+    private void ThrowIfNotRunning()
+    {
+        switch (CurrentState)
+        {
+            case State.Created or State.Starting:
+                throw new InvalidOperationException("The store has not been started.");
+            case State.Disposed:
+                throw new ObjectDisposedException(nameof(SqliteUpdateStore));
+        }
+    }
+
+    private void Open()
+    {
+        try
+        {
+            Directory.CreateDirectory(_directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new HistoryStoreException(
+                $"Cannot create the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another --data-dir.",
+                ex);
+        }
+
+        try
+        {
+            // SQLite would let a second hub open the file too, and two writers would hand out the same sequences.
+            // The lock is advisory (flock on Unix) and goes away with the process, so a crash leaves nothing stale.
+            _lockFile = new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException ex) when (File.Exists(_path + ".lock"))
+        {
+            throw new HistoryStoreException(
+                $"'{_path}' is in use by another Herald process ({Reason(ex)}): stop it or choose another --data-dir.",
+                ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new HistoryStoreException(
+                $"Cannot write in the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another --data-dir.",
+                ex);
+        }
+
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = _path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+        };
+        var writerConnectionString = builder.ToString();
+        builder.Mode = SqliteOpenMode.ReadWrite;
+        builder.Pooling = true;
+        var readConnectionString = builder.ToString();
+
+        SqliteConnection? connection = null;
+        try
+        {
+            connection = new SqliteConnection(writerConnectionString);
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode=WAL");
+            Execute(connection, _syncEveryCommit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+
+            // Checkpoints keep the log short; after a burst, truncate it back rather than leave it at its peak.
+            Execute(connection, "PRAGMA journal_size_limit=67108864");
+
+            // The id index takes a page per insert when ids are not time-ordered; a larger cache keeps those hot.
+            Execute(connection, "PRAGMA cache_size=-16384");
+            CheckOwnership(connection);
+            CreateSchema(connection);
+            ReadPositions(connection);
+
+            _insert = connection.CreateCommand();
+            _insert.CommandText =
+                $"INSERT INTO updates ({Columns}) VALUES ($seq, $id, $topics, $data, $private, $type, $retry, $stored_at)";
+            _insert.Parameters.Add("$seq", SqliteType.Integer);
+            _insert.Parameters.Add("$id", SqliteType.Text);
+            _insert.Parameters.Add("$topics", SqliteType.Text);
+            _insert.Parameters.Add("$data", SqliteType.Text);
+            _insert.Parameters.Add("$private", SqliteType.Integer);
+            _insert.Parameters.Add("$type", SqliteType.Text);
+            _insert.Parameters.Add("$retry", SqliteType.Integer);
+            _insert.Parameters.Add("$stored_at", SqliteType.Integer);
+            _insert.Prepare();
+            _writer = connection;
+            _readConnectionString = readConnectionString;
+            connection = null;
+        }
+        catch (SqliteException ex)
+        {
+            throw new HistoryStoreException(DescribeOpenFailure(ex), ex);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                _insert?.Dispose();
+                _insert = null;
+                connection.Dispose();
+                _lockFile.Dispose();
+                _lockFile = null;
+            }
+        }
+    }
+
+    private void CheckOwnership(SqliteConnection connection)
+    {
+        var applicationId = Convert.ToInt64(Scalar(connection, "PRAGMA application_id"), CultureInfo.InvariantCulture);
+        var version = Convert.ToInt64(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
+        var tables = Convert.ToInt64(
+            Scalar(connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"),
+            CultureInfo.InvariantCulture);
+        if (applicationId == 0 && tables == 0)
+        {
+            return;
+        }
+
+        if (applicationId != ApplicationId)
+        {
+            throw new HistoryStoreException(
+                $"'{_path}' is not a Herald database (it belongs to another application): move it away or choose another --data-dir.");
+        }
+
+        if (version > SchemaVersion)
+        {
+            throw new HistoryStoreException(
+                $"'{_path}' was written by a newer Herald (schema {version}, this one reads {SchemaVersion}): upgrade Herald or choose another --data-dir.");
+        }
+    }
+
+    private static void CreateSchema(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS updates (
+                seq INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                topics TEXT NOT NULL,
+                data TEXT,
+                private INTEGER NOT NULL,
+                type TEXT,
+                retry INTEGER,
+                stored_at INTEGER NOT NULL
+            )
+            """, transaction);
+        Execute(connection, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID", transaction);
+        Execute(connection, $"PRAGMA application_id={ApplicationId}", transaction);
+        Execute(connection, $"PRAGMA user_version={SchemaVersion}", transaction);
+        transaction.Commit();
+    }
+
+    private void ReadPositions(SqliteConnection connection)
+    {
+        var trimmed = Scalar(connection, "SELECT value FROM meta WHERE key = 'trimmed_through'") as long? ?? 0;
+        var newest = Scalar(connection, "SELECT max(seq) FROM updates") as long? ?? 0;
+        var oldest = Scalar(connection, "SELECT min(seq) FROM updates") as long?;
+        _lastSequence = Math.Max(newest, trimmed);
+        _trimmedThrough = Math.Max(trimmed, (oldest ?? _lastSequence + 1) - 1);
+    }
+
+    private string DescribeOpenFailure(SqliteException ex)
+    {
+        var reason = SQLitePCL.raw.sqlite3_errstr(ex.SqliteErrorCode).utf8_to_string();
+        return ex.SqliteErrorCode switch
+        {
+            SQLitePCL.raw.SQLITE_NOTADB =>
+                $"'{_path}' is not a Herald database ({reason}): move it away or choose another --data-dir.",
+            SQLitePCL.raw.SQLITE_CORRUPT =>
+                $"'{_path}' is corrupt ({reason}): move it away (or restore a backup) or choose another --data-dir.",
+            SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM
+                or SQLitePCL.raw.SQLITE_AUTH or SQLitePCL.raw.SQLITE_IOERR =>
+                $"Cannot write the history database '{_path}' ({reason}): make it and its directory writable by this user or choose another --data-dir.",
+            SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED =>
+                $"'{_path}' is locked by another process ({reason}): stop the other hub or choose another --data-dir.",
+            SQLitePCL.raw.SQLITE_FULL =>
+                $"The disk holding '{_path}' is full ({reason}): free some space or choose another --data-dir.",
+            _ => $"Cannot open the history database '{_path}' ({reason}): move it away or choose another --data-dir.",
+        };
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _pending.Reader;
+        var batch = new List<PendingAppend>(MaxBatch);
+
+        // No cancellation token: the loop ends when DisposeAsync completes the channel, after it has written
+        // everything queued before, so no acknowledged-to-be publish is dropped on shutdown.
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var pending))
+            {
+                if (pending.TryClaim())
+                {
+                    batch.Add(pending);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                WriteBatch(batch);
+            }
+#pragma warning disable CA1031 // Whatever went wrong, the loop must go on: a dead writer would hang every later publish.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _logger.LogError(ex, "Storing {Count} updates in {Path} failed unexpectedly.", batch.Count, _path);
+                _committed.Clear();
+                foreach (var pending in batch)
+                {
+                    pending.Stored = null;
+                    pending.Error ??= new StoreUnavailableException($"The history database '{_path}' cannot store updates right now.", ex);
+                }
+            }
+
+            // Listener first, then the publishers: by the time a publish is acknowledged, it has been dispatched.
+            foreach (var stored in _committed)
+            {
+                Notify(stored);
+            }
+
+            foreach (var pending in batch)
+            {
+                pending.Complete();
+            }
+        }
+    }
+
+    private void WriteBatch(List<PendingAppend> batch)
+    {
+        _committed.Clear();
+        Volatile.Write(ref _batchCount, _batchCount + 1);
+        lock (_writeGate)
+        {
+            var insert = _insert!;
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            var next = _lastSequence;
+            SqliteTransaction? transaction = null;
+            try
+            {
+                transaction = _writer!.BeginTransaction();
+                insert.Transaction = transaction;
+                var parameters = insert.Parameters;
+                parameters[7].Value = now.ToUnixTimeMilliseconds();
+                foreach (var pending in batch)
+                {
+                    var update = pending.Update;
+                    parameters[0].Value = next + 1;
+                    parameters[1].Value = update.Id;
+                    try
+                    {
+                        parameters[2].Value = TopicsJson.Serialize(update.Topics, _topicsBuffer);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
+                        pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), ex);
+                        continue;
+                    }
+
+                    parameters[3].Value = (object?)update.Data ?? DBNull.Value;
+                    parameters[4].Value = update.Private ? 1L : 0L;
+                    parameters[5].Value = (object?)update.Type ?? DBNull.Value;
+                    parameters[6].Value = update.Retry is { } retry ? (long)retry.TotalMilliseconds : DBNull.Value;
+                    try
+                    {
+                        insert.ExecuteNonQuery();
+                    }
+                    catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
+                    {
+                        // Only this statement failed; the rest of the batch goes on in the same transaction.
+                        pending.Error = DuplicateUpdateIdException.For(update.Id!);
+                        continue;
+                    }
+
+                    next++;
+                    pending.Stored = new StoredUpdate(next, update, now);
+                }
+
+                transaction.Commit();
+            }
+            catch (SqliteException ex)
+            {
+                RollBack(transaction);
+                _logger.LogError(ex, "Storing {Count} updates in {Path} failed.", batch.Count, _path);
+                var reason = SQLitePCL.raw.sqlite3_errstr(ex.SqliteErrorCode).utf8_to_string();
+                var unavailable = new StoreUnavailableException($"The history database '{_path}' cannot store updates right now ({reason}).", ex);
+                foreach (var pending in batch)
+                {
+                    pending.Stored = null;
+                    pending.Error ??= unavailable;
+                }
+
+                ResynchronizeAfterFailure();
+                return;
+            }
+            finally
+            {
+                insert.Transaction = null;
+                transaction?.Dispose();
+            }
+
+            Volatile.Write(ref _writtenCount, _writtenCount + (next - _lastSequence));
+            Volatile.Write(ref _lastSequence, next);
+        }
+
+        foreach (var pending in batch)
+        {
+            if (pending.Stored is { } stored)
+            {
+                _committed.Add(stored);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Some I/O errors (a failed fsync after the commit record was written) leave a transaction committed that
+    /// SQLite reported as failed. Numbering must continue after whatever is really in the table, or every later
+    /// batch would collide with it; those updates are in history but were reported failed (the publisher may
+    /// retry) and never reached the listener.
+    /// </summary>
+    private void ResynchronizeAfterFailure()
+    {
+        try
+        {
+            if (Scalar(_writer!, "SELECT max(seq) FROM updates") is long newest && newest > _lastSequence)
+            {
+                _logger.LogWarning("{Count} updates reported as failed were committed to {Path} after all.", newest - _lastSequence, _path);
+                Volatile.Write(ref _lastSequence, newest);
+            }
+        }
+#pragma warning disable CA1031 // The disk is failing; the next batch tries again and reports its own error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogDebug(ex, "Reading the last sequence of {Path} after a failure failed too.", _path);
+        }
+    }
+
+    private void RollBack(SqliteTransaction? transaction)
+    {
+        try
+        {
+            transaction?.Rollback();
+        }
+#pragma warning disable CA1031 // SQLite may have rolled back already (disk full, I/O error); nothing is left to undo.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogDebug(ex, "Rolling back a failed batch in {Path} failed.", _path);
+        }
+    }
+
+    private void Notify(StoredUpdate stored)
+    {
+        try
+        {
+            _listener?.Invoke(stored);
+        }
+#pragma warning disable CA1031 // The update is stored; a faulty listener must not turn that into a failed publish.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
+        }
+    }
+
+    private async Task RetainLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(CleanupInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await TrimAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A failed cleanup is retried on the next tick; it must not stop the loop.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _logger.LogWarning(ex, "Removing old updates from {Path} failed; retrying in {Interval}.", _path, CleanupInterval);
+            }
+        }
+    }
+
+    /// <summary>Deletes what retention no longer keeps, oldest first, a small batch per transaction.</summary>
+    internal async Task TrimAsync(CancellationToken cancellationToken)
+    {
+        var last = LastSequence;
+
+        // Sequences are contiguous, so the count limit is arithmetic.
+        var target = _maxCount > 0 ? last - _maxCount : 0;
+        if (_maxAge > TimeSpan.Zero)
+        {
+            target = Math.Max(target, await FindLastExpiredAsync(last, cancellationToken).ConfigureAwait(false));
+        }
+
+        while (_trimmedThrough < target)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var upTo = Math.Min(target, _trimmedThrough + TrimBatch);
+            lock (_writeGate)
+            {
+                using var transaction = _writer!.BeginTransaction();
+                using var command = _writer.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = """
+                    DELETE FROM updates WHERE seq > $from AND seq <= $upTo;
+                    INSERT INTO meta (key, value) VALUES ('trimmed_through', $upTo)
+                        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);
+                    """;
+                command.Parameters.AddWithValue("$from", _trimmedThrough);
+                command.Parameters.AddWithValue("$upTo", upTo);
+                command.ExecuteNonQuery();
+                transaction.Commit();
+            }
+
+            _trimmedThrough = upTo;
+
+            // Let the writer take the lock between batches.
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>The sequence just before the first update young enough to keep.</summary>
+    private async Task<long> FindLastExpiredAsync(long last, CancellationToken cancellationToken)
+    {
+        var cutoff = (_time.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // Walks the table in sequence order from the oldest kept and stops at the first young one, so it
+            // reads only what is about to be deleted; no index on stored_at to maintain on every insert.
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seq FROM updates WHERE seq > $from AND seq <= $last AND stored_at >= $cutoff ORDER BY seq LIMIT 1";
+            command.Parameters.AddWithValue("$from", _trimmedThrough);
+            command.Parameters.AddWithValue("$last", last);
+            command.Parameters.AddWithValue("$cutoff", cutoff);
+            var keep = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long?;
+            return (keep ?? last + 1) - 1;
+        }
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_readConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static StoredUpdate ReadRow(SqliteDataReader reader)
+    {
+        var update = new Update
+        {
+            Id = reader.GetString(1),
+            Topics = TopicsJson.Parse(reader.GetString(2)),
+            Data = reader.IsDBNull(3) ? null : reader.GetString(3),
+            Private = reader.GetInt64(4) != 0,
+            Type = reader.IsDBNull(5) ? null : reader.GetString(5),
+            Retry = reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+        };
+        return new StoredUpdate(reader.GetInt64(0), update, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static string Reason(Exception ex) => ex.Message.TrimEnd('.').ReplaceLineEndings(" ");
+
+    /// <summary>One queued append: the publisher awaits it, the writer loop claims, fills and completes it.</summary>
+    private sealed class PendingAppend : TaskCompletionSource<StoredUpdate>
+    {
+        private const int Queued = 0;
+        private const int Claimed = 1;
+        private const int Cancelled = 2;
+        private int _state;
+        private CancellationTokenRegistration _registration;
+
+        public PendingAppend(Update update)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            Update = update;
+        }
+
+        public Update Update { get; }
+
+        public StoredUpdate? Stored { get; set; }
+
+        public Exception? Error { get; set; }
+
+        public void WatchCancellation(CancellationToken cancellationToken)
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                _registration = cancellationToken.UnsafeRegister(
+                    static (state, token) => ((PendingAppend)state!).Cancel(token),
+                    this);
+            }
+        }
+
+        /// <summary>The writer takes it, unless the publisher gave up first; from here it is written whatever happens.</summary>
+        public bool TryClaim()
+        {
+            if (Interlocked.CompareExchange(ref _state, Claimed, Queued) != Queued)
+            {
+                return false;
+            }
+
+            _registration.Dispose();
+            return true;
+        }
+
+        public void Release() => _registration.Dispose();
+
+        public void Complete()
+        {
+            if (Stored is { } stored)
+            {
+                TrySetResult(stored);
+            }
+            else
+            {
+                TrySetException(Error ?? new StoreUnavailableException("The update was not stored."));
+            }
+        }
+
+        private void Cancel(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+            {
+                TrySetCanceled(token);
+            }
+        }
+    }
+}
