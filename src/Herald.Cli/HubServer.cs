@@ -46,7 +46,7 @@ internal static class HubServer
             kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
         });
 
-        builder.Services.AddHerald();
+        builder.Services.AddHerald().UseRedis();
         builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(new GeneratedKey(console ?? Console.Out));
 
         var app = builder.Build();

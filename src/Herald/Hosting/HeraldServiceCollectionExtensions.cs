@@ -39,8 +39,23 @@ public static class HeraldServiceCollectionExtensions
         return new HeraldBuilder(services);
     }
 
-    /// <summary>History: SQLite in the data directory when there is one, else a bounded ring in memory.</summary>
+    /// <summary>The local store, unless a transport is configured: its package replaces this registration (<c>UseRedis()</c>).</summary>
     private static IUpdateStore CreateStore(IServiceProvider services)
+    {
+        var transport = services.GetRequiredService<IOptions<HeraldOptions>>().Value.Transport;
+        if (!string.IsNullOrEmpty(transport))
+        {
+            // Only the scheme: the rest of the URL may hold a password.
+            var scheme = transport.Split("://")[0];
+            throw new InvalidOperationException(
+                $"Herald:Transport is set ({scheme}://…) but no transport is registered: reference Herald.Redis and call AddHerald().UseRedis().");
+        }
+
+        return CreateLocalStore(services);
+    }
+
+    /// <summary>History: SQLite in the data directory when there is one, else a bounded ring in memory.</summary>
+    internal static IUpdateStore CreateLocalStore(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Storage");
