@@ -97,9 +97,28 @@ internal class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public bool TryEnqueue(byte[] frame)
     {
-        bool schedule;
+        if (!TryEnqueue(frame, out var startWriter))
+        {
+            return false;
+        }
+
+        if (startWriter)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Queues a frame without starting the writer: when <paramref name="startWriter"/> comes back true the caller
+    /// must call <see cref="RunWriter"/> (the dispatcher batches those, one work item for many subscribers).
+    /// </summary>
+    internal bool TryEnqueue(byte[] frame, out bool startWriter)
+    {
         lock (_gate)
         {
+            startWriter = false;
             if (_closed)
             {
                 return false;
@@ -107,18 +126,12 @@ internal class Subscriber : IThreadPoolWorkItem
 
             if (_pendingCount == _capacity || _pendingBytes + frame.Length > _maxQueuedBytes && _pendingCount > 0)
             {
-                schedule = false;
                 goto Overflow;
             }
 
             Append(frame);
-            schedule = !_scheduled;
+            startWriter = !_scheduled;
             _scheduled = true;
-        }
-
-        if (schedule)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         return true;
@@ -260,6 +273,9 @@ internal class Subscriber : IThreadPoolWorkItem
     }
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    /// <summary>Runs the writer on the calling thread until it has to wait for the connection.</summary>
+    internal void RunWriter() => _ = DrainAsync();
 
     private void StopWriter()
     {
