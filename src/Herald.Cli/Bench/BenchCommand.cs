@@ -42,6 +42,12 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
         var sourceAddresses = new Option<int>("--source-addresses") { Description = "127.0.0.x source addresses to rotate over (0: one per 10,000 subscribers)." };
         var processes = new Option<int>("--processes") { Description = $"Worker processes holding the subscribers (0: as many as needed at {BenchRun.PerProcess:N0} each)." };
+        var receiver = new Option<string>("--receiver")
+        {
+            Description = "How subscriber sockets are read: epoll (own threads, one recv per event) or saea (the runtime's socket engine).",
+            DefaultValueFactory = _ => "epoll",
+        };
+        receiver.AcceptOnlyFromAmong("epoll", "saea");
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds allowed for connecting, and again for subscribing.", DefaultValueFactory = _ => 60 };
         var drain = new Option<double>("--drain-seconds") { Description = "Seconds to wait for deliveries after the last publish.", DefaultValueFactory = _ => 5 };
         var hold = new Option<double>("--hold-seconds") { Description = "Idle seconds after subscribing, before sampling the server and publishing." };
@@ -51,7 +57,7 @@ public static class BenchCommand
         var command = new Command("bench", "Load-test an SSE server on loopback: many subscribers, paced publishes, latency and server cost.")
         {
             url, publishUrl, dialect, subscribers, updates, rate, payloadBytes, publishers, topic, token, jwtKey,
-            subscriberToken, serverPid, json, sourceAddresses, processes, connectTimeout, drain, hold, worker, firstIndex,
+            subscriberToken, serverPid, json, sourceAddresses, processes, receiver, connectTimeout, drain, hold, worker, firstIndex,
         };
 
         command.SetAction(async (result, cancellationToken) =>
@@ -96,6 +102,7 @@ public static class BenchCommand
                     Json = result.GetValue(json),
                     SourceAddresses = addresses,
                     Processes = result.GetValue(processes),
+                    Receiver = result.GetValue(receiver) == "saea" ? ReceiverKind.Saea : ReceiverKind.Epoll,
                     ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
                     Drain = TimeSpan.FromSeconds(result.GetValue(drain)),
                     Hold = TimeSpan.FromSeconds(result.GetValue(hold)),

@@ -10,6 +10,16 @@ internal enum PublishDialect
     Plain,
 }
 
+/// <summary>How subscriber sockets are read.</summary>
+internal enum ReceiverKind
+{
+    /// <summary>Own level-triggered epoll threads: one recv per readiness (Linux; the default).</summary>
+    Epoll,
+
+    /// <summary>The runtime's socket engine through reused <see cref="System.Net.Sockets.SocketAsyncEventArgs"/>.</summary>
+    Saea,
+}
+
 /// <summary>One bench run, as given on the command line.</summary>
 internal sealed record BenchSettings
 {
@@ -47,6 +57,8 @@ internal sealed record BenchSettings
 
     /// <summary>Worker processes holding subscribers; 0 keeps them in this process.</summary>
     public int Processes { get; init; }
+
+    public ReceiverKind Receiver { get; init; }
 
     public TimeSpan ConnectTimeout { get; init; }
 

@@ -9,8 +9,8 @@ namespace Herald.Cli.Bench;
 /// <summary>
 /// One SSE subscriber on a raw socket. It parses only what the bench needs: the status line, whether the body
 /// is chunked, where each event ends (<c>\n\n</c>) and the digits at the start of its <c>data:</c> value (the
-/// publish timestamp). Receives go straight into this connection's fixed slice of one pinned slab through a
-/// reused <see cref="SocketAsyncEventArgs"/>, so steady state allocates nothing.
+/// publish timestamp). Receives go straight into this connection's fixed slice of one pinned slab, read by
+/// an <see cref="EpollReceiver"/> (or a reused <see cref="SocketAsyncEventArgs"/>), so steady state allocates nothing.
 /// </summary>
 internal sealed class SubscriberConnection
 {
@@ -18,10 +18,10 @@ internal sealed class SubscriberConnection
 
     private readonly SubscriberFleet _fleet;
     private readonly Socket _socket;
-    private readonly SocketAsyncEventArgs _receive;
     private readonly byte[] _slab;
     private readonly int _offset;
     private readonly int _length;
+    private SocketAsyncEventArgs? _receive;
 
     private ChunkedDecoder _decoder;
     private int _pending;
@@ -38,25 +38,48 @@ internal sealed class SubscriberConnection
         _offset = offset;
         _length = length;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    }
+
+    /// <summary>The file descriptor, for a receiver that drives the socket with its own epoll.</summary>
+    public int Descriptor => (int)_socket.SafeHandle.DangerousGetHandle();
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>
+    /// Connects and sends the request with blocking calls, so the runtime's socket engine never registers the
+    /// socket: an <see cref="EpollReceiver"/> then owns its readiness alone (one wake-up, one recv per event).
+    /// </summary>
+    public void Connect(IPAddress source, IPEndPoint target, byte[] request)
+    {
+        Bind(source);
+        _socket.Connect(target);
+        _socket.Send(request);
+        _socket.Blocking = false;
+    }
+
+    /// <summary>Connects asynchronously and receives through a reused <see cref="SocketAsyncEventArgs"/>.</summary>
+    public async Task ConnectAsync(IPAddress source, IPEndPoint target, byte[] request, CancellationToken cancellationToken)
+    {
+        Bind(source);
+        await _socket.ConnectAsync(target, cancellationToken);
+        await _socket.SendAsync(request, SocketFlags.None, cancellationToken);
         _receive = new SocketAsyncEventArgs();
         _receive.Completed += (_, args) =>
         {
-            if (OnReceived(args))
+            if (OnReceived(args.SocketError, args.BytesTransferred))
             {
                 ReceiveLoop();
             }
         };
+        ReceiveLoop();
     }
 
-    public async Task ConnectAsync(IPAddress source, IPEndPoint target, byte[] request, CancellationToken cancellationToken)
+    private void Bind(IPAddress source)
     {
         // Let connect() pick the port for the full 4-tuple, so one source address is not capped by bind()'s
         // ephemeral range shared with every other destination (IP_BIND_ADDRESS_NO_PORT).
         _socket.SetRawSocketOption(0, 24, BitConverter.GetBytes(1));
         _socket.Bind(new IPEndPoint(source, 0));
-        await _socket.ConnectAsync(target, cancellationToken);
-        await _socket.SendAsync(request, SocketFlags.None, cancellationToken);
-        ReceiveLoop();
     }
 
     /// <summary>Closes with a reset: a load generator leaves no TIME_WAIT behind to block the next run's ports.</summary>
@@ -82,19 +105,29 @@ internal sealed class SubscriberConnection
         _socket.Dispose();
     }
 
+    /// <summary>Called by the epoll receiver when the socket is readable: one recv, then parse.</summary>
+    public bool ReceiveAvailable()
+    {
+        var n = EpollReceiver.Receive(Descriptor, ref _slab[_offset + _pending], _length - _pending, out var error);
+        return n >= 0
+            ? OnReceived(SocketError.Success, n)
+            : error == EpollReceiver.WouldBlock || OnReceived(SocketError.SocketError, 0);
+    }
+
     private void ReceiveLoop()
     {
+        var receive = _receive!;
         try
         {
             do
             {
-                _receive.SetBuffer(_slab, _offset + _pending, _length - _pending);
-                if (_socket.ReceiveAsync(_receive))
+                receive.SetBuffer(_slab, _offset + _pending, _length - _pending);
+                if (_socket.ReceiveAsync(receive))
                 {
                     return;
                 }
             }
-            while (OnReceived(_receive));
+            while (OnReceived(receive.SocketError, receive.BytesTransferred));
         }
         catch (ObjectDisposedException)
         {
@@ -103,21 +136,20 @@ internal sealed class SubscriberConnection
     }
 
     /// <summary>Handles one completed receive; returns whether to receive again.</summary>
-    private bool OnReceived(SocketAsyncEventArgs args)
+    private bool OnReceived(SocketError socketError, int received)
     {
-        if (args.SocketError != SocketError.Success)
+        if (socketError != SocketError.Success)
         {
-            return Fail($"receive: {args.SocketError}");
+            return Fail($"receive: {socketError}");
         }
 
-        if (args.BytesTransferred == 0)
+        if (received == 0)
         {
             return Fail("server closed the stream");
         }
 
         var now = Stopwatch.GetTimestamp();
         var segment = _slab.AsSpan(_offset, _length);
-        var received = args.BytesTransferred;
 
         if (!_headersDone)
         {

@@ -28,11 +28,13 @@ internal interface IFleet
 internal sealed class SubscriberFleet : IFleet
 {
     private const int ConnectConcurrency = 64;
+    private const int BlockingConnectThreads = 8;
 
     private readonly BenchSettings _settings;
     private readonly int _count;
     private readonly int _firstIndex;
     private readonly SubscriberConnection[] _connections;
+    private readonly EpollReceiver[] _receivers;
     private long _connected;
     private long _headers;
     private long _subscribed;
@@ -51,6 +53,10 @@ internal sealed class SubscriberFleet : IFleet
         {
             _connections[i] = new SubscriberConnection(this, slab, i * bufferBytes, bufferBytes);
         }
+
+        _receivers = settings.Receiver == ReceiverKind.Epoll && count > 0
+            ? [.. Enumerable.Range(0, Math.Min(count, Environment.ProcessorCount)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
+            : [];
     }
 
     public LatencyRecorder Latency { get; } = new();
@@ -63,6 +69,30 @@ internal sealed class SubscriberFleet : IFleet
         var request = _settings.Subscribe.SubscribeRequest(_settings.SubscriberToken);
         var target = _settings.Subscribe.EndPoint;
         var next = -1;
+
+        if (_receivers.Length > 0)
+        {
+            // Blocking connects on a few threads of their own: loopback connects finish at once, and the
+            // sockets stay unknown to the runtime's socket engine (see EpollReceiver).
+            var threads = new Thread[Math.Min(_count, BlockingConnectThreads)];
+            for (var t = 0; t < threads.Length; t++)
+            {
+                threads[t] = new Thread(() =>
+                {
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < _count && !cancellationToken.IsCancellationRequested)
+                    {
+                        Connect(i, c => c.Connect(SourceAddress(_firstIndex + i, _settings.SourceAddresses), target, request));
+                    }
+                })
+                { IsBackground = true, Name = "bench-connect" };
+                threads[t].Start();
+            }
+
+            await Task.Run(() => Array.ForEach(threads, t => t.Join()), CancellationToken.None);
+            return;
+        }
+
         var loops = new Task[Math.Min(_count, ConnectConcurrency)];
         for (var l = 0; l < loops.Length; l++)
         {
@@ -93,6 +123,21 @@ internal sealed class SubscriberFleet : IFleet
         await Task.WhenAll(loops);
     }
 
+    private void Connect(int i, Action<SubscriberConnection> connect)
+    {
+        try
+        {
+            connect(_connections[i]);
+            _receivers[i % _receivers.Length].Add(i);
+            Interlocked.Increment(ref _connected);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            OnError($"connect from {SourceAddress(_firstIndex + i, _settings.SourceAddresses)}: {e.Message}");
+            _connections[i].Close();
+        }
+    }
+
     public static IPAddress SourceAddress(int index, int addresses)
         => new(new byte[] { 127, 0, 0, (byte)(1 + (index % addresses)) });
 
@@ -108,6 +153,11 @@ internal sealed class SubscriberFleet : IFleet
         var counters = Read();
         var latency = Latency.Snapshot();
         Stopping = true;
+        foreach (var receiver in _receivers)
+        {
+            receiver.Stop();
+        }
+
         foreach (var connection in _connections)
         {
             connection.Close();

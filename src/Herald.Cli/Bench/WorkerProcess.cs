@@ -58,6 +58,7 @@ internal sealed class WorkerFleet : IFleet
             "--first-index", firstIndex.ToString(CultureInfo.InvariantCulture),
             "--source-addresses", settings.SourceAddresses.ToString(CultureInfo.InvariantCulture),
             "--payload-bytes", settings.PayloadBytes.ToString(CultureInfo.InvariantCulture),
+            "--receiver", settings.Receiver.ToString().ToLowerInvariant(),
         })
         {
             start.ArgumentList.Add(arg);
