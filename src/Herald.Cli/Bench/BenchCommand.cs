@@ -126,6 +126,11 @@ public static class BenchCommand
             {
                 return 130;
             }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.ComponentModel.Win32Exception)
+            {
+                await Console.Error.WriteLineAsync($"herald bench: {e.Message}");
+                return 1;
+            }
         });
 
         return command;

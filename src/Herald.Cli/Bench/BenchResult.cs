@@ -79,6 +79,11 @@ internal sealed record BenchResult
     /// <summary>(RSS once all subscribed − RSS before connecting) / subscribers.</summary>
     public double? ServerBytesPerSubscriber { get; init; }
 
+    /// <summary>This generator's own CPU over the same window as the server's (all its processes).</summary>
+    public double GeneratorCpuSeconds { get; init; }
+
+    public double? GeneratorCpuMicrosPerDelivery { get; init; }
+
     public string ToText()
     {
         var c = CultureInfo.InvariantCulture;
@@ -103,6 +108,9 @@ internal sealed record BenchResult
             s.Append(c, $"server CPU   {cpu:F2} s");
             s.Append(ServerCpuMicrosPerDelivery is { } per ? string.Create(c, $" = {per:F2} µs per delivery\n") : "\n");
         }
+
+        s.Append(c, $"bench CPU    {GeneratorCpuSeconds:F2} s");
+        s.Append(GeneratorCpuMicrosPerDelivery is { } own ? string.Create(c, $" = {own:F2} µs per delivery (this generator)\n") : " (this generator)\n");
 
         if (ServerBytesPerSubscriber is { } perSub)
         {

@@ -80,6 +80,7 @@ internal sealed class BenchRun
             }
 
             var subscribed = server?.Read();
+            var generatorCpuBefore = GeneratorCpuSeconds();
 
             PublishReport? published = null;
             if (s.Updates > 0)
@@ -96,13 +97,22 @@ internal sealed class BenchRun
             }
 
             var after = server?.Read();
+            var generatorCpu = GeneratorCpuSeconds() - generatorCpuBefore;
             _phase = "stopping";
             var reports = await Task.WhenAll(_fleets.Select(f => f.StopAsync()));
             await connect;
             await progressStop.CancelAsync();
             await progress;
 
-            var result = Summarize(reports, published, connectSeconds, subscribeSeconds, before, subscribed, after);
+            var result = Summarize(reports, published, connectSeconds, subscribeSeconds, before, subscribed, after) with
+            {
+                GeneratorCpuSeconds = generatorCpu,
+            };
+            if (result.Delivered > 0)
+            {
+                result = result with { GeneratorCpuMicrosPerDelivery = generatorCpu * 1e6 / result.Delivered };
+            }
+
             Console.Out.Write(s.Json ? JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult) + "\n" : result.ToText());
             return result.Pass ? 0 : 1;
         }
@@ -207,6 +217,9 @@ internal sealed class BenchRun
         };
     }
 
+    /// <summary>CPU time of this process and of its worker processes (as they last reported it).</summary>
+    private double GeneratorCpuSeconds() => Environment.CpuUsage.TotalTime.TotalSeconds + Sum().CpuSeconds;
+
     private FleetCounters Sum()
     {
         var sum = default(FleetCounters);
@@ -234,7 +247,7 @@ internal sealed class BenchRun
                 var now = Stopwatch.GetTimestamp();
                 var rate = (c.Received - lastReceived) / Stopwatch.GetElapsedTime(lastTime, now).TotalSeconds;
                 (lastReceived, lastTime) = (c.Received, now);
-                var published = _publisher?.Succeeded ?? 0;
+                var published = _publisher?.Started ?? 0;
                 var expected = published * _settings.Subscribers;
                 var line = string.Create(CultureInfo.InvariantCulture,
                     $"[{_phase} {Stopwatch.GetElapsedTime(_started).TotalSeconds:F1}s] connected {c.Connected:N0}/{_settings.Subscribers:N0} subscribed {c.Subscribed:N0} published {published:N0}/{_settings.Updates:N0} delivered {c.Received:N0}{(expected > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({100.0 * c.Received / expected:F1}%)") : "")} {rate:N0}/s errors {c.Errors:N0}");

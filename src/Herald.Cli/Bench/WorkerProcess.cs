@@ -8,7 +8,7 @@ namespace Herald.Cli.Bench;
 /// <summary>The final word of a worker process, sent as one JSON line.</summary>
 internal sealed record WorkerReport(
     long Connected, long Headers, long Subscribed, long Received, long Errors,
-    long[] Buckets, long Max, long LastTimestamp, string? FirstError);
+    long[] Buckets, long Max, long LastTimestamp, string? FirstError, double CpuSeconds);
 
 [JsonSerializable(typeof(WorkerReport))]
 [JsonSerializable(typeof(BenchResult))]
@@ -18,7 +18,7 @@ internal sealed partial class BenchJsonContext : JsonSerializerContext;
 /// <summary>
 /// Subscribers held by a child process (<c>herald bench --worker …</c>): one process can hold only about
 /// 20,000 open files. The protocol is lines on the child's stdio: it prints <c>P connected headers subscribed
-/// received errors</c> a few times a second; the parent writes <c>stop</c>; the child answers <c>R {json}</c>.
+/// received errors cpu-seconds</c> a few times a second; the parent writes <c>stop</c>; the child answers <c>R {json}</c>.
 /// Every process reads the same monotonic clock, so latencies measured in the child are comparable.
 /// </summary>
 internal sealed class WorkerFleet : IFleet
@@ -128,13 +128,13 @@ internal sealed class WorkerFleet : IFleet
                 if (line.StartsWith("P ", StringComparison.Ordinal))
                 {
                     var f = line.Split(' ');
-                    SetLatest(new FleetCounters(Long(f[1]), Long(f[2]), Long(f[3]), Long(f[4]), Long(f[5])));
+                    SetLatest(new FleetCounters(Long(f[1]), Long(f[2]), Long(f[3]), Long(f[4]), Long(f[5]), double.Parse(f[6], CultureInfo.InvariantCulture)));
                 }
                 else if (line.StartsWith("R ", StringComparison.Ordinal))
                 {
                     var r = JsonSerializer.Deserialize(line[2..], BenchJsonContext.Default.WorkerReport)
                         ?? throw new IOException("empty worker report");
-                    var counters = new FleetCounters(r.Connected, r.Headers, r.Subscribed, r.Received, r.Errors);
+                    var counters = new FleetCounters(r.Connected, r.Headers, r.Subscribed, r.Received, r.Errors, r.CpuSeconds);
                     SetLatest(counters);
                     _report.TrySetResult(new FleetReport(counters, Histogram.FromSparse(r.Buckets, r.Max, r.LastTimestamp), r.FirstError));
                 }
@@ -167,7 +167,8 @@ internal sealed class WorkerFleet : IFleet
         while (!stop.IsCompleted)
         {
             var c = fleet.Read();
-            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"P {c.Connected} {c.Headers} {c.Subscribed} {c.Received} {c.Errors}"));
+            var cpu = Environment.CpuUsage.TotalTime.TotalSeconds;
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"P {c.Connected} {c.Headers} {c.Subscribed} {c.Received} {c.Errors} {cpu:F3}"));
             await Task.WhenAny(stop, Task.Delay(200));
         }
 
@@ -177,7 +178,7 @@ internal sealed class WorkerFleet : IFleet
         var h = report.Latency;
         var c2 = report.Counters;
         var json = JsonSerializer.Serialize(
-            new WorkerReport(c2.Connected, c2.Headers, c2.Subscribed, c2.Received, c2.Errors, h.ToSparse(), h.Max, h.LastTimestamp, report.FirstError),
+            new WorkerReport(c2.Connected, c2.Headers, c2.Subscribed, c2.Received, c2.Errors, h.ToSparse(), h.Max, h.LastTimestamp, report.FirstError, Environment.CpuUsage.TotalTime.TotalSeconds),
             BenchJsonContext.Default.WorkerReport);
         Console.Out.WriteLine("R " + json);
         Console.Out.Flush();
