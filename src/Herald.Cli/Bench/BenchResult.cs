@@ -89,8 +89,12 @@ internal sealed record BenchResult
         var c = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
         s.Append(c, $"bench        {Subscribers:N0} subscribers ({Processes} process{(Processes == 1 ? "" : "es")}, {SourceAddresses} source address{(SourceAddresses == 1 ? "" : "es")}) on {Url} [{Dialect}]\n");
-        s.Append(c, $"connect      {Connected:N0} connected in {ConnectSeconds:F2} s, {Subscribed:N0} subscribed in {SubscribeSeconds:F2} s");
-        s.Append(SubscriberErrors > 0 ? string.Create(c, $"; {SubscriberErrors:N0} errors, first: {FirstError}\n") : "\n");
+        if (Subscribers > 0)
+        {
+            s.Append(c, $"connect      {Connected:N0} connected in {ConnectSeconds:F2} s, {Subscribed:N0} subscribed in {SubscribeSeconds:F2} s");
+            s.Append(SubscriberErrors > 0 ? string.Create(c, $"; {SubscriberErrors:N0} errors, first: {FirstError}\n") : "\n");
+        }
+
         if (Updates > 0)
         {
             s.Append(c, $"publish      {Published:N0} of {Updates:N0} updates in {PublishSeconds:F2} s = {PublishRate:N1}/s (asked {(RateAsked > 0 ? RateAsked.ToString("N0", c) : "max")}); response p50 {PublishP50Ms:F2} ms p99 {PublishP99Ms:F2} ms");
