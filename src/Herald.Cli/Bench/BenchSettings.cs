@@ -60,6 +60,9 @@ internal sealed record BenchSettings
 
     public ReceiverKind Receiver { get; init; }
 
+    /// <summary>Epoll threads per process.</summary>
+    public int ReceiveThreads { get; init; } = 1;
+
     public TimeSpan ConnectTimeout { get; init; }
 
     public TimeSpan Drain { get; init; }

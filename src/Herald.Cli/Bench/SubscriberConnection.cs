@@ -111,7 +111,7 @@ internal sealed class SubscriberConnection
         var n = EpollReceiver.Receive(Descriptor, ref _slab[_offset + _pending], _length - _pending, out var error);
         return n >= 0
             ? OnReceived(SocketError.Success, n)
-            : error == EpollReceiver.WouldBlock || OnReceived(SocketError.SocketError, 0);
+            : error == EpollReceiver.WouldBlock || Fail($"receive: errno {error}");
     }
 
     private void ReceiveLoop()

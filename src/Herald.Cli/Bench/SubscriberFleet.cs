@@ -57,7 +57,7 @@ internal sealed class SubscriberFleet : IFleet
         }
 
         _receivers = settings.Receiver == ReceiverKind.Epoll && count > 0
-            ? [.. Enumerable.Range(0, Math.Min(count, Environment.ProcessorCount)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
+            ? [.. Enumerable.Range(0, Math.Clamp(settings.ReceiveThreads, 1, count)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
             : [];
     }
 

@@ -59,6 +59,7 @@ internal sealed class WorkerFleet : IFleet
             "--source-addresses", settings.SourceAddresses.ToString(CultureInfo.InvariantCulture),
             "--payload-bytes", settings.PayloadBytes.ToString(CultureInfo.InvariantCulture),
             "--receiver", settings.Receiver.ToString().ToLowerInvariant(),
+            "--receive-threads", settings.ReceiveThreads.ToString(CultureInfo.InvariantCulture),
         })
         {
             start.ArgumentList.Add(arg);
