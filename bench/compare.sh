@@ -93,9 +93,16 @@ ms() { printf '%.1f ms' "$1"; }
 pct() { printf '%.3f %%' "$1"; }
 
 run_workloads() { # server
-    local s=$1 j rate best best_rate p99 delivery
+    local s=$1 j rate best p99
 
     bench "$s" warmup -n 100 -m "$WARMUP_UPDATES" -r 0 --publishers 4 > /dev/null
+
+    # (d) memory per idle subscriber, first: later workloads leave pooled memory behind that would hide it;
+    # then the most one server process can hold
+    j=$(bench "$s" d -n "$D_SUBS" -m 0 --hold-seconds 2)
+    set_value "$s" d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" 'BEGIN { printf "%.2f KB", b / 1024 }')"
+    j=$(bench "$s" d-hold -n "$D_HOLD_SUBS" -m 0)
+    set_value "$s" d_hold "$(field "$j" subscribed) of $D_HOLD_SUBS"
 
     # (a) 1,000 subscribers x 100 updates/s
     j=$(bench "$s" a -n "$A_SUBS" -m $((A_RATE * A_SECONDS)) -r "$A_RATE")
@@ -123,12 +130,6 @@ run_workloads() { # server
         best=$(printf '%.0f/s (at %s/s)' "$(field "$j" deliveriesPerSecond)" "$rate")
     done
     set_value "$s" c_max "$best"
-
-    # (d) memory per idle subscriber; the most one server process can hold
-    j=$(bench "$s" d -n "$D_SUBS" -m 0 --hold-seconds 2)
-    set_value "$s" d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" 'BEGIN { printf "%.2f KB", b / 1024 }')"
-    j=$(bench "$s" d-hold -n "$D_HOLD_SUBS" -m 0)
-    set_value "$s" d_hold "$(field "$j" subscribed) of $D_HOLD_SUBS"
 
     # (e) publishes/s with many publishers and no subscribers
     j=$(bench "$s" e -n 0 -m "$E_UPDATES" -r 0 --publishers "$E_PUBLISHERS")
