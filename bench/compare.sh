@@ -6,6 +6,7 @@
 #   bench/compare.sh                 full sizes (several minutes; run it on a quiet machine)
 #   QUICK=1 bench/compare.sh         small sizes, about a minute
 #   SERVERS="aspnet nchan" bench/compare.sh
+#   SKIP_BUILD=1 ...                 use the Release builds already there
 #
 # Sizes (env): A_SUBS A_RATE A_SECONDS | B_SUBS B_RATE B_SECONDS | C_SUBS C_RATES C_SECONDS (rates tried in
 # order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES |
@@ -55,8 +56,10 @@ trap 'exit 130' INT TERM
 say() { echo "compare: $*" >&2; }
 
 # --- build ------------------------------------------------------------------------------------------------
-say "building (Release) ..."
+[ "${SKIP_BUILD:-0}" = 1 ] && say "SKIP_BUILD=1: using the existing Release builds"
 for project in src/Herald.Cli bench/AspNetBroadcaster bench/floor; do
+    [ "${SKIP_BUILD:-0}" = 1 ] && break
+    say "building $project (Release) ..."
     if ! dotnet build -c Release "$project" -nologo -v q > "$logs/build-$(basename "$project").log" 2>&1; then
         say "build of $project failed; see $logs/build-$(basename "$project").log"
         exit 1
