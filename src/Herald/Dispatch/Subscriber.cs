@@ -30,6 +30,7 @@ internal enum CloseReason
 internal class Subscriber : IThreadPoolWorkItem
 {
     private const int InitialQueueSize = 4;
+    private const int ShrinkAbove = 64;
 
     private readonly object _gate = new();
     private readonly PipeWriter _output;
@@ -329,6 +330,17 @@ internal class Subscriber : IThreadPoolWorkItem
                 {
                     _output.Write(batch[i]);
                     batch[i] = null!;
+                }
+
+                if (batch.Length > ShrinkAbove && count <= batch.Length / 8)
+                {
+                    // A burst grew this array; give the memory back once traffic is light again, so a subscriber
+                    // that was once behind does not keep a large queue while it idles. Only the writer swaps
+                    // _draining (under the lock), so replacing it here is safe.
+                    lock (_gate)
+                    {
+                        _draining = new byte[InitialQueueSize][];
+                    }
                 }
 
                 Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
