@@ -12,6 +12,7 @@ internal static class Program
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(SubscribeCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -20,6 +20,7 @@ internal sealed class Dispatcher
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
+    private WriterBatch _batch = WriterBatch.Rent();
 
     public Dispatcher(TopicMatcher matcher) => _matcher = matcher;
 
@@ -105,6 +106,12 @@ internal sealed class Dispatcher
                     }
                 }
             }
+
+            if (_batch.Count > 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
+                _batch = WriterBatch.Rent();
+            }
         }
 
         return delivered;
@@ -153,9 +160,14 @@ internal sealed class Dispatcher
                 continue;
             }
 
-            if (subscriber.Offer(frame, sequence))
+            if (subscriber.Offer(frame, sequence, out var startWriter))
             {
                 delivered++;
+                if (startWriter && _batch.Add(subscriber))
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
+                    _batch = WriterBatch.Rent();
+                }
             }
         }
 

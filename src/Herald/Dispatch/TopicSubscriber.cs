@@ -44,8 +44,12 @@ internal sealed class TopicSubscriber : Subscriber
     }
 
     /// <summary>Queues a live frame, or holds it while the subscriber replays history.</summary>
-    public bool Offer(byte[] frame, long sequence)
+    /// <param name="frame">The encoded update.</param>
+    /// <param name="sequence">Its position in history.</param>
+    /// <param name="startWriter">Set when the caller must start this subscriber's writer.</param>
+    public bool Offer(byte[] frame, long sequence, out bool startWriter)
     {
+        startWriter = false;
         if (_catchingUp)
         {
             lock (_holdGate)
@@ -64,7 +68,7 @@ internal sealed class TopicSubscriber : Subscriber
             }
         }
 
-        return TryEnqueue(frame);
+        return TryEnqueue(frame, out startWriter);
     }
 
     /// <summary>

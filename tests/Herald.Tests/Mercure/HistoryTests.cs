@@ -239,6 +239,26 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task A_failing_disk_makes_publish_answer_503_and_loses_nothing_already_acked()
+    {
+        await using var hub = await Start();
+        var store = Assert.IsType<Herald.Storage.SqliteUpdateStore>(hub.Hub.Store);
+        var acked = await hub.PublishAsync("https://example.com/disk", "before");
+
+        store.ExecuteOnWriterForTesting("PRAGMA query_only=1");
+        using var refused = await hub.PostAsync([new("topic", "https://example.com/disk"), new("data", "while failing")]);
+        var reason = await refused.Content.ReadAsStringAsync();
+        store.ExecuteOnWriterForTesting("PRAGMA query_only=0");
+        var after = await hub.PublishAsync("https://example.com/disk", "after");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.StartsWith("history store unavailable", reason, StringComparison.Ordinal);
+        await using var reader = await hub.SubscribeAsync("topic=https://example.com/disk&lastEventID=earliest");
+        Assert.Equal(acked, (await reader.NextAsync())?.EventId);
+        Assert.Equal(after, (await reader.NextAsync())?.EventId);
+    }
+
+    [Fact]
     public async Task A_corrupt_data_file_is_a_one_line_startup_error_naming_the_file()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N"));
