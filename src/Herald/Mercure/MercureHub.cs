@@ -79,8 +79,15 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
         return stored.Id;
     }
 
+    /// <summary>Sees every stored update after dispatch, in order: presence learns other nodes' subscriptions from it.</summary>
+    internal Action<StoredUpdate>? Observer { get; set; }
+
     /// <summary>The store's listener: every stored update, once, in sequence order.</summary>
-    private void OnStored(StoredUpdate stored) => Deliver(stored.Update, stored.Sequence);
+    private void OnStored(StoredUpdate stored)
+    {
+        Deliver(stored.Update, stored.Sequence);
+        Observer?.Invoke(stored);
+    }
 
     /// <summary>Encodes the update once and queues it on every subscriber it concerns.</summary>
     private void Deliver(Update update, long sequence)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Herald.Dispatch;
+using Herald.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.Mercure;
@@ -9,13 +10,27 @@ namespace Herald.Mercure;
 /// Who is subscribed to what: publishes a private subscription update when a subscriber joins or leaves
 /// (Mercure "active subscriptions") and answers the subscriptions API from the same registry.
 /// </summary>
-internal sealed class Presence(MercureHub hub, ILogger<Presence> logger)
+/// <remarks>
+/// The registry also learns from the subscription updates the store hands back, so in a cluster (one shared
+/// store) every node lists the subscribers of every node. It knows what happened since this node started, and a
+/// node killed without shutdown leaves its subscribers listed until the other nodes restart.
+/// </remarks>
+internal sealed class Presence
 {
     public const string SubscriptionsPath = "/.well-known/mercure/subscriptions";
     private const string Context = "https://mercure.rocks/";
 
     private readonly ConcurrentDictionary<string, SubscriberEntry> _subscribers = new(StringComparer.Ordinal);
+    private readonly MercureHub hub;
+    private readonly ILogger<Presence> logger;
     private string _lastEventId = MercureHub.NewId();
+
+    public Presence(MercureHub hub, ILogger<Presence> logger)
+    {
+        this.hub = hub;
+        this.logger = logger;
+        hub.Observer = Observe;
+    }
 
     public bool Enabled => hub.Options.Subscriptions;
 
@@ -61,6 +76,69 @@ internal sealed class Presence(MercureHub hub, ILogger<Presence> logger)
                 {
                     yield return new Subscription(entry.Id, selector, entry.Payload, Active: true);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies a subscription update from the store, wherever it was published. Updates come in store order and
+    /// each names one topic of one subscriber, so applying them one by one converges on every node; this node's
+    /// own updates find their subscriber already registered and change nothing.
+    /// </summary>
+    private void Observe(StoredUpdate stored)
+    {
+        var update = stored.Update;
+        if (!Enabled || !update.Private || update.Topics.Count != 1 || update.Data is null
+            || !update.Topics[0].StartsWith(SubscriptionsPath + "/", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        string? subscriber, topic;
+        bool active;
+        JsonElement? payload = null;
+        try
+        {
+            using var json = JsonDocument.Parse(update.Data);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "Subscription"
+                || !root.TryGetProperty("subscriber", out var s) || s.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("active", out var a) || a.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return;
+            }
+
+            (subscriber, topic, active) = (s.GetString()!, t.GetString()!, a.GetBoolean());
+            if (root.TryGetProperty("payload", out var p))
+            {
+                payload = p.Clone();
+            }
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _lastEventId, stored.Id);
+        if (active)
+        {
+            _subscribers.AddOrUpdate(
+                subscriber,
+                static (id, arg) => new SubscriberEntry(id, [arg.topic], arg.payload),
+                static (_, entry, arg) => entry.Topics.Contains(arg.topic) ? entry : entry with { Topics = [.. entry.Topics, arg.topic] },
+                (topic, payload));
+        }
+        else if (_subscribers.TryGetValue(subscriber, out var entry) && entry.Topics.Contains(topic))
+        {
+            if (entry.Topics.Count == 1)
+            {
+                _subscribers.TryRemove(KeyValuePair.Create(subscriber, entry));
+            }
+            else
+            {
+                _subscribers.TryUpdate(subscriber, entry with { Topics = [.. entry.Topics.Where(x => x != topic)] }, entry);
             }
         }
     }
