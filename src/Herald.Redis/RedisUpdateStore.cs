@@ -352,7 +352,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new HistoryStoreException(
-                $"Cannot reach Redis at {_transport.Display} ({Reason(ex)}): start it, or fix --transport (Herald:Transport).",
+                $"Cannot reach Redis at {_transport.Display} ({ConnectFailure(ex)}): start it, or fix --transport (Herald:Transport).",
                 ex);
         }
     }
@@ -666,6 +666,27 @@ internal sealed class RedisUpdateStore : IUpdateStore
         return entryId is not null
             && entryId.StartsWith("0-", StringComparison.Ordinal)
             && long.TryParse(entryId.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
+    }
+
+    /// <summary>Why a connection failed, in a few words: the client's own message suggests settings that do not apply here.</summary>
+    private static string ConnectFailure(Exception ex)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+            {
+                return Reason(inner);
+            }
+        }
+
+        return ex is RedisConnectionException connection
+            ? connection.FailureType switch
+            {
+                ConnectionFailureType.AuthenticationFailure => "authentication failed",
+                ConnectionFailureType.UnableToConnect or ConnectionFailureType.UnableToResolvePhysicalConnection => "no answer",
+                var other => other.ToString(),
+            }
+            : Reason(ex);
     }
 
     private static string Reason(Exception ex) => ex.Message.Split('\n')[0].TrimEnd('.', ' ', '\r');
