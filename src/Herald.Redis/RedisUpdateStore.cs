@@ -486,6 +486,17 @@ internal sealed class RedisUpdateStore : IUpdateStore
                 continue;
             }
 
+            if (stored.Sequence > last + 1 && last > 0)
+            {
+                // Redis numbers entries one by one, so a hole means retention trimmed them before this node read
+                // them (it was cut off for longer than history lasts) or Redis lost its data.
+                _logger.LogWarning(
+                    "Updates {From} to {To} left Redis at {Redis} before this node read them; its subscribers did not get them.",
+                    last + 1,
+                    stored.Sequence - 1,
+                    _transport.Display);
+            }
+
             last = stored.Sequence;
 
             // Raised before the listener runs: a subscriber that reads LastSequence now replays up to here and
