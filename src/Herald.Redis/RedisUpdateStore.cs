@@ -74,6 +74,9 @@ internal sealed class RedisUpdateStore : IUpdateStore
     private Task _readLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+
+    // The listener has been called for every update up to here (LastSequence moves just before each call).
+    private long _notifiedThrough;
     private int _state;
 
     public RedisUpdateStore(HeraldOptions options, RedisTransport transport, TimeProvider? time = null, ILogger? logger = null)
@@ -133,7 +136,8 @@ internal sealed class RedisUpdateStore : IUpdateStore
             // The reader's XREAD blocks on the server; its timeout must outlast the block.
             _reader = await ConnectAsync("herald-reader", BlockFor + _transport.Timeout).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            Volatile.Write(ref _lastSequence, await ReadLastGeneratedAsync().ConfigureAwait(false));
+            _notifiedThrough = await ReadLastGeneratedAsync().ConfigureAwait(false);
+            Volatile.Write(ref _lastSequence, _notifiedThrough);
         }
         catch
         {
@@ -601,7 +605,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     {
         lock (_waitGate)
         {
-            if (LastSequence >= sequence || CurrentState == State.Disposed)
+            if (_notifiedThrough >= sequence || CurrentState == State.Disposed)
             {
                 return Task.CompletedTask;
             }
@@ -616,6 +620,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     {
         lock (_waitGate)
         {
+            _notifiedThrough = Math.Max(_notifiedThrough, through);
             while (_waiting.TryPeek(out var waiting, out var sequence) && sequence <= through)
             {
                 _waiting.Dequeue();
