@@ -654,11 +654,13 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     private async Task CloseConnectionsAsync()
     {
-        foreach (var connection in new[] { _reader, _writer })
+        // The reader's blocked XREAD is abandoned; appends already sent (such as the subscription events of
+        // streams closed by the shutdown) get their answers, so they are not reported failed after being stored.
+        foreach (var (connection, complete) in new[] { (_reader, false), (_writer, true) })
         {
             if (connection is not null)
             {
-                await connection.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+                await connection.CloseAsync(allowCommandsToComplete: complete).ConfigureAwait(false);
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
         }

@@ -213,6 +213,24 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.Equal([TopicB], await EventuallyListedAsync(nodes[1], 1));
     }
 
+    [Fact]
+    public async Task A_node_stopped_gracefully_takes_its_subscribers_off_every_list()
+    {
+        var nodes = await StartNodesAsync(2, "--subscriptions");
+        _subscribers.Add(await StreamCollector.OpenAsync(_client, nodes[0].HubUrl, TopicA));
+        _subscribers.Add(await StreamCollector.OpenAsync(_client, nodes[1].HubUrl, TopicB));
+        Assert.Equal(2, (await EventuallyListedAsync(nodes[1], 2)).Count);
+
+        // SIGTERM: the node closes its streams and announces each departure before it lets go of Redis.
+        using (var term = Process.Start("kill", ["-TERM", nodes[0].Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync().WaitAsync(Deadline);
+        }
+
+        await _subscribers[0].Ended.WaitAsync(Deadline);
+        Assert.Equal([TopicB], await EventuallyListedAsync(nodes[1], 1));
+    }
+
     private async Task<List<HubProcess>> StartNodesAsync(int count, params string[] extraArgs)
     {
         var starting = Enumerable.Range(0, count).Select(_ => HubProcess.StartAsync(
