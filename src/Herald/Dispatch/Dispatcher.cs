@@ -117,26 +117,23 @@ internal sealed class Dispatcher
         return delivered;
     }
 
-    /// <summary>Runs <paramref name="action"/> on every subscriber (heartbeats, shutdown, token checks).</summary>
-    public void ForEach<TState>(Action<TopicSubscriber, TState> action, TState state)
+    /// <summary>Every registered subscriber, copied, so callers act on them outside the lock (shutdown, sweeps).</summary>
+    public List<TopicSubscriber> Snapshot()
     {
         lock (_gate)
         {
-            var stamp = ++_stamp;
-            foreach (var index in (ReadOnlySpan<Dictionary<string, HashSet<TopicSubscriber>>>)[_exact, _patterns])
+            var all = new HashSet<TopicSubscriber>(_count);
+            foreach (var set in _exact.Values)
             {
-                foreach (var set in index.Values)
-                {
-                    foreach (var subscriber in set)
-                    {
-                        if (subscriber.DispatchStamp != stamp)
-                        {
-                            subscriber.DispatchStamp = stamp;
-                            action(subscriber, state);
-                        }
-                    }
-                }
+                all.UnionWith(set);
             }
+
+            foreach (var set in _patterns.Values)
+            {
+                all.UnionWith(set);
+            }
+
+            return [.. all];
         }
     }
 

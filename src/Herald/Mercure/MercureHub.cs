@@ -29,7 +29,13 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// Ends every stream cleanly (clients reconnect, to another node or after a restart). Streams never end by
     /// themselves, so without this a graceful shutdown would wait its whole timeout.
     /// </summary>
-    public void CloseAll() => Dispatcher.ForEach(static (s, _) => s.Close(CloseReason.ServerClosed), 0);
+    public void CloseAll()
+    {
+        foreach (var subscriber in Dispatcher.Snapshot())
+        {
+            subscriber.Close(CloseReason.ServerClosed);
+        }
+    }
 
     public HeraldOptions Options { get; }
 
