@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Herald.Security;
+using Herald.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Cli.Commands;
@@ -103,7 +104,7 @@ internal static class ServeCommand
             _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
+        catch (Exception e) when (e is HistoryStoreException or IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
         {
             await Console.Error.WriteLineAsync("herald: cannot start the hub: " + e.Message.Split('\n')[0]).ConfigureAwait(false);
             return 1;

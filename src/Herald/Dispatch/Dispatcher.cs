@@ -20,6 +20,7 @@ internal sealed class Dispatcher
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
+    private WriterBatch _batch = WriterBatch.Rent();
 
     public Dispatcher(TopicMatcher matcher) => _matcher = matcher;
 
@@ -76,7 +77,8 @@ internal sealed class Dispatcher
     /// <param name="topics">The update's canonical topic first, then its alternates.</param>
     /// <param name="isPrivate">Whether only subscribers allowed by their private selectors may see it.</param>
     /// <param name="frame">The update, encoded once.</param>
-    public int Dispatch(IReadOnlyList<string> topics, bool isPrivate, byte[] frame)
+    /// <param name="sequence">The update's position in history, so subscribers replaying it can skip it live.</param>
+    public int Dispatch(IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence = 0)
     {
         var delivered = 0;
         lock (_gate)
@@ -86,7 +88,7 @@ internal sealed class Dispatcher
             {
                 if (_exact.TryGetValue(topics[t], out var set))
                 {
-                    delivered += Deliver(set, stamp, topics, isPrivate, frame);
+                    delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
                 }
             }
 
@@ -98,11 +100,17 @@ internal sealed class Dispatcher
                     {
                         if (_matcher.Matches(selector, topics[t]))
                         {
-                            delivered += Deliver(set, stamp, topics, isPrivate, frame);
+                            delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
                             break;
                         }
                     }
                 }
+            }
+
+            if (_batch.Count > 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
+                _batch = WriterBatch.Rent();
             }
         }
 
@@ -132,7 +140,11 @@ internal sealed class Dispatcher
         }
     }
 
-    private int Deliver(HashSet<TopicSubscriber> set, long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame)
+    /// <summary>Whether an update concerns a subscriber: one of its selectors matches one topic, and a private update is allowed by its claim.</summary>
+    public bool Concerns(TopicSubscriber subscriber, IReadOnlyList<string> topics, bool isPrivate)
+        => _matcher.MatchesAny(subscriber.Selectors, topics) && (!isPrivate || _matcher.MatchesAny(subscriber.PrivateSelectors, topics));
+
+    private int Deliver(HashSet<TopicSubscriber> set, long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence)
     {
         var delivered = 0;
         foreach (var subscriber in set)
@@ -148,9 +160,14 @@ internal sealed class Dispatcher
                 continue;
             }
 
-            if (subscriber.TryEnqueue(frame))
+            if (subscriber.Offer(frame, sequence, out var startWriter))
             {
                 delivered++;
+                if (startWriter && _batch.Add(subscriber))
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
+                    _batch = WriterBatch.Rent();
+                }
             }
         }
 

@@ -30,6 +30,7 @@ internal enum CloseReason
 internal class Subscriber : IThreadPoolWorkItem
 {
     private const int InitialQueueSize = 4;
+    private const int ShrinkAbove = 64;
 
     private readonly object _gate = new();
     private readonly PipeWriter _output;
@@ -64,6 +65,9 @@ internal class Subscriber : IThreadPoolWorkItem
 
     private Action? Abort { get; }
 
+    /// <summary>How many frames may wait before the subscriber is cut.</summary>
+    public int Capacity => _capacity;
+
     /// <summary>Completes with the reason once the stream is over.</summary>
     public Task<CloseReason> Completion => _completion.Task;
 
@@ -94,9 +98,28 @@ internal class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public bool TryEnqueue(byte[] frame)
     {
-        bool schedule;
+        if (!TryEnqueue(frame, out var startWriter))
+        {
+            return false;
+        }
+
+        if (startWriter)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Queues a frame without starting the writer: when <paramref name="startWriter"/> comes back true the caller
+    /// must call <see cref="RunWriter"/> (the dispatcher batches those, one work item for many subscribers).
+    /// </summary>
+    internal bool TryEnqueue(byte[] frame, out bool startWriter)
+    {
         lock (_gate)
         {
+            startWriter = false;
             if (_closed)
             {
                 return false;
@@ -104,18 +127,12 @@ internal class Subscriber : IThreadPoolWorkItem
 
             if (_pendingCount == _capacity || _pendingBytes + frame.Length > _maxQueuedBytes && _pendingCount > 0)
             {
-                schedule = false;
                 goto Overflow;
             }
 
             Append(frame);
-            schedule = !_scheduled;
+            startWriter = !_scheduled;
             _scheduled = true;
-        }
-
-        if (schedule)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         return true;
@@ -218,6 +235,21 @@ internal class Subscriber : IThreadPoolWorkItem
         _completion.TrySetResult(reason);
     }
 
+    /// <summary>
+    /// For the dispatch benchmark: marks the writer as already scheduled, so enqueues only queue, and drops what
+    /// is queued. Measures the dispatcher's own cost apart from the writers'.
+    /// </summary>
+    internal void DetachWriterAndClear()
+    {
+        lock (_gate)
+        {
+            _scheduled = true;
+            Array.Clear(_pending, 0, _pendingCount);
+            _pendingCount = 0;
+            _pendingBytes = 0;
+        }
+    }
+
     /// <summary>Completes once the writer has nothing in flight: wait for it before the response ends.</summary>
     public Task WhenIdleAsync()
     {
@@ -242,6 +274,9 @@ internal class Subscriber : IThreadPoolWorkItem
     }
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    /// <summary>Runs the writer on the calling thread until it has to wait for the connection.</summary>
+    internal void RunWriter() => _ = DrainAsync();
 
     private void StopWriter()
     {
@@ -295,6 +330,17 @@ internal class Subscriber : IThreadPoolWorkItem
                 {
                     _output.Write(batch[i]);
                     batch[i] = null!;
+                }
+
+                if (batch.Length > ShrinkAbove && count <= batch.Length / 8)
+                {
+                    // A burst grew this array; give the memory back once traffic is light again, so a subscriber
+                    // that was once behind does not keep a large queue while it idles. Only the writer swaps
+                    // _draining (under the lock), so replacing it here is safe.
+                    lock (_gate)
+                    {
+                        _draining = new byte[InitialQueueSize][];
+                    }
                 }
 
                 Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);

@@ -3,8 +3,17 @@ using System.IO.Pipelines;
 namespace Herald.Dispatch;
 
 /// <summary>A subscriber that receives the updates whose topics match its selectors.</summary>
+/// <remarks>
+/// A subscriber resuming from history is registered before its replay starts, so no live update can slip
+/// between the two. While it catches up, live frames are held with their sequence; when the replay reaches
+/// sequence N, the held frames above N are queued and the rest dropped: no gap and no duplicate.
+/// </remarks>
 internal sealed class TopicSubscriber : Subscriber
 {
+    private readonly object _holdGate = new();
+    private List<(byte[] Frame, long Sequence)>? _held;
+    private volatile bool _catchingUp;
+
     public TopicSubscriber(
         PipeWriter output,
         IReadOnlyList<string> selectors,
@@ -23,4 +32,66 @@ internal sealed class TopicSubscriber : Subscriber
 
     /// <summary>Selectors (from the <c>mercure.subscribe</c> claim) of the private updates it may see.</summary>
     public IReadOnlyList<string> PrivateSelectors { get; }
+
+    /// <summary>Holds live frames from now on, until <see cref="EndCatchUp"/>. Call before registering.</summary>
+    public void BeginCatchUp()
+    {
+        lock (_holdGate)
+        {
+            _held = [];
+            _catchingUp = true;
+        }
+    }
+
+    /// <summary>Queues a live frame, or holds it while the subscriber replays history.</summary>
+    /// <param name="frame">The encoded update.</param>
+    /// <param name="sequence">Its position in history.</param>
+    /// <param name="startWriter">Set when the caller must start this subscriber's writer.</param>
+    public bool Offer(byte[] frame, long sequence, out bool startWriter)
+    {
+        startWriter = false;
+        if (_catchingUp)
+        {
+            lock (_holdGate)
+            {
+                if (_held is { } held)
+                {
+                    if (held.Count >= Capacity)
+                    {
+                        Close(CloseReason.Overflow);
+                        return false;
+                    }
+
+                    held.Add((frame, sequence));
+                    return true;
+                }
+            }
+        }
+
+        return TryEnqueue(frame, out startWriter);
+    }
+
+    /// <summary>
+    /// The replay has sent everything up to <paramref name="replayedThrough"/>: queue the held frames after it,
+    /// then go live. Returns false if the subscriber was closed meanwhile.
+    /// </summary>
+    public bool EndCatchUp(long replayedThrough)
+    {
+        lock (_holdGate)
+        {
+            var held = _held ?? [];
+            foreach (var (frame, sequence) in held)
+            {
+                if (sequence > replayedThrough && !TryEnqueue(frame))
+                {
+                    return false;
+                }
+            }
+
+            _held = null;
+            _catchingUp = false;
+        }
+
+        return !IsClosed;
+    }
 }

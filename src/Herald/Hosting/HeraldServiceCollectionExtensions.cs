@@ -1,6 +1,9 @@
 using Herald;
 using Herald.Mercure;
 using Herald.Security;
+using Herald.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Herald.Topics;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -24,7 +27,9 @@ public static class HeraldServiceCollectionExtensions
         services.AddHttpClient();
         services.AddSingleton<TopicMatcher>();
         services.AddSingleton<HubMetrics>();
+        services.AddSingleton<IUpdateStore>(CreateStore);
         services.AddSingleton<MercureHub>();
+        services.AddHostedService<HubLifetime>();
         services.AddSingleton<IHeraldPublisher>(sp => sp.GetRequiredService<MercureHub>());
         services.AddSingleton<MercureTokenValidator>();
         services.AddSingleton<Presence>();
@@ -32,6 +37,16 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<SubscribeEndpoint>();
         services.AddSingleton<SubscriptionsEndpoint>();
         return new HeraldBuilder(services);
+    }
+
+    /// <summary>History: SQLite in the data directory when there is one, else a bounded ring in memory.</summary>
+    private static IUpdateStore CreateStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Storage");
+        return string.IsNullOrEmpty(options.DataDir)
+            ? new MemoryUpdateStore(options, logger: logger)
+            : new SqliteUpdateStore(options, logger: logger);
     }
 
     private sealed class HeraldBuilder(IServiceCollection services) : IHeraldBuilder

@@ -1,7 +1,7 @@
 using Herald.Dispatch;
 using Herald.Sse;
+using Herald.Storage;
 using Herald.Topics;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Mercure;
@@ -14,19 +14,21 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 {
     private readonly HeartbeatTimer _heartbeat;
 
-    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IHostApplicationLifetime? lifetime = null)
+    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IUpdateStore store)
     {
         Options = options.Value;
+        Store = store;
+        store.SetListener(OnStored);
         Matcher = matcher;
         Metrics = metrics;
         Dispatcher = new Dispatcher(matcher);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat);
-
-        // Streams never end by themselves: without this, a graceful shutdown would wait its whole timeout.
-        lifetime?.ApplicationStopping.Register(CloseAll);
     }
 
-    /// <summary>Ends every stream cleanly (clients reconnect, to another node or after a restart).</summary>
+    /// <summary>
+    /// Ends every stream cleanly (clients reconnect, to another node or after a restart). Streams never end by
+    /// themselves, so without this a graceful shutdown would wait its whole timeout.
+    /// </summary>
     public void CloseAll() => Dispatcher.ForEach(static (s, _) => s.Close(CloseReason.ServerClosed), 0);
 
     public HeraldOptions Options { get; }
@@ -36,6 +38,9 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     public Dispatcher Dispatcher { get; }
 
     public HubMetrics Metrics { get; }
+
+    /// <summary>History: every update is appended here first; the store hands it back, in order, for dispatch.</summary>
+    public IUpdateStore Store { get; }
 
     /// <summary>How many subscribers are connected to this node.</summary>
     public int SubscriberCount => Dispatcher.Count;
@@ -65,21 +70,29 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// <summary>A fresh update or subscriber id.</summary>
     public static string NewId() => "urn:uuid:" + Guid.NewGuid().ToString("D");
 
-    public ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
+    /// <summary>Stores the update (durably, with a durable store) and returns its id; dispatch follows from the store.</summary>
+    /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
+    public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
         update = Prepare(update);
-        Deliver(update);
-        return ValueTask.FromResult(update.Id!);
+        var stored = await Store.AppendAsync(update, cancellationToken).ConfigureAwait(false);
+        return stored.Id;
     }
 
+    /// <summary>The store's listener: every stored update, once, in sequence order.</summary>
+    private void OnStored(StoredUpdate stored) => Deliver(stored.Update, stored.Sequence);
+
     /// <summary>Encodes the update once and queues it on every subscriber it concerns.</summary>
-    public void Deliver(Update update)
+    private void Deliver(Update update, long sequence)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var frame = SseFrame.Encode(update.Data, update.Type, update.Id, update.Retry);
-        var delivered = Dispatcher.Dispatch(update.Topics, update.Private, frame);
+        var frame = Encode(update);
+        var delivered = Dispatcher.Dispatch(update.Topics, update.Private, frame, sequence);
         Metrics.RecordDispatch(delivered, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
+
+    /// <summary>The update's SSE frame.</summary>
+    public static byte[] Encode(Update update) => SseFrame.Encode(update.Data, update.Type, update.Id, update.Retry);
 
     /// <summary>Starts the sweep (heartbeats, deadlines) for a stream.</summary>
     public void Track(Subscriber subscriber) => _heartbeat.Add(subscriber);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Herald.Dispatch;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Mercure;
 
@@ -8,7 +9,7 @@ namespace Herald.Mercure;
 /// Who is subscribed to what: publishes a private subscription update when a subscriber joins or leaves
 /// (Mercure "active subscriptions") and answers the subscriptions API from the same registry.
 /// </summary>
-internal sealed class Presence(MercureHub hub)
+internal sealed class Presence(MercureHub hub, ILogger<Presence> logger)
 {
     public const string SubscriptionsPath = "/.well-known/mercure/subscriptions";
     private const string Context = "https://mercure.rocks/";
@@ -108,7 +109,20 @@ internal sealed class Presence(MercureHub hub)
                 Id = MercureHub.NewId(),
             };
             Volatile.Write(ref _lastEventId, update.Id);
-            _ = hub.PublishAsync(update);
+            _ = PublishAsync(update);
+        }
+    }
+
+    private async Task PublishAsync(Update update)
+    {
+        try
+        {
+            await hub.PublishAsync(update).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Storage.StoreUnavailableException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Presence is best effort: a subscription event lost while the store is down is not worth failing a stream for.
+            logger.LogWarning("Subscription event {Id} not published: {Reason}", update.Id, e.Message);
         }
     }
 

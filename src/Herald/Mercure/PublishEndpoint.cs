@@ -1,5 +1,6 @@
 using Herald.Security;
 using Herald.Sse;
+using Herald.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -97,6 +98,17 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         catch (ArgumentException e)
         {
             await HubResults.WriteError(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (DuplicateUpdateIdException)
+        {
+            await HubResults.WriteError(context, StatusCodes.Status409Conflict, $"an update with id {parsed.Id} was already published").ConfigureAwait(false);
+            return;
+        }
+        catch (StoreUnavailableException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "history store unavailable, update not stored: " + e.Message).ConfigureAwait(false);
             return;
         }
 

@@ -46,7 +46,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         var privateSelectors = claims?.Subscribe;
+        var resume = await History.ResolveAsync(context.Request, hub.Store, context.RequestAborted).ConfigureAwait(false);
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
+        if (resume.ResponseLastEventId is { } responseId)
+        {
+            context.Response.Headers["Last-Event-ID"] = responseId;
+        }
+
         var subscriber = new TopicSubscriber(
             context.Response.BodyWriter,
             selectors.ToArray()!,
@@ -58,12 +64,26 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
+        if (resume.Requested)
+        {
+            subscriber.BeginCatchUp();
+        }
+
         hub.Dispatcher.Add(subscriber);
         hub.Track(subscriber);
         var subscription = presence.Join(subscriber, claims?.Payload);
         try
         {
+            if (resume.Requested)
+            {
+                await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
+            }
+
             await subscriber.Completion.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (subscriber.IsClosed)
+        {
+            // The client left during its replay.
         }
         finally
         {

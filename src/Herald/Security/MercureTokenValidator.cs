@@ -1,7 +1,9 @@
-using System.Net.Http.Json;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -9,225 +11,449 @@ using Microsoft.IdentityModel.Tokens;
 namespace Herald.Security;
 
 /// <summary>
-/// Validates Mercure JWS tokens: signature with the configured key (HS256 shared secret or RS256 public key)
-/// or with keys from a JWKS URL, expiry, and the algorithm (so <c>alg=none</c> and algorithm confusion fail).
+/// Validates Mercure JWS tokens the way the Mercure 0.x hub does: a signature by the audience's key (HS256
+/// shared secret, RS256 PEM public key, and/or the keys of a JWKS URL), <c>exp</c> honoured when present, issuer
+/// and audience not checked, and the <c>mercure</c> claim read into <see cref="MercureClaims"/>.
 /// </summary>
 /// <remarks>
-/// Issuer and audience are not checked: the Mercure 0.x protocol does not define them. A token without
-/// <c>exp</c> is accepted, like the reference hub does. HMAC keys shorter than 256 bits are accepted too
-/// (Microsoft.IdentityModel refuses them, Mercure deployments use them): HMAC pads short keys with zeros to
-/// its block size, so padding the key ourselves gives the very same signature.
+/// Configuration errors (an unknown algorithm, a PEM that does not parse, a relative JWKS URL) throw from the
+/// constructor, so a misconfigured hub fails at startup rather than answering 401 to everyone.
 /// </remarks>
 internal sealed class MercureTokenValidator
 {
+    /// <summary>Name of the <see cref="IHttpClientFactory"/> client used to fetch JWKS documents.</summary>
+    public const string JwksHttpClientName = "Herald.Jwks";
+
+    /// <summary>
+    /// Algorithms a JWKS key may sign with, whatever <c>*JwtAlgorithm</c> says (that setting describes the static
+    /// key). Never HMAC: JWKS keys are public, so accepting HS* would be the classic algorithm-confusion hole.
+    /// </summary>
+    private static readonly string[] JwksAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    /// <summary>Clients and hub clocks drift; five minutes (the library default) would keep expired tokens alive far too long.</summary>
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan JwksMinRefresh = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan JwksMaxAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>Used when the host registers no <see cref="IHttpClientFactory"/>; shared, never disposed, DNS refreshed.</summary>
+    private static readonly Lazy<HttpClient> FallbackHttpClient = new(static () => new HttpClient(
+        new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
 
     private readonly JsonWebTokenHandler _handler = new();
-    private readonly Audience _publisher;
-    private readonly Audience _subscriber;
-    private readonly IHttpClientFactory? _httpClientFactory;
+    private readonly AudienceKeys? _publisher;
+    private readonly AudienceKeys? _subscriber;
 
-    public MercureTokenValidator(IOptions<HeraldOptions> options, IHttpClientFactory? httpClientFactory = null)
+    public MercureTokenValidator(
+        IOptions<HeraldOptions> options,
+        IHttpClientFactory? httpClientFactory = null,
+        ILogger<MercureTokenValidator>? logger = null)
+        : this(options, httpClientFactory, logger, TimeProvider.System)
     {
-        var o = options.Value;
-        _httpClientFactory = httpClientFactory;
-        _publisher = new Audience(CreateKey(o.PublisherJwtKey, o.PublisherJwtAlgorithm, "publisher"), o.PublisherJwtAlgorithm, o.PublisherJwksUrl);
-        _subscriber = new Audience(CreateKey(o.SubscriberJwtKey, o.SubscriberJwtAlgorithm, "subscriber"), o.SubscriberJwtAlgorithm, o.SubscriberJwksUrl);
     }
 
-    /// <summary>Whether a key or JWKS URL is configured for the audience.</summary>
-    public bool IsConfigured(TokenAudience audience) => For(audience) is { } a && (a.Key is not null || a.JwksUrl is not null);
+    /// <summary>Tests pass a clock they move, to cross the JWKS refresh intervals without waiting.</summary>
+    internal MercureTokenValidator(
+        IOptions<HeraldOptions> options,
+        IHttpClientFactory? httpClientFactory,
+        ILogger? logger,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        Func<HttpClient> httpClient = httpClientFactory is null
+            ? static () => FallbackHttpClient.Value
+            : () => httpClientFactory.CreateClient(JwksHttpClientName);
+        logger ??= NullLogger.Instance;
 
+        _publisher = AudienceKeys.Create(
+            nameof(HeraldOptions.PublisherJwtKey), o.PublisherJwtKey,
+            nameof(HeraldOptions.PublisherJwtAlgorithm), o.PublisherJwtAlgorithm,
+            nameof(HeraldOptions.PublisherJwksUrl), o.PublisherJwksUrl,
+            httpClient, time, logger);
+        _subscriber = AudienceKeys.Create(
+            nameof(HeraldOptions.SubscriberJwtKey), o.SubscriberJwtKey,
+            nameof(HeraldOptions.SubscriberJwtAlgorithm), o.SubscriberJwtAlgorithm,
+            nameof(HeraldOptions.SubscriberJwksUrl), o.SubscriberJwksUrl,
+            httpClient, time, logger);
+    }
+
+    /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>.</summary>
+    public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null;
+
+    /// <summary>
+    /// Validates <paramref name="token"/> for <paramref name="audience"/>. Never throws for a bad token: every
+    /// failure is a <see cref="TokenResult"/> with a one-line reason. Only a JWKS fetch awaits anything.
+    /// </summary>
     public async ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
     {
-        var settings = For(audience);
-        if (settings.Key is null && settings.JwksUrl is null)
+        var keys = KeysFor(audience);
+        if (keys is null)
         {
-            return new(null, $"no {audience.ToString().ToLowerInvariant()} key is configured on the hub");
+            return TokenResult.Invalid("no key configured");
         }
 
-        JsonWebToken parsed;
+        if (string.IsNullOrEmpty(token) || token.Length > _handler.MaximumTokenSizeInBytes)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        JsonWebToken jwt;
         try
         {
-            parsed = new JsonWebToken(token);
+            jwt = new JsonWebToken(token);
         }
-        catch (Exception e) when (e is ArgumentException or SecurityTokenMalformedException)
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
         {
-            return new(null, "malformed token");
-        }
-
-        if (string.Equals(parsed.Alg, "none", StringComparison.OrdinalIgnoreCase) || string.IsNullOrEmpty(parsed.Alg))
-        {
-            return new(null, "unsigned tokens (alg none) are refused");
+            return TokenResult.Invalid("malformed token");
         }
 
-        if (!string.Equals(parsed.Alg, settings.Algorithm, StringComparison.Ordinal))
+        if (jwt.IsEncrypted)
         {
-            return new(null, $"token algorithm {parsed.Alg} is not allowed (expected {settings.Algorithm})");
+            return TokenResult.Invalid("encrypted tokens are not supported");
         }
 
-        var keys = await settings.KeysAsync(this, refresh: false, cancellationToken).ConfigureAwait(false);
-        var result = await _handler.ValidateTokenAsync(parsed, Parameters(settings.Algorithm, keys)).ConfigureAwait(false);
-        if (!result.IsValid && settings.JwksUrl is not null && result.Exception is SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException)
+        // Checked before the library sees the token, for a precise reason: the library reports alg=none as a
+        // missing signature. Ordinal, as the library compares: "hs256" is not HS256.
+        var alg = jwt.Alg;
+        if (string.IsNullOrEmpty(alg) || string.Equals(alg, "none", StringComparison.OrdinalIgnoreCase))
         {
-            // The issuer may have rotated its keys: fetch the JWKS again (rate-limited) and retry once.
-            keys = await settings.KeysAsync(this, refresh: true, cancellationToken).ConfigureAwait(false);
-            result = await _handler.ValidateTokenAsync(parsed, Parameters(settings.Algorithm, keys)).ConfigureAwait(false);
+            return TokenResult.Invalid("unsupported alg none");
+        }
+
+        if (!keys.Algorithms.Contains(alg, StringComparer.Ordinal))
+        {
+            return TokenResult.Invalid("unsupported alg " + Printable(alg));
+        }
+
+        IReadOnlyList<SecurityKey> jwksKeys = [];
+        if (keys.Jwks is not null && keys.JwksAlgorithm(alg))
+        {
+            jwksKeys = await keys.Jwks.GetKeysAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await _handler.ValidateTokenAsync(jwt, keys.Parameters(jwksKeys)).ConfigureAwait(false);
+        if (!result.IsValid
+            && IsSignatureFailure(result.Exception, jwt)
+            && keys.Jwks is not null
+            && keys.JwksAlgorithm(alg)
+            && !KnowsKeyId(jwksKeys, jwt.Kid))
+        {
+            // A key id the cache has not seen: the provider may have rotated its keys since the last fetch.
+            var refreshed = await keys.Jwks.RefreshForUnknownKeyAsync(jwksKeys, cancellationToken).ConfigureAwait(false);
+            if (refreshed is not null)
+            {
+                jwksKeys = refreshed;
+                result = await _handler.ValidateTokenAsync(jwt, keys.Parameters(jwksKeys)).ConfigureAwait(false);
+            }
         }
 
         if (!result.IsValid)
         {
-            return new(null, Reason(result.Exception));
+            if (keys.StaticKey is null && keys.Jwks is { HasKeys: false })
+            {
+                return TokenResult.Invalid("JWKS keys unavailable");
+            }
+
+            return TokenResult.Invalid(IsSignatureFailure(result.Exception, jwt) ? "token signature invalid" : Reason(result.Exception));
         }
 
-        return ReadClaims(parsed) is { } claims ? new(claims, null) : new(null, "the mercure claim must be a JSON object");
+        return ReadClaims(jwt);
     }
 
-    private Audience For(TokenAudience audience) => audience == TokenAudience.Publisher ? _publisher : _subscriber;
-
-    private static TokenValidationParameters Parameters(string algorithm, IReadOnlyList<SecurityKey> keys) => new()
+    private AudienceKeys? KeysFor(TokenAudience audience) => audience switch
     {
-        ValidateIssuer = false,
-        ValidateAudience = false,
-        ValidateLifetime = true,
-        RequireExpirationTime = false,
-        RequireSignedTokens = true,
-        ValidateIssuerSigningKey = false,
-        TryAllIssuerSigningKeys = true,
-        ClockSkew = ClockSkew,
-        ValidAlgorithms = [algorithm],
-        IssuerSigningKeys = keys,
+        TokenAudience.Publisher => _publisher,
+        TokenAudience.Subscriber => _subscriber,
+        _ => throw new ArgumentOutOfRangeException(nameof(audience)),
     };
 
-    private static string Reason(Exception? e) => e switch
+    private static bool KnowsKeyId(IReadOnlyList<SecurityKey> keys, string? kid)
+    {
+        if (string.IsNullOrEmpty(kid))
+        {
+            // No kid: the library tried every key, so any of them could have been rotated out.
+            return false;
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (string.Equals(keys[i].KeyId, kid, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether no configured key verifies the signature. Not just the exception type: when no key matches the
+    /// token's <c>kid</c>, Microsoft.IdentityModel 8.x checks the lifetime first for a "better" error, and reads a
+    /// missing <c>exp</c> as 0001-01-01, so a token without <c>exp</c> signed by an unknown key comes back as
+    /// expired. Taken at its word, that would report the wrong reason and skip the JWKS refresh a rotated key needs.
+    /// </summary>
+    private static bool IsSignatureFailure(Exception? exception, JsonWebToken jwt) =>
+        exception is SecurityTokenInvalidSignatureException
+        || (exception is SecurityTokenExpiredException && !jwt.TryGetPayloadValue<object>("exp", out _));
+
+    /// <summary>One short line a client can act on; the library's own messages carry key ids and IDX codes.</summary>
+    private static string Reason(Exception? exception) => exception switch
     {
         SecurityTokenExpiredException => "token expired",
-        SecurityTokenNotYetValidException => "token not valid yet",
-        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "token signature invalid",
-        SecurityTokenInvalidAlgorithmException => "token algorithm not allowed",
-        SecurityTokenMalformedException => "malformed token",
-        null => "token refused",
-        _ => "token refused: " + e.Message.Split('\n')[0],
+        SecurityTokenNotYetValidException => "token not yet valid",
+        SecurityTokenInvalidLifetimeException => "token lifetime invalid",
+        SecurityTokenInvalidSignatureException => "token signature invalid",
+        SecurityTokenInvalidAlgorithmException => "unsupported alg",
+        SecurityTokenMalformedException or ArgumentException => "malformed token",
+        _ => "token invalid",
     };
 
-    private static MercureClaims? ReadClaims(JsonWebToken token)
+    /// <summary>The <c>alg</c> goes back to the client in the reason; keep it short and free of control characters.</summary>
+    private static string Printable(string value)
     {
-        DateTimeOffset? expires = token.TryGetPayloadValue<long>("exp", out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : null;
-        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
-        if (!payload.RootElement.TryGetProperty("mercure", out var mercure))
+        const int MaxLength = 16;
+        var span = value.AsSpan(0, Math.Min(value.Length, MaxLength));
+        foreach (var c in span)
         {
-            return new MercureClaims(null, null, null, expires);
-        }
-
-        if (mercure.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        return new MercureClaims(
-            Strings(mercure, "publish"),
-            Strings(mercure, "subscribe"),
-            mercure.TryGetProperty("payload", out var p) ? p.Clone() : null,
-            expires);
-    }
-
-    private static string[]? Strings(JsonElement mercure, string name)
-    {
-        if (!mercure.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-
-        return value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToArray();
-    }
-
-    private static SecurityKey? CreateKey(string? key, string algorithm, string audience)
-    {
-        if (string.IsNullOrEmpty(key))
-        {
-            return null;
-        }
-
-        switch (algorithm)
-        {
-            case SecurityAlgorithms.HmacSha256:
-                var bytes = Encoding.UTF8.GetBytes(key);
-                if (bytes.Length < 32)
-                {
-                    Array.Resize(ref bytes, 32);
-                }
-
-                return new SymmetricSecurityKey(bytes);
-            case SecurityAlgorithms.RsaSha256:
-                var rsa = RSA.Create();
-                try
-                {
-                    rsa.ImportFromPem(key);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new InvalidOperationException($"the {audience} JWT key is not a PEM public key, as RS256 needs: {e.Message}", e);
-                }
-
-                return new RsaSecurityKey(rsa);
-            default:
-                throw new InvalidOperationException($"the {audience} JWT algorithm must be HS256 or RS256, not {algorithm}");
-        }
-    }
-
-    private sealed class Audience(SecurityKey? key, string algorithm, string? jwksUrl)
-    {
-        private readonly SemaphoreSlim _fetch = new(1, 1);
-        private IReadOnlyList<SecurityKey> _jwks = [];
-        private DateTimeOffset _fetchedAt = DateTimeOffset.MinValue;
-
-        public SecurityKey? Key { get; } = key;
-
-        public string Algorithm { get; } = algorithm;
-
-        public string? JwksUrl { get; } = jwksUrl;
-
-        public async ValueTask<IReadOnlyList<SecurityKey>> KeysAsync(MercureTokenValidator owner, bool refresh, CancellationToken cancellationToken)
-        {
-            if (JwksUrl is null)
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_' && c != '+')
             {
-                return Key is null ? [] : [Key];
+                return "(unprintable)";
+            }
+        }
+
+        return value.Length > MaxLength ? string.Concat(span, "…") : value;
+    }
+
+    /// <summary>
+    /// Reads <c>exp</c> and the <c>mercure</c> claim from the signed payload itself, so <c>payload</c> keeps its
+    /// exact JSON whatever the library would make of nested objects.
+    /// </summary>
+    private static TokenResult ReadClaims(JsonWebToken jwt)
+    {
+        byte[] payloadBytes;
+        try
+        {
+            payloadBytes = Base64Url.DecodeFromChars(jwt.EncodedPayload);
+        }
+        catch (FormatException)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(payloadBytes);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return TokenResult.Invalid("malformed token");
             }
 
-            var age = DateTimeOffset.UtcNow - _fetchedAt;
-            if (age > JwksMaxAge || (refresh && age > JwksMinRefresh))
+            DateTimeOffset? expires = null;
+            if (root.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetDouble(out var seconds))
             {
-                await _fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    age = DateTimeOffset.UtcNow - _fetchedAt;
-                    if (age > JwksMaxAge || (refresh && age > JwksMinRefresh))
-                    {
-                        _jwks = await FetchAsync(owner, cancellationToken).ConfigureAwait(false);
-                        _fetchedAt = DateTimeOffset.UtcNow;
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or JsonException or ArgumentException or TaskCanceledException)
-                {
-                    // Keep the keys we had; a retry happens after the minimum refresh interval.
-                    _fetchedAt = DateTimeOffset.UtcNow - JwksMaxAge + JwksMinRefresh;
-                }
-                finally
-                {
-                    _fetch.Release();
-                }
+                expires = DateTimeOffset.UnixEpoch.AddSeconds(Math.Clamp(Math.Floor(seconds), 0, 253_402_300_799));
             }
 
-            return Key is null ? _jwks : [Key, .. _jwks];
+            if (!root.TryGetProperty("mercure", out var mercure) || mercure.ValueKind == JsonValueKind.Null)
+            {
+                return TokenResult.Valid(new MercureClaims([], [], null, expires));
+            }
+
+            if (mercure.ValueKind != JsonValueKind.Object
+                || !TryReadStrings(mercure, "publish", out var publish)
+                || !TryReadStrings(mercure, "subscribe", out var subscribe))
+            {
+                return TokenResult.Invalid("malformed mercure claim");
+            }
+
+            JsonElement? payload = mercure.TryGetProperty("payload", out var p) ? p.Clone() : null;
+            return TokenResult.Valid(new MercureClaims(publish, subscribe, payload, expires));
+        }
+        catch (JsonException)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+    }
+
+    private static bool TryReadStrings(JsonElement mercure, string name, out IReadOnlyList<string> values)
+    {
+        values = [];
+        if (!mercure.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return true;
         }
 
-        private async Task<IReadOnlyList<SecurityKey>> FetchAsync(MercureTokenValidator owner, CancellationToken cancellationToken)
+        if (array.ValueKind != JsonValueKind.Array)
         {
-            var client = owner._httpClientFactory?.CreateClient("herald-jwks") ?? new HttpClient();
-            var json = await client.GetStringAsync(JwksUrl, cancellationToken).ConfigureAwait(false);
-            return new JsonWebKeySet(json).GetSigningKeys().ToList();
+            return false;
+        }
+
+        var list = new string[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            list[i++] = item.GetString()!;
+        }
+
+        values = list;
+        return true;
+    }
+
+    /// <summary>What verifies one audience's tokens: a static key, a JWKS URL, or both.</summary>
+    private sealed class AudienceKeys
+    {
+        private AudienceKeys(SecurityKey? staticKey, string? staticAlgorithm, JwksKeyCache? jwks)
+        {
+            StaticKey = staticKey;
+            Jwks = jwks;
+            var algorithms = new List<string>();
+            if (staticAlgorithm is not null)
+            {
+                algorithms.Add(staticAlgorithm);
+            }
+
+            if (jwks is not null)
+            {
+                algorithms.AddRange(JwksAlgorithms.Except(algorithms, StringComparer.Ordinal));
+            }
+
+            Algorithms = [.. algorithms];
+        }
+
+        public SecurityKey? StaticKey { get; }
+
+        public JwksKeyCache? Jwks { get; }
+
+        /// <summary>
+        /// The only <c>alg</c> values accepted: the static key's configured one, plus the asymmetric ones when a
+        /// JWKS URL is set. Anything else (<c>none</c>, HS256 against an RSA key…) is refused before any crypto.
+        /// </summary>
+        public string[] Algorithms { get; }
+
+        public bool JwksAlgorithm(string alg) => JwksAlgorithms.Contains(alg, StringComparer.Ordinal);
+
+        public TokenValidationParameters Parameters(IReadOnlyList<SecurityKey> jwksKeys)
+        {
+            var signingKeys = new List<SecurityKey>(jwksKeys.Count + 1);
+            if (StaticKey is not null)
+            {
+                signingKeys.Add(StaticKey);
+            }
+
+            signingKeys.AddRange(jwksKeys);
+            return new TokenValidationParameters
+            {
+                // The Mercure 0.x hub checks neither; tokens minted for it carry none (or arbitrary ones).
+                ValidateIssuer = false,
+                ValidateAudience = false,
+                // exp is checked when present; a token without one is valid forever, as in the reference hub.
+                ValidateLifetime = true,
+                RequireExpirationTime = false,
+                ClockSkew = ClockSkew,
+                RequireSignedTokens = true,
+                ValidAlgorithms = Algorithms,
+                IssuerSigningKeys = signingKeys,
+                // Key lifetime only concerns X.509 keys; Mercure keys are bare.
+                ValidateIssuerSigningKey = false,
+                TryAllIssuerSigningKeys = true,
+            };
+        }
+
+        public static AudienceKeys? Create(
+            string keySetting, string? key,
+            string algorithmSetting, string? algorithm,
+            string jwksSetting, string? jwksUrl,
+            Func<HttpClient> httpClient, TimeProvider time, ILogger logger)
+        {
+            var hasKey = !string.IsNullOrEmpty(key);
+            var hasJwks = !string.IsNullOrWhiteSpace(jwksUrl);
+            if (!hasKey && !hasJwks)
+            {
+                return null;
+            }
+
+            SecurityKey? staticKey = null;
+            string? staticAlgorithm = null;
+            if (hasKey)
+            {
+                staticAlgorithm = (algorithm ?? SecurityAlgorithms.HmacSha256).Trim().ToUpperInvariant() switch
+                {
+                    SecurityAlgorithms.HmacSha256 => SecurityAlgorithms.HmacSha256,
+                    SecurityAlgorithms.RsaSha256 => SecurityAlgorithms.RsaSha256,
+                    _ => throw new InvalidOperationException(
+                        $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256 or RS256, not '{algorithm}'."),
+                };
+                staticKey = staticAlgorithm == SecurityAlgorithms.HmacSha256
+                    ? HmacKey(key!)
+                    : RsaKey(key!, keySetting);
+            }
+
+            JwksKeyCache? jwks = null;
+            if (hasJwks)
+            {
+                if (!Uri.TryCreate(jwksUrl!.Trim(), UriKind.Absolute, out var url)
+                    || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+                {
+                    throw new InvalidOperationException(
+                        $"{HeraldOptions.SectionName}:{jwksSetting} must be an absolute http(s) URL, not '{jwksUrl}'.");
+                }
+
+                // Plain http is allowed: the operator chose the URL, and a JWKS on a private network or a
+                // sidecar is common. Signatures, not the transport, are what the keys are trusted for.
+                jwks = new JwksKeyCache(url, httpClient, time, logger);
+            }
+
+            return new AudienceKeys(staticKey, staticAlgorithm, jwks);
+        }
+
+        /// <summary>
+        /// The shared secret's UTF-8 bytes, as the reference hub uses them. Microsoft.IdentityModel refuses HMAC
+        /// keys under 256 bits, and Mercure deployments commonly use shorter ones ("!ChangeMe!" is the documented
+        /// example), so short keys are right-padded with zero bytes to 32. That changes no signature: HMAC
+        /// (RFC 2104 §2) zero-pads any key shorter than the hash block (64 bytes for SHA-256) before use, so
+        /// "k" and "k\0\0…" are the same HMAC key. A short key is as weak as it is either way; we only decline to
+        /// break existing deployments over it.
+        /// </summary>
+        private static SymmetricSecurityKey HmacKey(string secret)
+        {
+            const int MinimumBytes = 256 / 8;
+            var bytes = Encoding.UTF8.GetBytes(secret);
+            if (bytes.Length < MinimumBytes)
+            {
+                Array.Resize(ref bytes, MinimumBytes);
+            }
+
+            return new SymmetricSecurityKey(bytes);
+        }
+
+        private static RsaSecurityKey RsaKey(string pem, string keySetting)
+        {
+            // Lives as long as the validator (the app): the key is used on every RS256 validation.
+            var rsa = RSA.Create();
+            try
+            {
+                // Environment variables often carry a PEM on one line with literal "\n"; base64 has no
+                // backslash, so turning them back into line breaks cannot change a real PEM.
+                rsa.ImportFromPem(pem.Replace("\\n", "\n", StringComparison.Ordinal));
+            }
+            catch (ArgumentException ex)
+            {
+                rsa.Dispose();
+                throw new InvalidOperationException(
+                    $"{HeraldOptions.SectionName}:{keySetting} must be a PEM RSA public key (-----BEGIN PUBLIC KEY-----) for RS256: {ex.Message}",
+                    ex);
+            }
+
+            return new RsaSecurityKey(rsa);
         }
     }
 }

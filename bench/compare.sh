@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Side-by-side fan-out benchmark on loopback: Herald, the hand-written ASP.NET Core broadcaster
+# (bench/AspNetBroadcaster) and Nchan (bench/nchan), each driven by `herald bench` through the same workloads
+# (a)-(e) of the speed issue, next to the kernel's floor (bench/floor). Prints one table.
+#
+#   bench/compare.sh                 full sizes (several minutes; run it on a quiet machine)
+#   QUICK=1 bench/compare.sh         small sizes, about a minute
+#   SERVERS="aspnet nchan" bench/compare.sh
+#   SKIP_BUILD=1 ...                 use the Release builds already there
+#
+# Sizes (env): A_SUBS A_RATE A_SECONDS | B_SUBS B_RATE B_SECONDS | C_SUBS C_RATES C_SECONDS (rates tried in
+# order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES |
+# FLOOR_CONNECTIONS FLOOR_WRITES. Ports: HERALD_PORT ASPNET_PORT NCHAN_PORT. Every run's output is kept in
+# the log directory printed at the end.
+set -uo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [ "${QUICK:-0}" = 1 ]; then
+    : "${A_SUBS:=500}" "${A_RATE:=100}" "${A_SECONDS:=4}"
+    : "${B_SUBS:=1000}" "${B_RATE:=100}" "${B_SECONDS:=3}"
+    : "${C_SUBS:=1000}" "${C_RATES:=200 400}" "${C_SECONDS:=2}"
+    : "${D_SUBS:=1000}" "${D_HOLD_SUBS:=2000}"
+    : "${E_PUBLISHERS:=64}" "${E_UPDATES:=5000}"
+    : "${FLOOR_CONNECTIONS:=1000}" "${FLOOR_WRITES:=50000}"
+    : "${WARMUP_UPDATES:=200}"
+fi
+: "${A_SUBS:=1000}" "${A_RATE:=100}" "${A_SECONDS:=10}"
+: "${B_SUBS:=5000}" "${B_RATE:=100}" "${B_SECONDS:=10}"
+: "${C_SUBS:=10000}" "${C_RATES:=50 100 150 200 300 400}" "${C_SECONDS:=5}" "${C_P99_MS:=250}"
+: "${D_SUBS:=15000}" "${D_HOLD_SUBS:=19000}"
+: "${E_PUBLISHERS:=64}" "${E_UPDATES:=100000}"
+: "${FLOOR_CONNECTIONS:=2000}" "${FLOOR_WRITES:=200000}"
+: "${WARMUP_UPDATES:=1000}"
+: "${SERVERS:=herald aspnet nchan}"
+: "${HERALD_PORT:=5180}" "${ASPNET_PORT:=5181}" "${NCHAN_PORT:=5182}"
+: "${JWT_KEY:=herald-bench-key-0123456789abcdef0123456789abcdef}"
+
+logs=$(mktemp -d /tmp/herald-compare.XXXXXX)
+herald="dotnet $root/src/Herald.Cli/bin/Release/net10.0/herald.dll"
+started_pids=()
+nginx_pidfile=""
+
+cleanup() {
+    for pid in "${started_pids[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    if [ -n "$nginx_pidfile" ] && [ -s "$nginx_pidfile" ]; then
+        kill "$(cat "$nginx_pidfile")" 2>/dev/null
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "compare: $*" >&2; }
+
+# --- build ------------------------------------------------------------------------------------------------
+[ "${SKIP_BUILD:-0}" = 1 ] && say "SKIP_BUILD=1: using the existing Release builds"
+for project in src/Herald.Cli bench/AspNetBroadcaster bench/floor; do
+    [ "${SKIP_BUILD:-0}" = 1 ] && break
+    say "building $project (Release) ..."
+    if ! dotnet build -c Release "$project" -nologo -v q > "$logs/build-$(basename "$project").log" 2>&1; then
+        say "build of $project failed; see $logs/build-$(basename "$project").log"
+        exit 1
+    fi
+done
+
+# --- helpers ----------------------------------------------------------------------------------------------
+# field JSON NAME: one value of herald bench's flat JSON output.
+field() { sed -nE "s/.*\"$2\":\"?([^,\"}]*)\"?[,}].*/\1/p" <<< "$1"; }
+
+wait_for_port() { # port pid
+    for _ in $(seq 100); do
+        if ! kill -0 "$2" 2>/dev/null; then return 1; fi
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+
+declare -A value
+set_value() { value["$1:$2"]=$3; }
+
+# bench SERVER NAME ARGS...: one herald bench run, JSON kept in the log directory and echoed.
+bench() {
+    local server=$1 name=$2
+    shift 2
+    local out="$logs/$server-$name.json"
+    say "$server $name: herald bench $*"
+    $herald bench "${target_args[@]}" --server-pid "$server_pid" --json "$@" > "$out" 2> "$logs/$server-$name.progress"
+    cat "$out"
+}
+
+ms() { printf '%.1f ms' "$1"; }
+pct() { printf '%.3f %%' "$1"; }
+
+run_workloads() { # server
+    local s=$1 j rate best p99
+
+    bench "$s" warmup -n 100 -m "$WARMUP_UPDATES" -r 0 --publishers 4 > /dev/null
+
+    # (d) memory per idle subscriber, first: later workloads leave pooled memory behind that would hide it;
+    # then the most one server process can hold
+    j=$(bench "$s" d -n "$D_SUBS" -m 0 --hold-seconds 2)
+    set_value "$s" d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" 'BEGIN { printf "%.2f KB", b / 1024 }')"
+    j=$(bench "$s" d-hold -n "$D_HOLD_SUBS" -m 0)
+    set_value "$s" d_hold "$(field "$j" subscribed) of $D_HOLD_SUBS"
+
+    # (a) 1,000 subscribers x 100 updates/s
+    j=$(bench "$s" a -n "$A_SUBS" -m $((A_RATE * A_SECONDS)) -r "$A_RATE")
+    set_value "$s" a_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+    set_value "$s" a_p99 "$(ms "$(field "$j" latencyP99Ms)")"
+    set_value "$s" a_cpu "$(printf '%.2f us' "$(field "$j" serverCpuMicrosPerDelivery)")"
+    set_value "$s" a_floor "$(awk -v c="$(field "$j" serverCpuMicrosPerDelivery)" -v f="$floor" 'BEGIN { printf "%.2f x", c / f }')"
+
+    # (b) 5,000 subscribers x 100 updates/s
+    j=$(bench "$s" b -n "$B_SUBS" -m $((B_RATE * B_SECONDS)) -r "$B_RATE")
+    set_value "$s" b_rate "$(printf '%.1f of %s/s' "$(field "$j" publishRate)" "$B_RATE")"
+    set_value "$s" b_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+    set_value "$s" b_p99 "$(ms "$(field "$j" latencyP99Ms)")"
+    set_value "$s" b_cpu "$(printf '%.2f us' "$(field "$j" serverCpuMicrosPerDelivery)")"
+
+    # (c) 10,000 subscribers, rate raised until delivery < 100 % or p99 > C_P99_MS
+    best=""
+    for rate in $C_RATES; do
+        j=$(bench "$s" "c-$rate" -n "$C_SUBS" -m $((rate * C_SECONDS)) -r "$rate")
+        p99=$(field "$j" latencyP99Ms)
+        if [ "$(field "$j" pass)" != true ] || awk -v p="$p99" -v m="$C_P99_MS" 'BEGIN { exit !(p > m) }'; then
+            [ -n "$best" ] || best=$(printf 'none (%s/s: %.0f/s, p99 %.0f ms)' "$rate" "$(field "$j" deliveriesPerSecond)" "$p99")
+            break
+        fi
+        best=$(printf '%.0f/s (at %s/s)' "$(field "$j" deliveriesPerSecond)" "$rate")
+    done
+    set_value "$s" c_max "$best"
+
+    # (e) publishes/s with many publishers and no subscribers
+    j=$(bench "$s" e -n 0 -m "$E_UPDATES" -r 0 --publishers "$E_PUBLISHERS")
+    set_value "$s" e_rate "$(printf '%.0f/s' "$(field "$j" publishRate)")$( [ "$(field "$j" publishFailed)" = 0 ] || echo ' FAIL')"
+}
+
+# --- the kernel floor -------------------------------------------------------------------------------------
+say "floor: $FLOOR_WRITES writes over $FLOOR_CONNECTIONS connections"
+floor=$(dotnet bench/floor/bin/Release/net10.0/floor.dll "$FLOOR_CONNECTIONS" "$FLOOR_WRITES" 2> "$logs/floor.log")
+say "floor: $floor us per write"
+
+# --- servers ----------------------------------------------------------------------------------------------
+ran=()
+for server in $SERVERS; do
+    case $server in
+        herald)
+            # An unknown subcommand still prints the root help with exit code 0: look for it in the list.
+            if ! $herald --help 2>/dev/null | grep -qE '^ +serve( |$)'; then
+                say "herald: skipped: this build has no 'herald serve' command yet"
+                set_value herald skipped "no 'herald serve' yet"
+                ran+=(herald)
+                continue
+            fi
+            $herald serve --urls "http://127.0.0.1:$HERALD_PORT" --publisher-jwt-key "$JWT_KEY" \
+                --subscriber-jwt-key "$JWT_KEY" --anonymous > "$logs/herald-server.log" 2>&1 &
+            server_pid=$!
+            started_pids+=("$server_pid")
+            target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?topic=bench" --dialect mercure --jwt-key "$JWT_KEY")
+            port=$HERALD_PORT
+            ;;
+        aspnet)
+            dotnet bench/AspNetBroadcaster/bin/Release/net10.0/AspNetBroadcaster.dll \
+                --urls "http://127.0.0.1:$ASPNET_PORT" > "$logs/aspnet-server.log" 2>&1 &
+            server_pid=$!
+            started_pids+=("$server_pid")
+            target_args=(--url "http://127.0.0.1:$ASPNET_PORT/events" --publish-url "http://127.0.0.1:$ASPNET_PORT/publish" --dialect plain)
+            port=$ASPNET_PORT
+            ;;
+        nchan)
+            if ! server_pid=$(bench/nchan/start.sh "$NCHAN_PORT" 2> "$logs/nchan-start.log"); then
+                say "nchan: skipped: $(tail -1 "$logs/nchan-start.log")"
+                set_value nchan skipped "$(tail -1 "$logs/nchan-start.log")"
+                ran+=(nchan)
+                continue
+            fi
+            nginx_pidfile=$(sed -n 's/^nchan: prefix //p' "$logs/nchan-start.log")/nginx.pid
+            target_args=(--url "http://127.0.0.1:$NCHAN_PORT/sub" --publish-url "http://127.0.0.1:$NCHAN_PORT/pub" --dialect plain)
+            port=$NCHAN_PORT
+            ;;
+        *)
+            say "unknown server '$server' (herald, aspnet, nchan)"
+            exit 2
+            ;;
+    esac
+
+    if ! wait_for_port "$port" "$server_pid"; then
+        say "$server: did not start listening on $port; see $logs"
+        set_value "$server" skipped "did not start"
+        ran+=("$server")
+        continue
+    fi
+
+    run_workloads "$server"
+    ran+=("$server")
+
+    if [ "$server" = nchan ]; then
+        kill "$(cat "$nginx_pidfile")" 2>/dev/null
+        nginx_pidfile=""
+    else
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+done
+
+# --- the table --------------------------------------------------------------------------------------------
+rows=(
+    "a_delivery|(a) ${A_SUBS} x ${A_RATE}/s|delivery"
+    "a_p99||p99 latency"
+    "a_cpu||server CPU/delivery"
+    "a_floor||vs kernel floor"
+    "b_rate|(b) ${B_SUBS} x ${B_RATE}/s|publish rate kept"
+    "b_delivery||delivery"
+    "b_p99||p99 latency"
+    "b_cpu||server CPU/delivery"
+    "c_max|(c) ${C_SUBS} subscribers|max deliveries/s"
+    "d_mem|(d) ${D_SUBS} idle|memory/subscriber"
+    "d_hold|    ${D_HOLD_SUBS} idle|held by one process"
+    "e_rate|(e) ${E_PUBLISHERS} publishers|publishes/s"
+)
+echo
+echo "Fan-out on loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)$( [ "${QUICK:-0}" = 1 ] && echo ', QUICK sizes')"
+echo "kernel floor: ${floor} us CPU per ~150 B write ($FLOOR_CONNECTIONS connections)"
+printf '%-22s%-22s' "workload" ""
+for s in "${ran[@]}"; do printf '%-26s' "$s"; done
+echo
+for row in "${rows[@]}"; do
+    IFS='|' read -r key group metric <<< "$row"
+    printf '%-22s%-22s' "$group" "$metric"
+    for s in "${ran[@]}"; do
+        v=${value["$s:$key"]:-}
+        [ -n "${value["$s:skipped"]:-}" ] && v="skipped"
+        printf '%-26s' "${v:--}"
+    done
+    echo
+done
+for s in "${ran[@]}"; do
+    [ -n "${value["$s:skipped"]:-}" ] && echo "$s skipped: ${value["$s:skipped"]}"
+done
+echo "logs: $logs"

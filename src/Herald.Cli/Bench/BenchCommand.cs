@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Herald.Cli.Bench;
+
+/// <summary>
+/// <c>herald bench</c>: a load generator for SSE servers on loopback. It holds N subscribers on raw sockets,
+/// publishes M updates at rate R, and prints connect time, delivery, throughput, publish→receive latency and,
+/// given the server's pid, the server's CPU per delivery and memory per subscriber.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var url = new Option<string>("--url")
+        {
+            Description = "Subscribe URL, e.g. http://127.0.0.1:5080/.well-known/mercure?topic=bench (loopback only).",
+            Required = true,
+        };
+        var publishUrl = new Option<string?>("--publish-url") { Description = "Publish URL (default: the subscribe URL without its query)." };
+        var dialect = new Option<string>("--dialect")
+        {
+            Description = "mercure: form POST topic=…&data=… with a bearer token; plain: the payload is the raw POST body.",
+            DefaultValueFactory = _ => "mercure",
+        };
+        dialect.AcceptOnlyFromAmong("mercure", "plain");
+        var subscribers = new Option<int>("--subscribers", "-n") { Description = "Subscribers to hold open.", DefaultValueFactory = _ => 1000 };
+        var updates = new Option<int>("--updates", "-m") { Description = "Updates to publish (0: connect, measure memory, stop).", DefaultValueFactory = _ => 1000 };
+        var rate = new Option<double>("--rate", "-r") { Description = "Updates per second over all publishers (0: as fast as they go).", DefaultValueFactory = _ => 100 };
+        var payloadBytes = new Option<int>("--payload-bytes") { Description = "Bytes of data per update (at least the 19-digit timestamp).", DefaultValueFactory = _ => 100 };
+        var publishers = new Option<int>("--publishers") { Description = "Keep-alive publishing connections.", DefaultValueFactory = _ => 4 };
+        var topic = new Option<string?>("--topic") { Description = "Topic to publish to (mercure; default: the subscribe URL's topic, else 'bench')." };
+        var token = new Option<string?>("--token") { Description = "Bearer token for publishing (mercure)." };
+        var jwtKey = new Option<string?>("--jwt-key") { Description = "HS256 key to mint a publisher token with (instead of --token)." };
+        var subscriberToken = new Option<string?>("--subscriber-token") { Description = "Bearer token sent by every subscriber." };
+        var serverPid = new Option<int[]>("--server-pid")
+        {
+            Description = "Pid of the server under test (repeatable; children are included): CPU per delivery, memory per subscriber.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
+        var sourceAddresses = new Option<int>("--source-addresses") { Description = "127.0.0.x source addresses to rotate over (0: one per 10,000 subscribers)." };
+        var processes = new Option<int>("--processes") { Description = $"Worker processes holding the subscribers (0: as many as needed at {BenchRun.PerProcess:N0} each)." };
+        var receiver = new Option<string>("--receiver")
+        {
+            Description = "How subscriber sockets are read: epoll (own threads, one recv per event) or saea (the runtime's socket engine).",
+            DefaultValueFactory = _ => "epoll",
+        };
+        receiver.AcceptOnlyFromAmong("epoll", "saea");
+        var receiveThreads = new Option<int>("--receive-threads")
+        {
+            Description = "Epoll threads per process: one wakes less often and leaves the server more CPU; add more when one is saturated.",
+            DefaultValueFactory = _ => 1,
+        };
+        var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds allowed for connecting, and again for subscribing.", DefaultValueFactory = _ => 60 };
+        var drain = new Option<double>("--drain-seconds") { Description = "Seconds to wait for deliveries after the last publish.", DefaultValueFactory = _ => 5 };
+        var hold = new Option<double>("--hold-seconds") { Description = "Idle seconds after subscribing, before sampling the server and publishing." };
+        var worker = new Option<bool>("--worker") { Hidden = true };
+        var firstIndex = new Option<int>("--first-index") { Hidden = true };
+
+        var command = new Command("bench", "Load-test an SSE server on loopback: many subscribers, paced publishes, latency and server cost.")
+        {
+            url, publishUrl, dialect, subscribers, updates, rate, payloadBytes, publishers, topic, token, jwtKey,
+            subscriberToken, serverPid, json, sourceAddresses, processes, receiver, receiveThreads, connectTimeout, drain, hold, worker, firstIndex,
+        };
+
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            try
+            {
+                var subscribeUrl = result.GetValue(url)!;
+                var subscribe = HttpTarget.Parse(subscribeUrl, "--url");
+                var publishTarget = result.GetValue(publishUrl) is { } p
+                    ? HttpTarget.Parse(p, "--publish-url")
+                    : subscribe with { PathAndQuery = subscribe.PathAndQuery.Split('?')[0] };
+                var n = result.GetValue(subscribers);
+                var payload = result.GetValue(payloadBytes);
+                if (n < 0 || result.GetValue(updates) < 0 || result.GetValue(rate) < 0 || payload < 0 || result.GetValue(publishers) < 1)
+                {
+                    throw new BenchException("--subscribers, --updates, --rate and --payload-bytes must not be negative; --publishers at least 1.");
+                }
+
+                var addresses = result.GetValue(sourceAddresses) is > 0 and var a ? a : Math.Max(1, (n + 9_999) / 10_000);
+                if (addresses > 254)
+                {
+                    throw new BenchException("--source-addresses: at most 254 (127.0.0.1 … 127.0.0.254).");
+                }
+
+                var publisherToken = result.GetValue(token)
+                    ?? (result.GetValue(jwtKey) is { } key ? MintPublisherToken(key) : null);
+                var settings = new BenchSettings
+                {
+                    Subscribe = subscribe,
+                    SubscribeUrl = subscribeUrl,
+                    Publish = publishTarget,
+                    Dialect = result.GetValue(dialect) == "plain" ? PublishDialect.Plain : PublishDialect.Mercure,
+                    Topic = result.GetValue(topic) ?? subscribe.TopicFromQuery() ?? "bench",
+                    PublisherToken = publisherToken,
+                    SubscriberToken = result.GetValue(subscriberToken),
+                    Subscribers = n,
+                    Updates = result.GetValue(updates),
+                    Rate = result.GetValue(rate),
+                    PayloadBytes = payload,
+                    Publishers = result.GetValue(publishers),
+                    ServerPids = result.GetValue(serverPid) ?? [],
+                    Json = result.GetValue(json),
+                    SourceAddresses = addresses,
+                    Processes = result.GetValue(processes),
+                    Receiver = result.GetValue(receiver) == "saea" ? ReceiverKind.Saea : ReceiverKind.Epoll,
+                    ReceiveThreads = Math.Max(1, result.GetValue(receiveThreads)),
+                    ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
+                    Drain = TimeSpan.FromSeconds(result.GetValue(drain)),
+                    Hold = TimeSpan.FromSeconds(result.GetValue(hold)),
+                };
+
+                // Run socket completions on the epoll threads instead of hopping to the thread pool: the
+                // receive callbacks never block, and at a million events a second the hop would cost more
+                // than the work. Read when the socket engine starts, i.e. at the first socket below.
+                Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
+                return result.GetValue(worker)
+                    ? await WorkerFleet.RunWorkerAsync(settings, n, result.GetValue(firstIndex))
+                    : await BenchRun.RunAsync(settings, cancellationToken);
+            }
+            catch (BenchException e)
+            {
+                await Console.Error.WriteLineAsync($"herald bench: {e.Message}");
+                return 2;
+            }
+            catch (OperationCanceledException)
+            {
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.ComponentModel.Win32Exception)
+            {
+                await Console.Error.WriteLineAsync($"herald bench: {e.Message}");
+                return 1;
+            }
+        });
+
+        return command;
+    }
+
+    /// <summary>An HS256 JWT allowing publishing to any topic, so a run needs only the hub's key.</summary>
+    internal static string MintPublisherToken(string key)
+    {
+        static string B64(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var header = B64("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"u8);
+        var claims = B64("{\"mercure\":{\"publish\":[\"*\"],\"subscribe\":[\"*\"]}}"u8);
+        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.ASCII.GetBytes($"{header}.{claims}"));
+        return $"{header}.{claims}.{B64(signature)}";
+    }
+}

@@ -1,0 +1,85 @@
+using Herald.Dispatch;
+using Herald.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.Mercure;
+
+/// <summary>Resuming a subscription: where to start replaying from, and the replay itself.</summary>
+internal static class History
+{
+    public const string Earliest = "earliest";
+
+    /// <summary>What a subscribe request asked of history.</summary>
+    /// <param name="Requested">Whether the client sent <c>Last-Event-ID</c> or <c>lastEventID</c>.</param>
+    /// <param name="AfterSequence">Replay the updates after this position (0: from the earliest kept).</param>
+    /// <param name="ResponseLastEventId">The <c>Last-Event-ID</c> response header: the event just before the first one sent.</param>
+    internal readonly record struct Resume(bool Requested, long AfterSequence, string? ResponseLastEventId);
+
+    /// <summary>
+    /// Reads the <c>Last-Event-ID</c> header (it wins) or the <c>lastEventID</c> query parameter. An id history
+    /// does not hold (never stored, or removed by retention) replays nothing, like the reference hub: the
+    /// subscriber gets live updates and the response header names the newest stored event, so the client can
+    /// tell that it may have missed something.
+    /// </summary>
+    public static async ValueTask<Resume> ResolveAsync(HttpRequest request, IUpdateStore store, CancellationToken cancellationToken)
+    {
+        var requested = EventStreamResponse.GetLastEventId(request);
+        if (string.IsNullOrEmpty(requested) && request.Query.TryGetValue("lastEventID", out var query))
+        {
+            requested = query.ToString();
+        }
+
+        if (string.IsNullOrEmpty(requested))
+        {
+            return new(false, 0, null);
+        }
+
+        if (requested == Earliest)
+        {
+            return new(true, 0, Earliest);
+        }
+
+        if (await store.FindSequenceAsync(requested, cancellationToken).ConfigureAwait(false) is { } known)
+        {
+            return new(true, known, requested);
+        }
+
+        // Unknown id: nothing to replay; name the newest event we have.
+        var newest = store.LastSequence;
+        string? newestId = null;
+        if (newest > 0)
+        {
+            await foreach (var update in store.ReadAfterAsync(newest - 1, newest, cancellationToken).ConfigureAwait(false))
+            {
+                newestId = update.Id;
+            }
+        }
+
+        return new(true, newest, newestId ?? Earliest);
+    }
+
+    /// <summary>
+    /// Sends the stored updates after <paramref name="afterSequence"/> that concern the subscriber, then lets its
+    /// held live frames through: the subscriber was registered before this started, so nothing falls between.
+    /// </summary>
+    public static async Task ReplayAsync(MercureHub hub, TopicSubscriber subscriber, long afterSequence)
+    {
+        // Everything up to here can be read now; anything later reaches the subscriber live (held until the end).
+        var upTo = hub.Store.LastSequence;
+        var cancellationToken = subscriber.Closing;
+        if (upTo > afterSequence)
+        {
+            await foreach (var stored in hub.Store.ReadAfterAsync(afterSequence, upTo, cancellationToken).ConfigureAwait(false))
+            {
+                var update = stored.Update;
+                if (hub.Dispatcher.Concerns(subscriber, update.Topics, update.Private))
+                {
+                    // Waits while the client drains its queue: a long replay holds a bounded amount of memory.
+                    await subscriber.EnqueueAsync(MercureHub.Encode(update), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        subscriber.EndCatchUp(upTo);
+    }
+}

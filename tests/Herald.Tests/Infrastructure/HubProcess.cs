@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Herald.Tests.Infrastructure;
+
+/// <summary>
+/// <c>herald serve</c> as a real child process (for kill -9 and restart tests), on 127.0.0.1 port 0;
+/// the bound URL is read from what it prints.
+/// </summary>
+internal sealed partial class HubProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private HubProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+    }
+
+    public string BaseUrl { get; }
+
+    public string HubUrl => BaseUrl + "/.well-known/mercure";
+
+    public int Pid => _process.Id;
+
+    public static async Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs)
+    {
+        var (process, lines) = Launch(dataDir, extraArgs);
+        var url = await WaitForAsync(process, lines, line => HubUrlPattern().Match(line) is { Success: true } m ? m.Groups[1].Value : null);
+        var hub = new HubProcess(process, url!);
+        hub._output.AddRange(lines);
+        return hub;
+    }
+
+    /// <summary>Runs <c>herald serve</c> expecting it to fail at start; returns its exit code and what it printed to stderr.</summary>
+    public static async Task<(int ExitCode, string Stderr)> FailToStartAsync(string dataDir, params string[] extraArgs)
+    {
+        var (process, _) = Launch(dataDir, extraArgs);
+        var exited = process.WaitForExitAsync();
+        if (await Task.WhenAny(exited, Task.Delay(30_000)) != exited)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("herald serve should have refused to start");
+        }
+
+        return (process.ExitCode, await process.StandardError.ReadToEndAsync());
+    }
+
+    private static (Process Process, List<string> Lines) Launch(string dataDir, string[] extraArgs)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
+        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--jwt-key", TestHub.Key, .. extraArgs])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        return (process, lines);
+    }
+
+    private static async Task<string?> WaitForAsync(Process process, List<string> lines, Func<string, string?> find)
+    {
+        var deadline = Environment.TickCount64 + 60_000;
+        while (Environment.TickCount64 < deadline)
+        {
+            lock (lines)
+            {
+                foreach (var line in lines)
+                {
+                    if (find(line) is { } found)
+                    {
+                        return found;
+                    }
+                }
+            }
+
+            if (process.HasExited)
+            {
+                Assert.Fail($"herald serve exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        process.Kill(entireProcessTree: true);
+        Assert.Fail("herald serve did not print its URL within 60 s");
+        return null;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"hub at (http://[^/\s]+)/\.well-known/mercure")]
+    private static partial Regex HubUrlPattern();
+}
