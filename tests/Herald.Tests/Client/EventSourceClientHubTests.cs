@@ -154,13 +154,21 @@ public sealed class EventSourceClientHubTests
         {
             var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var subscription = new Subscription(hubUrl, opened);
-            await Task.WhenAny(opened.Task, subscription._pump).WaitAsync(Timeout);
-            if (!opened.Task.IsCompleted)
+            try
             {
-                await subscription._pump; // Throws what ended the enumeration.
-            }
+                await Task.WhenAny(opened.Task, subscription._pump).WaitAsync(Timeout);
+                if (!opened.Task.IsCompleted)
+                {
+                    await subscription._pump; // Throws what ended the enumeration.
+                }
 
-            return subscription;
+                return subscription;
+            }
+            catch
+            {
+                await subscription.DisposeAsync();
+                throw;
+            }
         }
 
         /// <summary>Reads as many events as there are ids and checks that they are exactly those updates, in order.</summary>
