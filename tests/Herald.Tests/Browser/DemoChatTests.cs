@@ -14,7 +14,7 @@ public sealed class DemoChatTests(DemoBrowser chromium)
     public async Task Two_people_in_a_room_see_each_other_online_and_each_message_reaches_the_other_within_a_second()
     {
         await using var hub = await TestHub.StartAsync(WithPresence);
-        var alice = await JoinAsync(hub, "ada", "lobby");
+        var alice = await JoinAsync(hub, "ada", "lobby", screenshotJoin: true);
         var bob = await JoinAsync(hub, "grace", "lobby");
 
         foreach (var page in new[] { alice, bob })
@@ -54,6 +54,8 @@ public sealed class DemoChatTests(DemoBrowser chromium)
             Assert.True(await page.EvaluateAsync<bool>("() => typeof window.pwned === 'undefined'"), "the markup ran");
         }
 
+        await DemoBrowser.ScreenshotAsync(bob, "demo-chat-markup");
+
         Assert.Empty(chromium.Errors);
     }
 
@@ -75,12 +77,46 @@ public sealed class DemoChatTests(DemoBrowser chromium)
         Assert.Empty(chromium.Errors);
     }
 
+    [Fact]
+    public async Task After_the_hub_restarts_with_another_key_the_room_comes_back_by_itself()
+    {
+        var hub = await TestHub.StartAsync(WithPresence);
+        var port = new Uri(hub.BaseUrl).Port;
+        var alice = await JoinAsync(hub, "ada", "restart");
+        var bob = await JoinAsync(hub, "grace", "restart");
+        await alice.Locator("#online li[data-nickname='grace']").WaitForAsync(new() { Timeout = 10_000 });
+
+        await hub.DisposeAsync();
+        await alice.Locator("#connection:not([data-state='open'])").WaitForAsync(new() { Timeout = 10_000 });
+        await using var restarted = await TestHub.StartAsync(new Dictionary<string, string?>(WithPresence)
+        {
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["Herald:PublisherJwtKey"] = "another-key-0123456789-0123456789-0123",
+            ["Herald:SubscriberJwtKey"] = "another-key-0123456789-0123456789-0123",
+        });
+
+        foreach (var page in new[] { alice, bob })
+        {
+            await page.Locator("#connection[data-state='open']").WaitForAsync(new() { Timeout = 30_000 });
+            await page.Locator("#online li[data-nickname='ada']").WaitForAsync(new() { Timeout = 15_000 });
+            await page.Locator("#online li[data-nickname='grace']").WaitForAsync(new() { Timeout = 15_000 });
+        }
+
+        await SendAsync(bob, "Back already?", alice);
+        Assert.Empty(chromium.Errors);
+    }
+
     /// <summary>A new person (browser context) opens the chat, picks a nickname and joins the room.</summary>
-    private async Task<IPage> JoinAsync(TestHub hub, string nickname, string room)
+    private async Task<IPage> JoinAsync(TestHub hub, string nickname, string room, bool screenshotJoin = false)
     {
         var page = await chromium.NewPageAsync(1280, 800);
         await page.GotoAsync($"{hub.BaseUrl}/chat/?room={room}");
         await page.Locator("#nickname").FillAsync(nickname);
+        if (screenshotJoin)
+        {
+            await DemoBrowser.ScreenshotAsync(page, "demo-chat-join");
+        }
+
         await page.Locator("#join").ClickAsync();
         await page.Locator("#connection[data-state='open']").WaitForAsync(new() { Timeout = 15_000 });
         await page.Locator($"#online li[data-nickname='{nickname}']").WaitForAsync(new() { Timeout = 10_000 });

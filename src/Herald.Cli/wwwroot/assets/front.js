@@ -33,6 +33,7 @@ function showHello(event) {
 
 let session = null;
 new LiveStream({
+  resume: false,
   async url({ retry }) {
     if (!session || retry) {
       session = await postJson('/demo/session');

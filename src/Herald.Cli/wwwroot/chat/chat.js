@@ -344,9 +344,9 @@ $('#send-form').addEventListener('submit', async event => {
 const PALETTE = ['#4f46e5', '#0891b2', '#db2777', '#059669', '#d97706', '#7c3aed', '#dc2626', '#2563eb', '#0d9488', '#9333ea'];
 
 function colorOf(name) {
-  let hash = 0;
+  let hash = 0x811c9dc5; // FNV-1a: short names spread well over the palette
   for (const c of name) {
-    hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+    hash = Math.imul(hash ^ c.codePointAt(0), 16777619) >>> 0;
   }
 
   return PALETTE[hash % PALETTE.length];

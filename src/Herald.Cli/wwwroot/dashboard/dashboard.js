@@ -157,7 +157,8 @@ $('#publish-form').addEventListener('submit', async event => {
 
 let session = null;
 const stream = new LiveStream({
-  // Live figures only: after a failure, start from now with a fresh token rather than replay.
+  // Live figures only: after any failure start from now, with a fresh token, rather than replay what was missed.
+  resume: false,
   async url({ retry }) {
     if (!session || retry) {
       session = await postJson('/demo/session');
