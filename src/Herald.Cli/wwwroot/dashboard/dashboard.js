@@ -124,7 +124,11 @@ function showArrival(event) {
     rtt.textContent = `· round trip ${Math.round(at - sent.get(event.lastEventId))} ms`;
     sent.delete(event.lastEventId);
   } else {
+    // Someone else's update, or ours before its POST answered: remember a few, briefly.
     arrived.set(event.lastEventId, { at, rtt });
+    if (arrived.size > 50) {
+      arrived.delete(arrived.keys().next().value);
+    }
   }
 }
 
