@@ -23,6 +23,9 @@ internal static class DemoEndpoints
 
     private const long MaxBodyBytes = 8 * 1024;
 
+    private const string CannotIssue =
+        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret; run it with --anonymous or an HS256 --jwt-key";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static IServiceCollection AddDemos(this IServiceCollection services, IConfiguration configuration)
@@ -197,9 +200,6 @@ internal static class DemoEndpoints
             context.RequestAborted);
         return Results.Json(new { id }, Json);
     }
-
-    private const string CannotIssue =
-        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret; run it with --anonymous or an HS256 --jwt-key";
 
     /// <summary>Reads a small JSON body. JSON only: a cross-site form cannot send it without a CORS preflight, which the demo refuses.</summary>
     private static async Task<(T? Body, IResult? Error)> ReadJsonAsync<T>(HttpContext context)
