@@ -73,6 +73,15 @@ internal sealed class Dispatcher
         }
     }
 
+    /// <summary>Whether a subscriber named <paramref name="topic"/> itself as a selector (so an optional feed can run only while watched).</summary>
+    public bool HasExactSubscriber(string topic)
+    {
+        lock (_gate)
+        {
+            return _exact.ContainsKey(topic);
+        }
+    }
+
     /// <summary>Queues <paramref name="frame"/> on every subscriber the update concerns; returns how many.</summary>
     /// <param name="topics">The update's canonical topic first, then its alternates.</param>
     /// <param name="isPrivate">Whether only subscribers allowed by their private selectors may see it.</param>
