@@ -40,12 +40,12 @@ internal sealed class HubFiguresPublisher(MercureHub hub) : BackgroundService
                 continue;
             }
 
-            hub.Deliver(MercureHub.Prepare(new Update
+            hub.Broadcast(new Update
             {
                 Topics = [DemoTopics.Metrics],
                 Data = JsonSerializer.Serialize(figures, Json),
                 Type = EventType,
-            }));
+            });
         }
     }
 

@@ -85,6 +85,15 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
         return stored.Id;
     }
 
+    /// <summary>
+    /// Delivers an update to the subscribers connected to this node now, without storing it: for transient
+    /// figures (the dashboard's) that nobody should replay. It never reaches other nodes of a cluster.
+    /// </summary>
+    public void Broadcast(Update update) => Deliver(Prepare(update), Transient);
+
+    /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
+    private const long Transient = long.MaxValue;
+
     /// <summary>The store's listener: every stored update, once, in sequence order.</summary>
     private void OnStored(StoredUpdate stored) => Deliver(stored.Update, stored.Sequence);
 
