@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Herald.Cli.Demos;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.FileProviders;
@@ -18,14 +19,22 @@ internal static class HubServer
     /// <summary>Where the key generated on this start was kept, or <c>null</c> when a key was configured.</summary>
     public static string? GeneratedKeyPath => GeneratedKey.GeneratedKeyPathValue;
 
-    /// <summary>Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win over appsettings and environment.</summary>
-    public static WebApplication Build(string[] args, IDictionary<string, string?> settings, TextWriter? console = null)
+    /// <summary>
+    /// Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win
+    /// over appsettings and environment; <paramref name="defaults"/> lose to everything.
+    /// </summary>
+    public static WebApplication Build(string[] args, IDictionary<string, string?> settings, TextWriter? console = null, IEnumerable<KeyValuePair<string, string?>>? defaults = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
             WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
         });
+        if (defaults is not null)
+        {
+            builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
@@ -47,6 +56,7 @@ internal static class HubServer
         });
 
         builder.Services.AddHerald().UseRedis();
+        builder.Services.AddDemos(builder.Configuration);
         builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(new GeneratedKey(console ?? Console.Out));
 
         var app = builder.Build();
@@ -56,8 +66,10 @@ internal static class HubServer
             FileProvider = Directory.Exists(app.Environment.WebRootPath)
                 ? new PhysicalFileProvider(app.Environment.WebRootPath)
                 : new NullFileProvider(),
+            OnPrepareResponse = DemoEndpoints.AddPageHeaders,
         });
         app.MapHerald();
+        app.MapDemos();
         return app;
     }
 

@@ -158,11 +158,15 @@ internal sealed class RedisUpdateStore : IUpdateStore
         }
     }
 
-    public async ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
+    public ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
     {
+        // Refusals are thrown at once, as the contract says; only the Redis call is asynchronous.
         UpdateValidation.ThrowIfInvalid(update);
         ThrowIfNotRunning();
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
+        }
 
         var id = update.Id ?? UpdateValidation.NewId();
         update = update.Id is null ? update with { Id = id } : update;
@@ -206,11 +210,17 @@ internal sealed class RedisUpdateStore : IUpdateStore
             values.Add((long)retry.TotalMilliseconds);
         }
 
+        return WriteAsync(update, [.. values], DateTimeOffset.FromUnixTimeMilliseconds(storedAt));
+    }
+
+    private async ValueTask<StoredUpdate> WriteAsync(Update update, RedisValue[] values, DateTimeOffset storedAt)
+    {
+        var id = update.Id!;
         RedisResult result;
         try
         {
             // From here on the outcome is reported whatever the token says: the script may already have run.
-            result = await _writer!.GetDatabase().ScriptEvaluateAsync(RedisScripts.Append, _keys, [.. values]).ConfigureAwait(false);
+            result = await _writer!.GetDatabase().ScriptEvaluateAsync(RedisScripts.Append, _keys, values).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -222,7 +232,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             throw DuplicateUpdateIdException.For(id);
         }
 
-        var stored = new StoredUpdate(ParseSequence((string)result!), update, DateTimeOffset.FromUnixTimeMilliseconds(storedAt));
+        var stored = new StoredUpdate(ParseSequence((string)result!), update, storedAt);
         var delivered = WhenDelivered(stored.Sequence);
         if (!delivered.IsCompleted)
         {
@@ -506,7 +516,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             // Raised before the listener runs: a subscriber that reads LastSequence now replays up to here and
             // drops this entry when the listener offers it.
             Volatile.Write(ref _lastSequence, last);
-            Notify(stored);
+            ListenerCall.Notify(_listener, stored, _logger);
         }
 
         ReleaseWaiting(last);
@@ -584,20 +594,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
         };
         stored = new StoredUpdate(sequence, update, DateTimeOffset.FromUnixTimeMilliseconds(storedAt.Value));
         return true;
-    }
-
-    private void Notify(StoredUpdate stored)
-    {
-        try
-        {
-            _listener?.Invoke(stored);
-        }
-#pragma warning disable CA1031 // The update is stored; a faulty listener must not stop the reader.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
-        }
     }
 
     /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>.</summary>

@@ -40,6 +40,19 @@ internal static class PublishCommand
         {
             Description = "The reconnection time, in milliseconds, to send subscribers.",
             HelpName = "ms",
+
+            // The default parser's error names the CLR type ("System.Nullable`1[System.Int32]").
+            CustomParser = static result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                {
+                    return ms;
+                }
+
+                result.AddError($"--retry '{text}' is not a number of milliseconds (digits only, e.g. 5000)");
+                return null;
+            },
         };
 
         var command = new Command("publish", "Publish an update to a Mercure hub and print its id.")
@@ -57,11 +70,6 @@ internal static class PublishCommand
             if (jwt is null)
             {
                 return HubOptions.Fail(parseResult, $"publish needs a token — pass --token JWT or set {HubOptions.TokenVariable} (make one with 'herald token')");
-            }
-
-            if (parseResult.GetValue(retry) is < 0)
-            {
-                return HubOptions.Fail(parseResult, "publish: --retry must be a number of milliseconds, 0 or more");
             }
 
             var request = new PublishRequest

@@ -100,7 +100,7 @@ internal static class ServeCommand
         WebApplication app;
         try
         {
-            app = HubServer.Build([], settings);
+            app = HubServer.Build([], settings, defaults: Demos.DemoEndpoints.ServeDefaults);
             _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }

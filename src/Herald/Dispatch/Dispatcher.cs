@@ -73,6 +73,15 @@ internal sealed class Dispatcher
         }
     }
 
+    /// <summary>Whether a subscriber named <paramref name="topic"/> itself as a selector (so an optional feed can run only while watched).</summary>
+    public bool HasExactSubscriber(string topic)
+    {
+        lock (_gate)
+        {
+            return _exact.ContainsKey(topic);
+        }
+    }
+
     /// <summary>Queues <paramref name="frame"/> on every subscriber the update concerns; returns how many.</summary>
     /// <param name="topics">The update's canonical topic first, then its alternates.</param>
     /// <param name="isPrivate">Whether only subscribers allowed by their private selectors may see it.</param>
@@ -117,26 +126,23 @@ internal sealed class Dispatcher
         return delivered;
     }
 
-    /// <summary>Runs <paramref name="action"/> on every subscriber (heartbeats, shutdown, token checks).</summary>
-    public void ForEach<TState>(Action<TopicSubscriber, TState> action, TState state)
+    /// <summary>Every registered subscriber, copied, so callers act on them outside the lock (shutdown, sweeps).</summary>
+    public List<TopicSubscriber> Snapshot()
     {
         lock (_gate)
         {
-            var stamp = ++_stamp;
-            foreach (var index in (ReadOnlySpan<Dictionary<string, HashSet<TopicSubscriber>>>)[_exact, _patterns])
+            var all = new HashSet<TopicSubscriber>(_count);
+            foreach (var set in _exact.Values)
             {
-                foreach (var set in index.Values)
-                {
-                    foreach (var subscriber in set)
-                    {
-                        if (subscriber.DispatchStamp != stamp)
-                        {
-                            subscriber.DispatchStamp = stamp;
-                            action(subscriber, state);
-                        }
-                    }
-                }
+                all.UnionWith(set);
             }
+
+            foreach (var set in _patterns.Values)
+            {
+                all.UnionWith(set);
+            }
+
+            return [.. all];
         }
     }
 

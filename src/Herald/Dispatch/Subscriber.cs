@@ -217,21 +217,31 @@ internal class Subscriber : IThreadPoolWorkItem
         }
 
         space?.TrySetResult();
-        try
-        {
-            _closing.Cancel();
-        }
-        catch (AggregateException)
-        {
-            // A callback registered on Closing threw; the stream is closed regardless.
-        }
 
-        if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
-        {
-            // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
-            Abort?.Invoke();
-        }
+        // Cancelling runs callbacks, and through them continuations, inline. Close is called from inside the
+        // dispatcher (a queue overflow) and other sweeps, which must not run a stream's teardown in the middle of
+        // their loop, so the cancellation and the abort happen on the thread pool.
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                var (subscriber, reason) = state;
+                try
+                {
+                    subscriber._closing.Cancel();
+                }
+                catch (AggregateException)
+                {
+                    // A callback registered on Closing threw; the stream is closed regardless.
+                }
 
+                if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
+                {
+                    // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
+                    subscriber.Abort?.Invoke();
+                }
+            },
+            (this, reason),
+            preferLocal: false);
         _completion.TrySetResult(reason);
     }
 

@@ -13,8 +13,12 @@ internal sealed class HubMetrics
     private readonly long[] _buckets = new long[BucketBoundsMicros.Length];
     private long _published;
     private long _deliveries;
+    private long _reached;
 
     public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Updates that reached at least one subscriber (the dashboard's "updates out").</summary>
+    public long Reached => Interlocked.Read(ref _reached);
 
     public long Deliveries => Interlocked.Read(ref _deliveries);
 
@@ -22,6 +26,11 @@ internal sealed class HubMetrics
     {
         Interlocked.Increment(ref _published);
         Interlocked.Add(ref _deliveries, delivered);
+        if (delivered > 0)
+        {
+            Interlocked.Increment(ref _reached);
+        }
+
         var micros = (long)elapsed.TotalMicroseconds;
         var i = 0;
         while (micros > BucketBoundsMicros[i])

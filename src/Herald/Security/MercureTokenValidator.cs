@@ -42,9 +42,17 @@ internal sealed class MercureTokenValidator
     private static readonly Lazy<HttpClient> FallbackHttpClient = new(static () => new HttpClient(
         new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
 
+    /// <summary>Past this many cached tokens the cache starts over, so a flood of distinct tokens cannot grow memory.</summary>
+    private const int MaxCachedTokens = 10_000;
+
+    /// <summary>How long a validated token is trusted without checking it again, so a key rotated out of a JWKS stops working soon.</summary>
+    private static readonly TimeSpan CachedTokenLifetime = TimeSpan.FromMinutes(1);
+
     private readonly JsonWebTokenHandler _handler = new();
     private readonly AudienceKeys? _publisher;
     private readonly AudienceKeys? _subscriber;
+    private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Token, TokenAudience Audience), (MercureClaims Claims, DateTimeOffset CachedUntil)> _valid = new();
 
     public MercureTokenValidator(
         IOptions<HeraldOptions> options,
@@ -62,6 +70,7 @@ internal sealed class MercureTokenValidator
         TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _time = time;
         var o = options.Value;
         Func<HttpClient> httpClient = httpClientFactory is null
             ? static () => FallbackHttpClient.Value
@@ -87,7 +96,44 @@ internal sealed class MercureTokenValidator
     /// Validates <paramref name="token"/> for <paramref name="audience"/>. Never throws for a bad token: every
     /// failure is a <see cref="TokenResult"/> with a one-line reason. Only a JWKS fetch awaits anything.
     /// </summary>
-    public async ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Valid tokens are cached until they expire: a publisher sends the same token with every request, and checking
+    /// a signature costs tens of microseconds, more than the rest of a publish. Only valid results are cached,
+    /// keyed by the whole token string, for at most a minute (or until the token expires, if sooner).
+    /// </remarks>
+    public ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    {
+        if (token is not null && _valid.TryGetValue((token, audience), out var cached))
+        {
+            var now = _time.GetUtcNow();
+            if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || expires > now))
+            {
+                return ValueTask.FromResult(TokenResult.Valid(cached.Claims));
+            }
+
+            _valid.TryRemove((token, audience), out _);
+        }
+
+        return ValidateAndCacheAsync(token!, audience, cancellationToken);
+    }
+
+    private async ValueTask<TokenResult> ValidateAndCacheAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    {
+        var result = await ValidateUncachedAsync(token, audience, cancellationToken).ConfigureAwait(false);
+        if (result.Claims is { } claims)
+        {
+            if (_valid.Count >= MaxCachedTokens)
+            {
+                _valid.Clear();
+            }
+
+            _valid[(token, audience)] = (claims, _time.GetUtcNow() + CachedTokenLifetime);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<TokenResult> ValidateUncachedAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
     {
         var keys = KeysFor(audience);
         if (keys is null)

@@ -36,11 +36,18 @@ internal interface IUpdateStore : IAsyncDisposable
     /// Cancellation is honoured only while the update waits to be written; an <see cref="OperationCanceledException"/>
     /// therefore always means it was not stored. Once the write has begun the call completes with its outcome.
     /// </remarks>
+    /// <exception cref="ArgumentException">The update has no topic (thrown at once, before anything is queued).</exception>
     /// <exception cref="DuplicateUpdateIdException">History already holds an update with this id (the hub answers 409).</exception>
     /// <exception cref="StoreUnavailableException">The write failed (disk full, I/O error): the hub answers 503; nothing acknowledged before is lost.</exception>
+    /// <exception cref="InvalidOperationException">The store has not been started.</exception>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken);
 
     /// <summary>The sequence of the update with this id, or <c>null</c> when it was never stored or retention removed it.</summary>
+    /// <remarks>
+    /// What the hub does with <c>null</c> is its policy; the reference hub replays nothing for an unknown
+    /// <c>Last-Event-ID</c> and answers with the newest id, and <c>ReadAfterAsync(LastSequence, …)</c> gives that.
+    /// </remarks>
     ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>

@@ -192,19 +192,7 @@ internal sealed class MemoryUpdateStore : IUpdateStore
         }
     }
 
-    private void Notify(StoredUpdate stored)
-    {
-        try
-        {
-            _listener?.Invoke(stored);
-        }
-#pragma warning disable CA1031 // The update is stored; a faulty listener must not turn that into a failed publish.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
-        }
-    }
+    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_listener, stored, _logger);
 
     private void TrimExpired(DateTimeOffset now)
     {

@@ -124,7 +124,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         _listener = listener;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref _state, (int)State.Starting, (int)State.Created) != (int)State.Created)
         {
@@ -139,7 +139,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         catch
         {
             // Nothing is running; the caller may fix the cause and start again.
-            Interlocked.CompareExchange(ref _state, (int)State.Created, (int)State.Starting);
+            if (Interlocked.CompareExchange(ref _state, (int)State.Created, (int)State.Starting) != (int)State.Starting)
+            {
+                await StopAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
@@ -151,12 +155,10 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
         if (Interlocked.CompareExchange(ref _state, (int)State.Started, (int)State.Starting) != (int)State.Starting)
         {
-            // Disposed while starting: DisposeAsync saw no loops yet, so stop them here.
-            _pending.Writer.TryComplete();
-            _stopping.Cancel();
+            // DisposeAsync ran while this was opening and left the cleanup to it.
+            await StopAsync().ConfigureAwait(false);
+            throw new ObjectDisposedException(nameof(SqliteUpdateStore));
         }
-
-        return Task.CompletedTask;
     }
 
     public ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
@@ -241,11 +243,15 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     public async ValueTask DisposeAsync()
     {
         var previous = (State)Interlocked.Exchange(ref _state, (int)State.Disposed);
-        if (previous == State.Disposed)
+        if (previous is State.Created or State.Started)
         {
-            return;
+            // When starting, StartAsync sees the change and stops what it opened.
+            await StopAsync().ConfigureAwait(false);
         }
+    }
 
+    private async Task StopAsync()
+    {
         // Appends already queued are still written and acknowledged; new ones are refused.
         _pending.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
@@ -276,7 +282,6 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             using var pooled = new SqliteConnection(_readConnectionString);
             SqliteConnection.ClearPool(pooled);
         }
-
     }
 
     /// <summary>
@@ -653,19 +658,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private void Notify(StoredUpdate stored)
-    {
-        try
-        {
-            _listener?.Invoke(stored);
-        }
-#pragma warning disable CA1031 // The update is stored; a faulty listener must not turn that into a failed publish.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
-        }
-    }
+    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_listener, stored, _logger);
 
     private async Task RetainLoopAsync(CancellationToken cancellationToken)
     {

@@ -14,8 +14,8 @@ public sealed class EventSourceTests
         await using var __ = browser;
         var page = await browser.NewPageAsync();
 
-        // Same origin as the hub: the page is the hub's own front page.
-        await page.GotoAsync(hub.BaseUrl + "/");
+        // Same origin as the hub, in a document that opens no stream of its own (the front page subscribes itself).
+        await page.GotoAsync(hub.BaseUrl + "/favicon.svg");
         await page.EvaluateAsync(
             """
             (url) => {

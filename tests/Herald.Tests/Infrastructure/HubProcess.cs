@@ -10,12 +10,13 @@ namespace Herald.Tests.Infrastructure;
 internal sealed partial class HubProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly List<string> _output;
 
-    private HubProcess(Process process, string baseUrl)
+    private HubProcess(Process process, string baseUrl, List<string> output)
     {
         _process = process;
         BaseUrl = baseUrl;
+        _output = output;
     }
 
     public string BaseUrl { get; }
@@ -24,19 +25,37 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs)
+    /// <summary>Everything it printed to stdout so far.</summary>
+    public IReadOnlyList<string> Output
     {
-        var (process, lines) = Launch(dataDir, extraArgs);
+        get
+        {
+            lock (_output)
+            {
+                return [.. _output];
+            }
+        }
+    }
+
+    public static Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs) => StartAsync(dataDir, withKey: true, extraArgs);
+
+    /// <summary>Starts <c>herald serve</c>; without <paramref name="withKey"/> it runs on a key it generates itself.</summary>
+    public static Task<HubProcess> StartAsync(string dataDir, bool withKey, params string[] extraArgs)
+        => StartAsync(dataDir, withKey, new Dictionary<string, string>(), extraArgs);
+
+    /// <summary>Starts <c>herald serve</c> with extra environment variables (e.g. <c>Herald__…</c> settings).</summary>
+    public static async Task<HubProcess> StartAsync(string dataDir, bool withKey, IDictionary<string, string> environment, params string[] extraArgs)
+    {
+        var (process, lines) = Launch(dataDir, withKey, extraArgs, environment);
         var url = await WaitForAsync(process, lines, line => HubUrlPattern().Match(line) is { Success: true } m ? m.Groups[1].Value : null);
-        var hub = new HubProcess(process, url!);
-        hub._output.AddRange(lines);
-        return hub;
+        // The hub keeps printing (its token comes after the URL): share the list the reader thread appends to.
+        return new HubProcess(process, url!, lines);
     }
 
     /// <summary>Runs <c>herald serve</c> expecting it to fail at start; returns its exit code and what it printed to stderr.</summary>
     public static async Task<(int ExitCode, string Stderr)> FailToStartAsync(string dataDir, params string[] extraArgs)
     {
-        var (process, _) = Launch(dataDir, extraArgs);
+        var (process, _) = Launch(dataDir, withKey: true, extraArgs);
         var exited = process.WaitForExitAsync();
         if (await Task.WhenAny(exited, Task.Delay(30_000)) != exited)
         {
@@ -47,7 +66,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return (process.ExitCode, await process.StandardError.ReadToEndAsync());
     }
 
-    private static (Process Process, List<string> Lines) Launch(string dataDir, string[] extraArgs)
+    private static (Process Process, List<string> Lines) Launch(string dataDir, bool withKey, string[] extraArgs, IDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -57,7 +76,13 @@ internal sealed partial class HubProcess : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
-        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--jwt-key", TestHub.Key, .. extraArgs])
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        string[] key = withKey ? ["--jwt-key", TestHub.Key] : [];
+        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", "--data-dir", dataDir, .. key, .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }

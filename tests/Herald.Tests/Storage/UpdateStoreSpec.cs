@@ -149,8 +149,16 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
         const int PerPublisher = 500;
         var heard = new List<StoredUpdate>();
         var seen = new ConcurrentDictionary<long, bool>();
+        IUpdateStore? self = null;
+        var lastSequenceBehind = 0;
         var store = await StartStoreAsync(listener: stored =>
         {
+            // The hub relies on LastSequence covering every update the listener has been given.
+            if (Volatile.Read(ref self) is { } current && current.LastSequence < stored.Sequence)
+            {
+                Interlocked.Increment(ref lastSequenceBehind);
+            }
+
             lock (heard)
             {
                 heard.Add(stored);
@@ -158,6 +166,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
 
             seen[stored.Sequence] = true;
         });
+        Volatile.Write(ref self, store);
 
         var appended = new ConcurrentBag<StoredUpdate>();
         var heardTooLate = 0;
@@ -183,6 +192,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
         }
 
         Assert.Equal(0, heardTooLate);
+        Assert.Equal(0, lastSequenceBehind);
         Assert.Equal(Publishers * PerPublisher, snapshot.Count);
         for (var i = 1; i < snapshot.Count; i++)
         {

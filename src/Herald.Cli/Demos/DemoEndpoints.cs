@@ -1,0 +1,248 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.StaticFiles;
+
+namespace Herald.Cli.Demos;
+
+/// <summary>
+/// The server side of the pages <c>herald serve</c> shows at <c>/</c>: the live figures feed, subscribe-only
+/// tokens for the pages, and the two endpoints that publish on a visitor's behalf after checking what they sent.
+/// </summary>
+internal static class DemoEndpoints
+{
+    /// <summary>Configuration key that turns the demos off (<c>Demos__Enabled=false</c>), e.g. on a production hub.</summary>
+    public const string EnabledKey = "Demos:Enabled";
+
+    /// <summary>Settings <c>herald serve</c> starts from; configuration and flags still win.</summary>
+    /// <remarks>Presence is on so the chat can show who is online; <c>Herald__Subscriptions=false</c> turns it off.</remarks>
+    public static IReadOnlyDictionary<string, string?> ServeDefaults { get; } = new Dictionary<string, string?>
+    {
+        ["Herald:Subscriptions"] = "true",
+    };
+
+    private const long MaxBodyBytes = 8 * 1024;
+
+    private const string CannotIssue =
+        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret; run it with --anonymous or an HS256 --jwt-key";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static IServiceCollection AddDemos(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (configuration.GetValue(EnabledKey, defaultValue: true))
+        {
+            services.AddSingleton<DemoTokens>();
+            services.AddHostedService<HubFiguresPublisher>();
+        }
+
+        return services;
+    }
+
+    /// <summary>Maps <c>/demo/…</c> (nothing when the demos are off; the pages then say so).</summary>
+    public static IEndpointRouteBuilder MapDemos(this IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.ServiceProvider.GetService<DemoTokens>() is null)
+        {
+            return endpoints;
+        }
+
+        var demo = endpoints.MapGroup("/demo");
+        demo.MapPost("/session", Session);
+        demo.MapPost("/dashboard/updates", PublishTestUpdateAsync);
+        demo.MapPost("/chat/{room}/join", JoinRoomAsync);
+        demo.MapPost("/chat/{room}/messages", PostMessageAsync);
+        return endpoints;
+    }
+
+    /// <summary>Security headers for the demo pages: scripts and styles from this hub only, so text can never become code.</summary>
+    public static void AddPageHeaders(StaticFileResponseContext file)
+    {
+        var headers = file.Context.Response.Headers;
+        headers.ContentSecurityPolicy =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "same-origin";
+        headers.CacheControl = "no-cache";
+    }
+
+    /// <summary>
+    /// <c>POST /demo/session</c>: what the front page and the dashboard need to subscribe — the hub's URL, the
+    /// demo topics, and a token that may subscribe to them (public updates of any topic flow to any valid token,
+    /// as the Mercure protocol has it) and publish nothing.
+    /// </summary>
+    private static IResult Session(DemoTokens tokens, HttpContext context)
+    {
+        if (!tokens.CanIssue && !tokens.Anonymous)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, CannotIssue);
+        }
+
+        NoStore(context);
+        return Results.Json(
+            new
+            {
+                hub = HeraldEndpointRouteBuilderExtensions.DefaultPath,
+                token = tokens.SubscribeOnly([DemoTopics.Metrics, DemoTopics.TestUpdates, DemoTopics.Hello]),
+                topics = new { metrics = DemoTopics.Metrics, testUpdates = DemoTopics.TestUpdates, hello = DemoTopics.Hello },
+                presence = tokens.Presence,
+                runtime = RuntimeInformation.FrameworkDescription,
+                cores = Environment.ProcessorCount,
+                maxTestUpdateLength = DemoText.MaxTestUpdateLength,
+            },
+            Json);
+    }
+
+    /// <summary><c>POST /demo/dashboard/updates</c> <c>{"text":…}</c>: publishes a test update on the fixed test topic.</summary>
+    private static async Task<IResult> PublishTestUpdateAsync(HttpContext context, IHeraldPublisher publisher)
+    {
+        var (body, error) = await ReadJsonAsync<TestUpdateRequest>(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (text, reason) = DemoText.Message(body!.Text, DemoText.MaxTestUpdateLength, multiline: false);
+        if (reason is not null)
+        {
+            return Error(StatusCodes.Status400BadRequest, reason);
+        }
+
+        var id = await publisher.PublishAsync(
+            new Update
+            {
+                Topics = [DemoTopics.TestUpdates],
+                Data = JsonSerializer.Serialize(new { text, sentAt = DateTimeOffset.UtcNow }, Json),
+                Type = "test",
+            },
+            context.RequestAborted);
+        return Results.Json(new { id }, Json);
+    }
+
+    /// <summary>
+    /// <c>POST /demo/chat/{room}/join</c> <c>{"nickname":…}</c>: a token that may subscribe to the room and its
+    /// presence (events and API) and nothing else, carrying the nickname as its presence payload.
+    /// </summary>
+    private static async Task<IResult> JoinRoomAsync(string room, HttpContext context, DemoTokens tokens)
+    {
+        if (DemoText.CheckRoom(room) is { } badRoom)
+        {
+            return Error(StatusCodes.Status400BadRequest, badRoom);
+        }
+
+        var (body, error) = await ReadJsonAsync<JoinRequest>(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (nickname, reason) = DemoText.Nickname(body!.Nickname);
+        if (reason is not null)
+        {
+            return Error(StatusCodes.Status400BadRequest, reason);
+        }
+
+        if (!tokens.CanIssue && !tokens.Anonymous)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, CannotIssue);
+        }
+
+        var topic = DemoTopics.ChatRoom(room);
+        var payload = JsonSerializer.SerializeToElement(new { nickname }, Json);
+        NoStore(context);
+        return Results.Json(
+            new
+            {
+                hub = HeraldEndpointRouteBuilderExtensions.DefaultPath,
+                room,
+                nickname,
+                topic,
+                token = tokens.SubscribeOnly([topic, DemoTopics.RoomSubscriptionEvents(room), DemoTopics.RoomSubscriptions(room)], payload),
+
+                // Presence needs both the hub option and a token (the subscriptions API and events are private).
+                presence = tokens.Presence && tokens.CanIssue,
+                subscriptionEvents = DemoTopics.RoomSubscriptionEvents(room),
+                subscriptions = DemoTopics.RoomSubscriptions(room),
+                maxLength = DemoText.MaxMessageLength,
+            },
+            Json);
+    }
+
+    /// <summary><c>POST /demo/chat/{room}/messages</c> <c>{"nickname":…,"text":…}</c>: checks both and publishes the message on the room.</summary>
+    private static async Task<IResult> PostMessageAsync(string room, HttpContext context, IHeraldPublisher publisher)
+    {
+        if (DemoText.CheckRoom(room) is { } badRoom)
+        {
+            return Error(StatusCodes.Status400BadRequest, badRoom);
+        }
+
+        var (body, error) = await ReadJsonAsync<ChatMessageRequest>(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (nickname, nicknameError) = DemoText.Nickname(body!.Nickname);
+        var (text, textError) = DemoText.Message(body.Text, DemoText.MaxMessageLength, multiline: true);
+        if ((nicknameError ?? textError) is { } reason)
+        {
+            return Error(StatusCodes.Status400BadRequest, reason);
+        }
+
+        var id = await publisher.PublishAsync(
+            new Update
+            {
+                Topics = [DemoTopics.ChatRoom(room)],
+                Data = JsonSerializer.Serialize(new { nickname, text, sentAt = DateTimeOffset.UtcNow }, Json),
+                Type = "message",
+            },
+            context.RequestAborted);
+        return Results.Json(new { id }, Json);
+    }
+
+    /// <summary>Reads a small JSON body. JSON only: a cross-site form cannot send it without a CORS preflight, which the demo refuses.</summary>
+    private static async Task<(T? Body, IResult? Error)> ReadJsonAsync<T>(HttpContext context)
+        where T : class
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return (null, Error(StatusCodes.Status415UnsupportedMediaType, "send a JSON body (Content-Type: application/json)"));
+        }
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, Error(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBodyBytes} bytes"));
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        try
+        {
+            var body = await request.ReadFromJsonAsync<T>(Json, context.RequestAborted);
+            return body is null ? (null, Error(StatusCodes.Status400BadRequest, "the body must be a JSON object")) : (body, null);
+        }
+        catch (JsonException)
+        {
+            return (null, Error(StatusCodes.Status400BadRequest, "the body is not valid JSON of the expected shape"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Error(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBodyBytes} bytes"));
+        }
+    }
+
+    private static IResult Error(int status, string reason) => Results.Text(reason + "\n", "text/plain; charset=utf-8", statusCode: status);
+
+    private static void NoStore(HttpContext context) => context.Response.Headers.CacheControl = "no-store";
+
+    private sealed record TestUpdateRequest(string? Text);
+
+    private sealed record JoinRequest(string? Nickname);
+
+    private sealed record ChatMessageRequest(string? Nickname, string? Text);
+}

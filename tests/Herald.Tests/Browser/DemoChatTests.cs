@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Herald.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Herald.Tests.Browser;
+
+/// <summary>The chat demo in Chromium: browser contexts are different people in the same room.</summary>
+[Collection(DemoBrowserCollection.Name)]
+public sealed class DemoChatTests(DemoBrowser chromium)
+{
+    private static readonly Dictionary<string, string?> WithPresence = new() { ["Herald:Subscriptions"] = "true" };
+
+    [Fact]
+    public async Task Two_people_in_a_room_see_each_other_online_and_each_message_reaches_the_other_within_a_second()
+    {
+        await using var hub = await TestHub.StartAsync(WithPresence);
+        var alice = await JoinAsync(hub, "ada", "lobby", screenshotJoin: true);
+        var bob = await JoinAsync(hub, "grace", "lobby");
+
+        foreach (var page in new[] { alice, bob })
+        {
+            await page.Locator("#online li[data-nickname='ada']").WaitForAsync(new() { Timeout = 10_000 });
+            await page.Locator("#online li[data-nickname='grace']").WaitForAsync(new() { Timeout = 10_000 });
+        }
+
+        var elapsed = await SendAsync(alice, "Hello Grace, the hub is up.", bob);
+        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"the message took {elapsed.TotalMilliseconds:F0} ms");
+        await SendAsync(bob, "Hi Ada!\nTwo lines, even.", alice);
+        await alice.Locator(".message.mine .text", new() { HasText = "Hello Grace" }).WaitForAsync(new() { Timeout = 2_000 });
+
+        Assert.Equal(2, await bob.Locator("#online li").CountAsync());
+        await DemoBrowser.ScreenshotAsync(alice, "demo-chat-ada");
+        await DemoBrowser.ScreenshotAsync(bob, "demo-chat-grace");
+        Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task A_message_with_markup_shows_as_text_and_runs_nothing()
+    {
+        await using var hub = await TestHub.StartAsync(WithPresence);
+        var alice = await JoinAsync(hub, "mallory", "xss");
+        var bob = await JoinAsync(hub, "bob", "xss");
+        const string Attack = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\"> <b>bold?</b>";
+
+        await SendAsync(alice, Attack, bob);
+
+        foreach (var page in new[] { alice, bob })
+        {
+            var text = page.Locator(".message .text").Last;
+            await text.WaitForAsync(new() { Timeout = 5_000 });
+            Assert.Equal(Attack, await text.TextContentAsync());
+            Assert.True(await text.IsVisibleAsync());
+            Assert.Equal(0, await page.Locator("#messages img, #messages script, #messages b").CountAsync());
+            Assert.True(await page.EvaluateAsync<bool>("() => typeof window.pwned === 'undefined'"), "the markup ran");
+        }
+
+        await DemoBrowser.ScreenshotAsync(bob, "demo-chat-markup");
+
+        Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task Someone_joining_later_sees_the_rooms_earlier_messages()
+    {
+        // Needs the hub's history (lastEventID=earliest): lands with the storage integration.
+        await using var hub = await TestHub.StartAsync(WithPresence);
+        var alice = await JoinAsync(hub, "ada", "history");
+        await SendAsync(alice, "First, before anyone else came.");
+        await SendAsync(alice, "Second, still alone.");
+
+        var late = await JoinAsync(hub, "linus", "history");
+
+        await late.Locator(".message .text", new() { HasText = "First, before anyone else came." }).WaitForAsync(new() { Timeout = 5_000 });
+        await late.Locator(".message .text", new() { HasText = "Second, still alone." }).WaitForAsync(new() { Timeout = 5_000 });
+        var texts = await late.Locator(".message .text").AllTextContentsAsync();
+        Assert.Equal(["First, before anyone else came.", "Second, still alone."], texts.Take(2));
+        Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task After_the_hub_restarts_with_another_key_the_room_comes_back_by_itself()
+    {
+        var hub = await TestHub.StartAsync(WithPresence);
+        var port = new Uri(hub.BaseUrl).Port;
+        var alice = await JoinAsync(hub, "ada", "restart");
+        var bob = await JoinAsync(hub, "grace", "restart");
+        await alice.Locator("#online li[data-nickname='grace']").WaitForAsync(new() { Timeout = 10_000 });
+
+        await hub.DisposeAsync();
+        await alice.Locator("#connection:not([data-state='open'])").WaitForAsync(new() { Timeout = 10_000 });
+        await using var restarted = await TestHub.StartAsync(new Dictionary<string, string?>(WithPresence)
+        {
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["Herald:PublisherJwtKey"] = "another-key-0123456789-0123456789-0123",
+            ["Herald:SubscriberJwtKey"] = "another-key-0123456789-0123456789-0123",
+        });
+
+        foreach (var page in new[] { alice, bob })
+        {
+            await page.Locator("#connection[data-state='open']").WaitForAsync(new() { Timeout = 30_000 });
+            await page.Locator("#online li[data-nickname='ada']").WaitForAsync(new() { Timeout = 15_000 });
+            await page.Locator("#online li[data-nickname='grace']").WaitForAsync(new() { Timeout = 15_000 });
+        }
+
+        await SendAsync(bob, "Back already?", alice);
+        Assert.Empty(chromium.Errors);
+    }
+
+    /// <summary>A new person (browser context) opens the chat, picks a nickname and joins the room.</summary>
+    private async Task<IPage> JoinAsync(TestHub hub, string nickname, string room, bool screenshotJoin = false)
+    {
+        var page = await chromium.NewPageAsync(1280, 800);
+        await page.GotoAsync($"{hub.BaseUrl}/chat/?room={room}");
+        await page.Locator("#nickname").FillAsync(nickname);
+        if (screenshotJoin)
+        {
+            await DemoBrowser.ScreenshotAsync(page, "demo-chat-join");
+        }
+
+        await page.Locator("#join").ClickAsync();
+        await page.Locator("#connection[data-state='open']").WaitForAsync(new() { Timeout = 15_000 });
+        await page.Locator($"#online li[data-nickname='{nickname}']").WaitForAsync(new() { Timeout = 10_000 });
+        return page;
+    }
+
+    /// <summary>Types and sends a message; when <paramref name="reader"/> is given, returns how long until it showed there.</summary>
+    private static async Task<TimeSpan> SendAsync(IPage sender, string text, IPage? reader = null)
+    {
+        var before = await sender.Locator(".message").CountAsync();
+        await sender.Locator("#text").FillAsync(text);
+        var started = Stopwatch.GetTimestamp();
+        await sender.Locator("#text").PressAsync("Enter");
+        if (reader is not null)
+        {
+            await reader.Locator(".message .text").Filter(new() { HasText = text.Split('\n')[0] }).WaitForAsync(new() { Timeout = 2_000 });
+            return Stopwatch.GetElapsedTime(started);
+        }
+
+        await sender.WaitForFunctionAsync("(n) => document.querySelectorAll('.message').length > n", before, new() { Timeout = 5_000 });
+        return Stopwatch.GetElapsedTime(started);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Herald.Tests.Infrastructure;
+
+namespace Herald.Tests.Browser;
+
+/// <summary>The demo endpoints behind the pages: what they refuse, and that no token they hand out can publish.</summary>
+public sealed class DemoEndpointTests
+{
+    [Theory]
+    [InlineData("lobby", "{\"nickname\":\"ada\",\"text\":\"   \"}", "the message is empty")]
+    [InlineData("lobby", "{\"nickname\":\"\",\"text\":\"hi\"}", "pick a nickname")]
+    [InlineData("lobby", "{\"nickname\":\"<ada>\",\"text\":\"hi\"}", "a nickname may use")]
+    [InlineData("lobby", "{\"nickname\":\"a-nickname-far-too-long-for-us\",\"text\":\"hi\"}", "at most 24 characters")]
+    [InlineData("Lobby", "{\"nickname\":\"ada\",\"text\":\"hi\"}", "a room name has")]
+    [InlineData("lobby", "{\"nickname\":\"ada\",\"text\":\"bell\\u0007\"}", "control character")]
+    [InlineData("lobby", "[1,2]", "not valid JSON")]
+    public async Task A_chat_message_the_rules_refuse_gets_a_400_with_the_reason(string room, string json, string reason)
+    {
+        await using var hub = await TestHub.StartAsync();
+
+        using var response = await hub.Client.PostAsync($"/demo/chat/{room}/messages", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, hub.Hub.Metrics.Published);
+    }
+
+    [Fact]
+    public async Task A_message_longer_than_the_limit_is_refused_and_one_at_the_limit_is_published()
+    {
+        await using var hub = await TestHub.StartAsync();
+
+        using var tooLong = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/messages", new { nickname = "ada", text = new string('x', 501) });
+        using var atLimit = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/messages", new { nickname = "ada", text = new string('x', 500) });
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
+        Assert.StartsWith("urn:uuid:", (await atLimit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_JSON_is_accepted_so_a_cross_site_form_cannot_post_for_a_visitor()
+    {
+        await using var hub = await TestHub.StartAsync();
+
+        using var form = await hub.Client.PostAsync("/demo/chat/lobby/messages", new FormUrlEncodedContent([new("nickname", "ada"), new("text", "hi")]));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_tokens_handed_to_pages_may_subscribe_to_their_topics_and_publish_nothing()
+    {
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Subscriptions"] = "true" });
+        using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
+        var room = await join.Content.ReadFromJsonAsync<JsonElement>();
+        using var session = await hub.Client.PostAsync("/demo/session", null);
+        var sessionToken = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var roomToken = room.GetProperty("token").GetString()!;
+
+        foreach (var token in new[] { roomToken, sessionToken })
+        {
+            foreach (var topic in new[] { "https://herald.local/demo/chat/lobby", "https://example.com/anything" })
+            {
+                using var publish = await hub.PostAsync([new("topic", topic), new("data", "forged")], token);
+                Assert.NotEqual(HttpStatusCode.OK, publish.StatusCode);
+            }
+        }
+
+        // The room token reads its room's presence and nothing else's.
+        var request = new HttpRequestMessage(HttpMethod.Get, hub.BaseUrl + room.GetProperty("subscriptions").GetString());
+        request.Headers.Authorization = new("Bearer", roomToken);
+        using var own = await hub.Client.SendAsync(request);
+        var other = new HttpRequestMessage(HttpMethod.Get, hub.BaseUrl + "/.well-known/mercure/subscriptions/" + Uri.EscapeDataString("https://herald.local/demo/chat/other"));
+        other.Headers.Authorization = new("Bearer", roomToken);
+        using var foreign = await hub.Client.SendAsync(other);
+
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Equal("ada", room.GetProperty("nickname").GetString());
+        Assert.Equal(0, hub.Hub.Metrics.Published);
+    }
+
+    [Fact]
+    public async Task A_subscriber_of_the_figures_topic_gets_the_hubs_figures()
+    {
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Anonymous"] = "true" });
+        await using var dashboard = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString("https://herald.local/demo/metrics"));
+
+        var figures = await dashboard.NextAsync();
+
+        Assert.Equal("figures", figures?.EventType);
+        var data = JsonDocument.Parse(figures!.Value.Data).RootElement;
+        Assert.Equal(1, data.GetProperty("subscribers").GetInt32());
+        foreach (var name in new[] { "updatesIn", "updatesOut", "deliveries", "p50Micros", "p99Micros", "heapBytes", "workingSetBytes", "cpuPercent" })
+        {
+            Assert.True(data.TryGetProperty(name, out _), name);
+        }
+    }
+}

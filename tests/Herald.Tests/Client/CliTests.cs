@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Herald.Security;
+using Herald.Tests.Infrastructure;
+
+namespace Herald.Tests.Client;
+
+/// <summary>The <c>herald</c> executable end to end: <c>dotnet herald.dll …</c> as a child process against the real hub.</summary>
+public sealed class CliTests
+{
+    private const string Topic = "https://example.com/books/1";
+
+    [Fact]
+    public async Task Subscribe_prints_what_publish_published_as_data_lines_or_one_JSON_object_per_line()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var token = TestHub.SubscriberToken();
+        await using var plain = ChildProcess.StartHerald(["subscribe", "--hub", hub.HubUrl, "--token", token, "--topic", Topic]);
+
+        // A bare origin stands for the hub at /.well-known/mercure.
+        await using var json = ChildProcess.StartHerald(["subscribe", "--hub", hub.BaseUrl, "--token", token, "--topic", "https://example.com/books/{id}", "--json"]);
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 2, "both herald subscribe processes connected", 30_000);
+
+        var publish = await ChildProcess.RunHeraldAsync(
+            ["publish", "--hub", hub.HubUrl, "--token", TestHub.PublisherToken(), "--topic", Topic, "--data", "{\"title\":\"Dune\"}\nsecond line", "--type", "changed"]);
+
+        Assert.Equal((0, string.Empty), (publish.ExitCode, publish.Stderr));
+        var id = Assert.Single(Lines(publish.Stdout));
+        Assert.StartsWith("urn:uuid:", id, StringComparison.Ordinal);
+        Assert.Equal("{\"title\":\"Dune\"}", await plain.NextLineAsync());
+        Assert.Equal("second line", await plain.NextLineAsync());
+        AssertJson(await json.NextLineAsync(), id, "changed", "{\"title\":\"Dune\"}\nsecond line");
+
+        var next = await hub.PublishAsync("https://example.com/books/2", "plain");
+        AssertJson(await json.NextLineAsync(), next, "message", "plain");
+        Assert.Equal(string.Empty, plain.Stderr + json.Stderr);
+    }
+
+    [Theory]
+    [InlineData("publish")]
+    [InlineData("subscribe")]
+    public async Task A_token_the_hub_refuses_is_one_line_on_stderr_and_a_non_zero_exit(string command)
+    {
+        await using var hub = await TestHub.StartAsync();
+        var forged = TokenIssuer.Create("not-the-hub-key-0123456789-0123456789", ["*"], ["*"], TimeSpan.FromHours(1));
+        string[] arguments = command == "publish"
+            ? ["publish", "--hub", hub.HubUrl, "--token", forged, "--topic", Topic, "--data", "x"]
+            : ["subscribe", "--hub", hub.HubUrl, "--token", forged, "--topic", Topic];
+
+        var run = await ChildProcess.RunHeraldAsync(arguments);
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal(string.Empty, run.Stdout);
+        var line = Assert.Single(Lines(run.Stderr));
+        Assert.StartsWith($"herald: {command} failed: 401 Unauthorized: invalid ", line, StringComparison.Ordinal);
+        Assert.Contains("check --token", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_from_herald_token_publishes_with_hub_and_token_taken_from_the_environment()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await using var reader = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString(Topic), TestHub.SubscriberToken());
+
+        var token = await ChildProcess.RunHeraldAsync(["token", "--key", TestHub.Key, "--publish", "*", "--ttl", "5m"]);
+        Assert.Equal((0, string.Empty), (token.ExitCode, token.Stderr));
+        var jwt = Assert.Single(Lines(token.Stdout));
+
+        var publish = await ChildProcess.RunHeraldAsync(
+            ["publish", "--topic", Topic, "--data", "from the environment"],
+            new Dictionary<string, string?> { ["HERALD_HUB"] = hub.HubUrl, ["HERALD_TOKEN"] = jwt });
+
+        Assert.Equal((0, string.Empty), (publish.ExitCode, publish.Stderr));
+        var update = await reader.NextAsync();
+        Assert.Equal((Assert.Single(Lines(publish.Stdout)), "from the environment"), (update?.EventId, update?.Data));
+    }
+
+    [Theory]
+    [InlineData("publish --hub http://127.0.0.1:9", "herald publish: Option '--topic' is required; Option '--data' is required — see 'herald publish --help'")]
+    [InlineData("subscribe --json", "herald subscribe: Option '--topic' is required — see 'herald subscribe --help'")]
+    [InlineData("token --publish * --frobnicate", "herald token: Unrecognized command or argument '--frobnicate'; Option '--key' is required — see 'herald token --help'")]
+    public async Task A_command_line_that_does_not_parse_is_one_line_naming_the_help_and_exit_code_2(string arguments, string error)
+    {
+        var run = await ChildProcess.RunHeraldAsync(arguments.Split(' '));
+
+        Assert.Equal((2, string.Empty), (run.ExitCode, run.Stdout));
+        Assert.Equal(error, Assert.Single(Lines(run.Stderr)));
+    }
+
+    private static void AssertJson(string line, string id, string type, string data)
+    {
+        using var document = JsonDocument.Parse(line);
+        var root = document.RootElement;
+        Assert.Equal(
+            (id, type, data),
+            (root.GetProperty("id").GetString(), root.GetProperty("type").GetString(), root.GetProperty("data").GetString()));
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

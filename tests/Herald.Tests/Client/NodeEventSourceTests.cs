@@ -1,0 +1,145 @@
+using System.Text.Json;
+using Herald.Tests.Infrastructure;
+
+namespace Herald.Tests.Client;
+
+/// <summary>
+/// A third-party client, the npm package <c>eventsource</c> (tests/node/resume.mjs), against the real hub: after the
+/// hub ends the stream it reconnects with <c>Last-Event-ID</c> and gets what it missed from the hub's history.
+/// </summary>
+public sealed class NodeEventSourceTests
+{
+    private const string Topic = "https://example.com/books/1";
+    private static readonly TimeSpan NpmTimeout = TimeSpan.FromMinutes(3);
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+
+    [Fact]
+    public async Task The_npm_eventsource_client_resumes_after_the_hub_ends_the_stream_and_sees_every_update_once_in_order()
+    {
+        var project = await InstallAsync();
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:WriteTimeout"] = "00:00:02" });
+        var published = new List<string>();
+        const int Count = 9;
+
+        await using var node = ChildProcess.Start(
+            "node",
+            [Path.Combine(project, "resume.mjs"), hub.HubUrl, Topic, $"{Count}"],
+            new Dictionary<string, string?> { ["HERALD_TOKEN"] = TestHub.SubscriberToken() },
+            project);
+
+        Assert.Equal(("connect", 1, null), Connect(await NextEventAsync(node)));
+        Assert.Equal("open", Kind(await NextEventAsync(node)));
+        for (var i = 0; i < 3; i++)
+        {
+            published.Add(await hub.PublishAsync(Topic, $"before-{i}"));
+        }
+
+        // Messages until the hub's write timeout ends the stream; then the client asks to reconnect, and waits.
+        var received = new List<string>();
+        JsonElement line;
+        while (Kind(line = await NextEventAsync(node)) == "message")
+        {
+            received.Add(line.GetProperty("id").GetString()!);
+        }
+
+        Assert.Equal("error", Kind(line));
+        Assert.NotEmpty(received);
+        Assert.Equal(("connect", 2, received[^1]), Connect(await NextEventAsync(node)));
+
+        // Published while it is away: only the hub's history can deliver these.
+        for (var i = 0; i < 3; i++)
+        {
+            published.Add(await hub.PublishAsync(Topic, $"away-{i}"));
+        }
+
+        await node.WriteLineAsync("go");
+        for (var i = 0; i < 3; i++)
+        {
+            published.Add(await hub.PublishAsync(Topic, $"after-{i}"));
+        }
+
+        // Any later recycling of the stream is let through at once; the script ends with the ids it saw.
+        JsonElement result;
+        while (!(result = await NextEventAsync(node)).TryGetProperty("ids", out _))
+        {
+            if (Kind(result) == "connect")
+            {
+                await node.WriteLineAsync("go");
+            }
+        }
+
+        Assert.Equal(published, result.GetProperty("ids").EnumerateArray().Select(id => id.GetString()));
+        await node.WaitForExitAsync();
+        Assert.Equal(0, node.ExitCode);
+    }
+
+    private static async Task<JsonElement> NextEventAsync(ChildProcess node)
+    {
+        var line = await node.NextLineAsync();
+        try
+        {
+            return JsonDocument.Parse(line).RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            Assert.Fail($"resume.mjs printed something that is not JSON: {line}");
+            throw;
+        }
+    }
+
+    private static string? Kind(JsonElement line) => line.TryGetProperty("event", out var kind) ? kind.GetString() : null;
+
+    private static (string?, int, string?) Connect(JsonElement line) =>
+        (Kind(line), line.GetProperty("n").GetInt32(), line.GetProperty("lastEventId").GetString());
+
+    /// <summary>tests/node with its packages: <c>npm ci</c> runs once, when node_modules is missing.</summary>
+    private static async Task<string> InstallAsync()
+    {
+        var project = Path.Combine(RepositoryRoot(), "tests", "node");
+        await InstallLock.WaitAsync(NpmTimeout);
+        try
+        {
+            // npm writes this file last, so its presence means a complete install.
+            if (!File.Exists(Path.Combine(project, "node_modules", ".package-lock.json")))
+            {
+                await using var npm = Start("npm", ["ci", "--prefix", project, "--no-audit", "--no-fund"], project);
+                await npm.WaitForExitAsync(NpmTimeout);
+                Assert.True(npm.ExitCode == 0, $"npm ci in {project} failed ({npm.ExitCode}): {npm.Stderr}");
+            }
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+
+        return project;
+    }
+
+    private static ChildProcess Start(string program, string[] arguments, string workingDirectory)
+    {
+        try
+        {
+            return ChildProcess.Start(program, arguments, workingDirectory: workingDirectory);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Assert.Fail($"{program} is not installed ({e.Message}); on Debian: apt-get install -y nodejs npm (.ci/run does it)");
+            throw;
+        }
+    }
+
+    /// <summary>The checkout this test binary was built from: the first directory above it holding Herald.slnx.</summary>
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Herald.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        Assert.Fail($"no Herald.slnx above {AppContext.BaseDirectory}");
+        return null!;
+    }
+}

@@ -1,0 +1,36 @@
+using Herald.Security;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Tests.Security;
+
+/// <summary>Validated tokens are remembered per audience; the cache never widens what a token may do.</summary>
+public sealed class TokenCacheTests
+{
+    private const string Key = "cache-test-key-0123456789-0123456789-0123";
+
+    [Fact]
+    public async Task A_valid_token_for_one_audience_is_not_cached_for_the_other()
+    {
+        var options = Options.Create(new HeraldOptions { PublisherJwtKey = Key, SubscriberJwtKey = "another-subscriber-key-0123456789-0123" });
+        var validator = new MercureTokenValidator(options);
+        var token = TokenIssuer.Create(Key, ["*"], ["*"], TimeSpan.FromHours(1));
+
+        Assert.True((await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None)).IsValid);
+        Assert.False((await validator.ValidateAsync(token, TokenAudience.Subscriber, CancellationToken.None)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_cached_token_gives_the_same_claims_and_a_tampered_copy_is_still_refused()
+    {
+        var validator = new MercureTokenValidator(Options.Create(new HeraldOptions { PublisherJwtKey = Key }));
+        var token = TokenIssuer.Create(Key, ["https://example.com/a"], null, TimeSpan.FromHours(1));
+
+        var first = await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None);
+        var second = await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None);
+        var tampered = await validator.ValidateAsync(token[..^2] + (token[^2] == 'A' ? "BB" : "AA"), TokenAudience.Publisher, CancellationToken.None);
+
+        Assert.Equal(["https://example.com/a"], first.Claims!.Publish);
+        Assert.Same(first.Claims, second.Claims);
+        Assert.False(tampered.IsValid);
+    }
+}
