@@ -220,7 +220,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         try
         {
             // From here on the outcome is reported whatever the token says: the script may already have run.
-            result = await _writer!.GetDatabase().ScriptEvaluateAsync(RedisScripts.Append, _keys, values).ConfigureAwait(false);
+            result = await Database.ScriptEvaluateAsync(RedisScripts.Append, _keys, values).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -259,7 +259,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            var result = await _writer!.GetDatabase().ScriptEvaluateAsync(RedisScripts.Find, _keys, [id]).ConfigureAwait(false);
+            var result = await Database.ScriptEvaluateAsync(RedisScripts.Find, _keys, [id]).ConfigureAwait(false);
             return result.IsNull ? null : ParseSequence((string)result!);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -274,7 +274,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ThrowIfNotRunning();
-        var database = _writer!.GetDatabase();
+        var database = Database;
         var upTo = upToSequence is { } bound ? EntryId(bound) : "+";
         var after = Math.Max(0, afterSequence);
         while (true)
@@ -333,7 +333,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     {
         var through = _maxCount > 0 ? Math.Max(0, LastSequence - _maxCount) : 0;
         var cutoff = _maxAge > TimeSpan.Zero ? (_time.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds() : 0;
-        var database = _writer!.GetDatabase();
+        var database = Database;
         while (true)
         {
             var removed = (long)await database.ScriptEvaluateAsync(RedisScripts.Trim, _keys, [through, cutoff, TrimBatch]).ConfigureAwait(false);
@@ -345,6 +345,10 @@ internal sealed class RedisUpdateStore : IUpdateStore
     }
 
     private State CurrentState => (State)Volatile.Read(ref _state);
+
+    /// <summary>The writer connection's database; a call racing with shutdown gets the same error as one after it.</summary>
+    private IDatabase Database =>
+        (Volatile.Read(ref _writer) ?? throw new ObjectDisposedException(nameof(RedisUpdateStore))).GetDatabase();
 
     private void ThrowIfNotRunning()
     {
@@ -374,7 +378,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     /// <summary>Where numbering stands: the stream's last entry id, which Redis keeps even when retention emptied it.</summary>
     private async Task<long> ReadLastGeneratedAsync()
     {
-        var database = _writer!.GetDatabase();
+        var database = Database;
         try
         {
             var type = await database.KeyTypeAsync(StreamKey).ConfigureAwait(false);
@@ -650,9 +654,12 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     private async Task CloseConnectionsAsync()
     {
+        var reader = Interlocked.Exchange(ref _reader, null);
+        var writer = Interlocked.Exchange(ref _writer, null);
+
         // The reader's blocked XREAD is abandoned; appends already sent (such as the subscription events of
         // streams closed by the shutdown) get their answers, so they are not reported failed after being stored.
-        foreach (var (connection, complete) in new[] { (_reader, false), (_writer, true) })
+        foreach (var (connection, complete) in new[] { (reader, false), (writer, true) })
         {
             if (connection is not null)
             {
@@ -660,9 +667,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
-
-        _reader = null;
-        _writer = null;
     }
 
     private StoreUnavailableException Unavailable(string what, Exception ex) =>
