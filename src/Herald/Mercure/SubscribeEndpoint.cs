@@ -1,6 +1,7 @@
 using Herald.Dispatch;
 using Herald.Security;
 using Herald.Sse;
+using Herald.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace Herald.Mercure;
@@ -46,7 +47,18 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         var privateSelectors = claims?.Subscribe;
-        var resume = await History.ResolveAsync(context.Request, hub.Store, context.RequestAborted).ConfigureAwait(false);
+        History.Resume resume;
+        try
+        {
+            resume = await History.ResolveAsync(context.Request, hub.Store, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "history unavailable, cannot resume now: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
         if (resume.ResponseLastEventId is { } responseId)
         {
@@ -84,6 +96,11 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         catch (OperationCanceledException) when (subscriber.IsClosed)
         {
             // The client left during its replay.
+        }
+        catch (StoreUnavailableException)
+        {
+            // History went away mid-replay: end the stream; the client reconnects with the last id it got.
+            subscriber.Close(CloseReason.ServerClosed);
         }
         finally
         {
