@@ -158,6 +158,13 @@ public sealed class ClusterTests : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
                 Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"a refused publish took {clock.Elapsed}: {body}");
             }
+
+            // Resuming needs history: also a 503 with a reason, not a 500.
+            using var resume = new HttpRequestMessage(HttpMethod.Get, node.HubUrl + "?topic=*");
+            resume.Headers.Add("Last-Event-ID", acked[5]);
+            using var refused = await _client.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.StartsWith("history unavailable", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         // Each node reconnects on its own schedule; until it has, it keeps answering 503.
