@@ -68,7 +68,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     // Appends waiting for the reader to pass their sequence, lowest first.
     private readonly Lock _waitGate = new();
     private readonly PriorityQueue<TaskCompletionSource, long> _waiting = new();
-    private Action<StoredUpdate>? _listener;
+    private readonly StoreLifecycle _life = new(nameof(RedisUpdateStore));
     private ConnectionMultiplexer? _writer;
     private ConnectionMultiplexer? _reader;
     private Task _readLoop = Task.CompletedTask;
@@ -77,7 +77,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     // The listener has been called for every update up to here (LastSequence moves just before each call).
     private long _notifiedThrough;
-    private int _state;
 
     public RedisUpdateStore(HeraldOptions options, RedisTransport transport, TimeProvider? time = null, ILogger? logger = null)
     {
@@ -89,14 +88,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
         _maxAge = options.HistoryMaxAge;
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
-    }
-
-    private enum State
-    {
-        Created,
-        Starting,
-        Started,
-        Disposed,
     }
 
     public long LastSequence => Volatile.Read(ref _lastSequence);
@@ -111,23 +102,11 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     internal static string IdsKeyFor(string prefix) => "{" + prefix + "}:ids";
 
-    public void SetListener(Action<StoredUpdate> listener)
-    {
-        ArgumentNullException.ThrowIfNull(listener);
-        if (_listener is not null || CurrentState != State.Created)
-        {
-            throw new InvalidOperationException("The listener is set once, before the store starts.");
-        }
-
-        _listener = listener;
-    }
+    public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)State.Starting, (int)State.Created) != (int)State.Created)
-        {
-            throw new InvalidOperationException("The store has already been started or disposed.");
-        }
+        _life.BeginStart();
 
         try
         {
@@ -142,7 +121,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         catch
         {
             await CloseConnectionsAsync().ConfigureAwait(false);
-            Interlocked.CompareExchange(ref _state, (int)State.Created, (int)State.Starting);
+            _life.UndoStart();
             throw;
         }
 
@@ -152,7 +131,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             _retentionLoop = Task.Run(() => RetainLoopAsync(_stopping.Token), CancellationToken.None);
         }
 
-        if (Interlocked.CompareExchange(ref _state, (int)State.Started, (int)State.Starting) != (int)State.Starting)
+        if (!_life.CompleteStart())
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
         }
@@ -315,8 +294,8 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     public async ValueTask DisposeAsync()
     {
-        var previous = (State)Interlocked.Exchange(ref _state, (int)State.Disposed);
-        if (previous == State.Disposed)
+        var previous = _life.Dispose();
+        if (previous == StoreState.Disposed)
         {
             return;
         }
@@ -344,22 +323,12 @@ internal sealed class RedisUpdateStore : IUpdateStore
         }
     }
 
-    private State CurrentState => (State)Volatile.Read(ref _state);
 
     /// <summary>The writer connection's database; a call racing with shutdown gets the same error as one after it.</summary>
     private IDatabase Database =>
         (Volatile.Read(ref _writer) ?? throw new ObjectDisposedException(nameof(RedisUpdateStore))).GetDatabase();
 
-    private void ThrowIfNotRunning()
-    {
-        switch (CurrentState)
-        {
-            case State.Created or State.Starting:
-                throw new InvalidOperationException("The store has not been started.");
-            case State.Disposed:
-                throw new ObjectDisposedException(nameof(RedisUpdateStore));
-        }
-    }
+    private void ThrowIfNotRunning() => _life.ThrowIfNotRunning();
 
     private async Task<ConnectionMultiplexer> ConnectAsync(string clientName, TimeSpan commandTimeout)
     {
@@ -520,7 +489,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             // Raised before the listener runs: a subscriber that reads LastSequence now replays up to here and
             // drops this entry when the listener offers it.
             Volatile.Write(ref _lastSequence, last);
-            ListenerCall.Notify(_listener, stored, _logger);
+            ListenerCall.Notify(_life.Listener, stored, _logger);
         }
 
         ReleaseWaiting(last);
@@ -605,7 +574,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     {
         lock (_waitGate)
         {
-            if (_notifiedThrough >= sequence || CurrentState == State.Disposed)
+            if (_notifiedThrough >= sequence || _life.State == StoreState.Disposed)
             {
                 return Task.CompletedTask;
             }

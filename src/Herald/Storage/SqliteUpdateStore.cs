@@ -65,14 +65,13 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private FileStream? _lockFile;
     private SqliteConnection? _writer;
     private SqliteCommand? _insert;
-    private Action<StoredUpdate>? _listener;
+    private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
     private long _trimmedThrough;
     private long _batchCount;
     private long _writtenCount;
-    private int _state;
 
     public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
     {
@@ -91,14 +90,6 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         _logger = logger ?? NullLogger.Instance;
     }
 
-    private enum State
-    {
-        Created,
-        Starting,
-        Started,
-        Disposed,
-    }
-
     /// <summary>The database file.</summary>
     public string DatabasePath => _path;
 
@@ -113,23 +104,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    public void SetListener(Action<StoredUpdate> listener)
-    {
-        ArgumentNullException.ThrowIfNull(listener);
-        if (_listener is not null || CurrentState != State.Created)
-        {
-            throw new InvalidOperationException("The listener is set once, before the store starts.");
-        }
-
-        _listener = listener;
-    }
+    public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)State.Starting, (int)State.Created) != (int)State.Created)
-        {
-            throw new InvalidOperationException("The store has already been started or disposed.");
-        }
+        _life.BeginStart();
 
         try
         {
@@ -139,7 +118,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         catch
         {
             // Nothing is running; the caller may fix the cause and start again.
-            if (Interlocked.CompareExchange(ref _state, (int)State.Created, (int)State.Starting) != (int)State.Starting)
+            if (!_life.UndoStart())
             {
                 await StopAsync().ConfigureAwait(false);
             }
@@ -153,7 +132,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             _retentionLoop = Task.Run(() => RetainLoopAsync(_stopping.Token), CancellationToken.None);
         }
 
-        if (Interlocked.CompareExchange(ref _state, (int)State.Started, (int)State.Starting) != (int)State.Starting)
+        if (!_life.CompleteStart())
         {
             // DisposeAsync ran while this was opening and left the cleanup to it.
             await StopAsync().ConfigureAwait(false);
@@ -242,8 +221,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
     public async ValueTask DisposeAsync()
     {
-        var previous = (State)Interlocked.Exchange(ref _state, (int)State.Disposed);
-        if (previous is State.Created or State.Started)
+        var previous = _life.Dispose();
+        if (previous is StoreState.Created or StoreState.Started)
         {
             // When starting, StartAsync sees the change and stops what it opened.
             await StopAsync().ConfigureAwait(false);
@@ -298,18 +277,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private State CurrentState => (State)Volatile.Read(ref _state);
 
-    private void ThrowIfNotRunning()
-    {
-        switch (CurrentState)
-        {
-            case State.Created or State.Starting:
-                throw new InvalidOperationException("The store has not been started.");
-            case State.Disposed:
-                throw new ObjectDisposedException(nameof(SqliteUpdateStore));
-        }
-    }
+    private void ThrowIfNotRunning() => _life.ThrowIfNotRunning();
 
     private void Open()
     {
@@ -658,7 +627,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_listener, stored, _logger);
+    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_life.Listener, stored, _logger);
 
     private async Task RetainLoopAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,67 @@
+namespace Herald.Storage;
+
+/// <summary>Where a store is in its life.</summary>
+internal enum StoreState
+{
+    Created,
+    Starting,
+    Started,
+    Disposed,
+}
+
+/// <summary>
+/// The life every asynchronous store goes through (created → starting → started → disposed), changed only by
+/// compare-and-swap so a dispose racing a start is seen by one side or the other, and the one listener it hands
+/// updates to.
+/// </summary>
+internal sealed class StoreLifecycle(string storeName)
+{
+    private int _state;
+
+    public StoreState State => (StoreState)Volatile.Read(ref _state);
+
+    public Action<StoredUpdate>? Listener { get; private set; }
+
+    public void SetListener(Action<StoredUpdate> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (Listener is not null || State != StoreState.Created)
+        {
+            throw new InvalidOperationException("The listener is set once, before the store starts.");
+        }
+
+        Listener = listener;
+    }
+
+    /// <summary>Created → starting, or throws when the store was started or disposed before.</summary>
+    public void BeginStart()
+    {
+        if (!Move(StoreState.Created, StoreState.Starting))
+        {
+            throw new InvalidOperationException("The store has already been started or disposed.");
+        }
+    }
+
+    /// <summary>A start that failed goes back to created (the caller may fix the cause and start again); false if disposed meanwhile.</summary>
+    public bool UndoStart() => Move(StoreState.Starting, StoreState.Created);
+
+    /// <summary>Starting → started; false when the store was disposed while it was starting.</summary>
+    public bool CompleteStart() => Move(StoreState.Starting, StoreState.Started);
+
+    /// <summary>Marks the store disposed and returns the state it was in.</summary>
+    public StoreState Dispose() => (StoreState)Interlocked.Exchange(ref _state, (int)StoreState.Disposed);
+
+    public void ThrowIfNotRunning()
+    {
+        switch (State)
+        {
+            case StoreState.Created or StoreState.Starting:
+                throw new InvalidOperationException("The store has not been started.");
+            case StoreState.Disposed:
+                throw new ObjectDisposedException(storeName);
+        }
+    }
+
+    private bool Move(StoreState from, StoreState to)
+        => Interlocked.CompareExchange(ref _state, (int)to, (int)from) == (int)from;
+}
