@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace Herald.Cli.Bench;
 
@@ -143,12 +141,5 @@ public static class BenchCommand
     }
 
     /// <summary>An HS256 JWT allowing publishing to any topic, so a run needs only the hub's key.</summary>
-    internal static string MintPublisherToken(string key)
-    {
-        static string B64(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var header = B64("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"u8);
-        var claims = B64("{\"mercure\":{\"publish\":[\"*\"],\"subscribe\":[\"*\"]}}"u8);
-        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.ASCII.GetBytes($"{header}.{claims}"));
-        return $"{header}.{claims}.{B64(signature)}";
-    }
+    internal static string MintPublisherToken(string key) => Herald.Security.TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], lifetime: null);
 }
