@@ -47,6 +47,7 @@ internal class Subscriber : IThreadPoolWorkItem
     private bool _waitingForSpace;
     private TaskCompletionSource? _spaceAvailable;
     private TaskCompletionSource? _idle;
+    private readonly TaskCompletionSource _tornDown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastWriteTicks = Environment.TickCount64;
 
     /// <summary>Creates a subscriber writing to <paramref name="output"/>.</summary>
@@ -228,16 +229,19 @@ internal class Subscriber : IThreadPoolWorkItem
                 try
                 {
                     subscriber._closing.Cancel();
+                    if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
+                    {
+                        // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
+                        subscriber.Abort?.Invoke();
+                    }
                 }
-                catch (AggregateException)
+                catch (Exception e) when (e is AggregateException or ObjectDisposedException or InvalidOperationException)
                 {
-                    // A callback registered on Closing threw; the stream is closed regardless.
+                    // A callback on Closing threw, or the connection is already gone: the stream is closed regardless.
                 }
-
-                if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
+                finally
                 {
-                    // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
-                    subscriber.Abort?.Invoke();
+                    subscriber._tornDown.TrySetResult();
                 }
             },
             (this, reason),
@@ -258,6 +262,17 @@ internal class Subscriber : IThreadPoolWorkItem
             _pendingCount = 0;
             _pendingBytes = 0;
         }
+    }
+
+    /// <summary>
+    /// Closes the stream (if nothing did yet) and completes once everything closing does has run (the
+    /// cancellation, the abort) and the writer is idle: after this nothing touches the response, so the request may end.
+    /// </summary>
+    public async Task ShutdownAsync()
+    {
+        Close(CloseReason.ServerClosed);
+        await _tornDown.Task.ConfigureAwait(false);
+        await WhenIdleAsync().ConfigureAwait(false);
     }
 
     /// <summary>Completes once the writer has nothing in flight: wait for it before the response ends.</summary>

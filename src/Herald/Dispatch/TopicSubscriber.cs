@@ -33,7 +33,7 @@ internal sealed class TopicSubscriber : Subscriber
     /// <summary>Selectors (from the <c>mercure.subscribe</c> claim) of the private updates it may see.</summary>
     public IReadOnlyList<string> PrivateSelectors { get; }
 
-    /// <summary>Holds live frames from now on, until <see cref="EndCatchUp"/>. Call before registering.</summary>
+    /// <summary>Holds live frames from now on, until <see cref="EndCatchUpAsync"/>. Call before registering.</summary>
     public void BeginCatchUp()
     {
         lock (_holdGate)
@@ -73,25 +73,35 @@ internal sealed class TopicSubscriber : Subscriber
 
     /// <summary>
     /// The replay has sent everything up to <paramref name="replayedThrough"/>: queue the held frames after it,
-    /// then go live. Returns false if the subscriber was closed meanwhile.
+    /// waiting for the client like the replay did (a client still draining its replay must not be cut for the
+    /// frames that arrived meanwhile), then go live. Frames that arrive while this waits are held in a fresh list
+    /// and sent in turn, so the order is kept.
     /// </summary>
-    public bool EndCatchUp(long replayedThrough)
+    public async Task EndCatchUpAsync(long replayedThrough, CancellationToken cancellationToken)
     {
-        lock (_holdGate)
+        while (true)
         {
-            var held = _held ?? [];
-            foreach (var (frame, sequence) in held)
+            List<(byte[] Frame, long Sequence)> held;
+            lock (_holdGate)
             {
-                if (sequence > replayedThrough && !TryEnqueue(frame))
+                held = _held ?? [];
+                if (held.Count == 0)
                 {
-                    return false;
+                    _held = null;
+                    _catchingUp = false;
+                    return;
                 }
+
+                _held = [];
             }
 
-            _held = null;
-            _catchingUp = false;
+            foreach (var (frame, sequence) in held)
+            {
+                if (sequence > replayedThrough)
+                {
+                    await EnqueueAsync(frame, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
-
-        return !IsClosed;
     }
 }

@@ -75,8 +75,7 @@ public static class EventStreamEndpointRouteBuilderExtensions
             finally
             {
                 heartbeat.Remove(subscriber);
-                subscriber.Close(CloseReason.ServerClosed);
-                await subscriber.WhenIdleAsync().ConfigureAwait(false);
+                await subscriber.ShutdownAsync().ConfigureAwait(false);
             }
         }
     }

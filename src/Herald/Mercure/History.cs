@@ -80,6 +80,6 @@ internal static class History
             }
         }
 
-        subscriber.EndCatchUp(upTo);
+        await subscriber.EndCatchUpAsync(upTo, cancellationToken).ConfigureAwait(false);
     }
 }

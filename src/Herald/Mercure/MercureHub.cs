@@ -13,6 +13,7 @@ namespace Herald.Mercure;
 internal sealed class MercureHub : IHeraldPublisher, IDisposable
 {
     private readonly HeartbeatTimer _heartbeat;
+    private volatile bool _stopping;
 
     public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IUpdateStore store)
     {
@@ -31,6 +32,7 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// </summary>
     public void CloseAll()
     {
+        _stopping = true;
         foreach (var subscriber in Dispatcher.Snapshot())
         {
             subscriber.Close(CloseReason.ServerClosed);
@@ -47,6 +49,9 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 
     /// <summary>History: every update is appended here first; the store hands it back, in order, for dispatch.</summary>
     public IUpdateStore Store { get; }
+
+    /// <summary>Whether the hub is shutting down: streams that register now are closed at once.</summary>
+    public bool IsStopping => _stopping;
 
     /// <summary>How many subscribers are connected to this node.</summary>
     public int SubscriberCount => Dispatcher.Count;

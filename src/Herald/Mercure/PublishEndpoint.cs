@@ -161,7 +161,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             return framing;
         }
 
-        if (Single(form, "retry") is { } retry && (retry.Length == 0 || retry.Length > 18 || !retry.All(char.IsAsciiDigit)))
+        if (Single(form, "retry") is { } retry
+            && (retry.Length == 0 || !retry.All(char.IsAsciiDigit)
+                || !long.TryParse(retry, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) || ms > int.MaxValue))
         {
             return "retry must be a number of milliseconds (digits only)";
         }

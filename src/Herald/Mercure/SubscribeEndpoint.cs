@@ -81,11 +81,18 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             subscriber.BeginCatchUp();
         }
 
-        hub.Dispatcher.Add(subscriber);
-        hub.Track(subscriber);
-        var subscription = presence.Join(subscriber, claims?.Payload);
+        Presence.SubscriberEntry? subscription = null;
         try
         {
+            hub.Dispatcher.Add(subscriber);
+            hub.Track(subscriber);
+            if (hub.IsStopping)
+            {
+                // Registered after the hub closed every stream for shutdown: close this one too.
+                subscriber.Close(CloseReason.ServerClosed);
+            }
+
+            subscription = presence.Join(subscriber, claims?.Payload);
             if (resume.Requested)
             {
                 await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
@@ -100,14 +107,16 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         catch (StoreUnavailableException)
         {
             // History went away mid-replay: end the stream; the client reconnects with the last id it got.
-            subscriber.Close(CloseReason.ServerClosed);
         }
         finally
         {
+            // Closed first, so nothing (a heartbeat sweep, a dispatch) can queue on it once it is unregistered,
+            // and nothing touches the response after this request ends.
+            subscriber.Close(CloseReason.ServerClosed);
             hub.Untrack(subscriber);
             hub.Dispatcher.Remove(subscriber);
             presence.Leave(subscription);
-            await subscriber.WhenIdleAsync().ConfigureAwait(false);
+            await subscriber.ShutdownAsync().ConfigureAwait(false);
         }
     }
 

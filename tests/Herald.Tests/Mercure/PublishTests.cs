@@ -48,6 +48,7 @@ public sealed class PublishTests : IAsyncLifetime
     [InlineData("empty topic", "topic=&data=x", "missing topic")]
     [InlineData("retry not digits", "topic=t&retry=10s", "retry")]
     [InlineData("negative retry", "topic=t&retry=-1", "retry")]
+    [InlineData("retry too large", "topic=t&retry=1000000000000000", "retry")]
     [InlineData("LF in id", "topic=t&id=a%0Ab", "id")]
     [InlineData("CR in id", "topic=t&id=a%0Db", "id")]
     [InlineData("NUL in id", "topic=t&id=a%00b", "invalid characters")]
