@@ -180,6 +180,43 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task A_long_replay_with_a_small_queue_and_live_traffic_is_not_cut()
+    {
+        // The replay keeps the 64-frame queue full (the client reads slower than the hub copies); the live updates
+        // held meanwhile (fewer than 64, so the hold itself is not cut) must then wait for room, not overflow it.
+        await using var hub = await Start(true, ("Herald:SubscriberQueueCapacity", "64"));
+        const string topic = "https://example.com/long";
+        var payload = new string('r', 16 * 1024);
+        var ids = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            ids.Add(await hub.Hub.PublishAsync(new Update { Topics = [topic], Data = payload }));
+        }
+
+        await using var reader = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString(topic) + "&lastEventID=earliest");
+        var live = Task.Run(async () =>
+        {
+            var liveIds = new List<string>();
+            for (var i = 0; i < 40; i++)
+            {
+                liveIds.Add(await hub.Hub.PublishAsync(new Update { Topics = [topic], Data = "live" + i }));
+            }
+
+            return liveIds;
+        });
+
+        var received = new List<string>();
+        while (received.Count < 340)
+        {
+            var item = await reader.NextAsync(30_000);
+            Assert.NotNull(item);
+            received.Add(item.Value.EventId!);
+        }
+
+        Assert.Equal([.. ids, .. await live.WaitAsync(TimeSpan.FromSeconds(30))], received);
+    }
+
+    [Fact]
     public async Task Every_acked_update_survives_a_kill_9_and_arrives_exactly_once_in_order_after_restart()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N"));
