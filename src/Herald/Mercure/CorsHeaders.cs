@@ -1,3 +1,4 @@
+using Herald.Security;
 using Microsoft.AspNetCore.Http;
 
 namespace Herald.Mercure;
@@ -14,7 +15,7 @@ internal static class CorsHeaders
     public static bool Apply(HttpContext context, IList<string> allowedOrigins)
     {
         var origin = context.Request.Headers.Origin.ToString();
-        if (origin.Length == 0 || !IsAllowed(origin, allowedOrigins))
+        if (origin.Length == 0 || !AllowedOrigins.Contains(allowedOrigins, origin))
         {
             return false;
         }
@@ -41,18 +42,5 @@ internal static class CorsHeaders
         headers.AccessControlMaxAge = "600";
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
-    }
-
-    public static bool IsAllowed(string origin, IList<string> allowedOrigins)
-    {
-        foreach (var allowed in allowedOrigins)
-        {
-            if (allowed == "*" || string.Equals(allowed.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

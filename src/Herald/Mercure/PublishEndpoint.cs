@@ -83,7 +83,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         var allowed = validated.Claims!.Publish ?? [];
         foreach (var topic in parsed.Topics)
         {
-            if (!MatchesAny(allowed, topic))
+            if (!hub.Matcher.MatchesAny(allowed, topic))
             {
                 await HubResults.WriteError(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
                 return;
@@ -115,19 +115,6 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(id, context.RequestAborted).ConfigureAwait(false);
-    }
-
-    private bool MatchesAny(IReadOnlyList<string> selectors, string topic)
-    {
-        foreach (var selector in selectors)
-        {
-            if (hub.Matcher.Matches(selector, topic))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>The update a form describes, or <c>null</c> when the form is invalid (see <see cref="ParseError"/>).</summary>

@@ -82,16 +82,7 @@ internal static class TokenLocator
             return false;
         }
 
-        foreach (var allowed in publishOrigins)
-        {
-            if (allowed == "*"
-                || string.Equals(origin, allowed.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return AllowedOrigins.Contains(publishOrigins, origin);
     }
 
     private static string? Origin(HttpRequest request)

@@ -23,14 +23,9 @@ internal static class SseFrame
     /// <summary>Throws when <paramref name="id"/> or <paramref name="eventType"/> could break the framing.</summary>
     public static void Validate(string? id, string? eventType)
     {
-        if (id is not null && id.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+        if (Check(id, eventType) is { } error)
         {
-            throw new ArgumentException("An SSE event id must not contain CR, LF or NUL.", nameof(id));
-        }
-
-        if (eventType is not null && eventType.AsSpan().IndexOfAny('\r', '\n') >= 0)
-        {
-            throw new ArgumentException("An SSE event type must not contain CR or LF.", nameof(eventType));
+            throw new ArgumentException("An SSE event " + error + ".", error.StartsWith("id", StringComparison.Ordinal) ? nameof(id) : nameof(eventType));
         }
     }
 

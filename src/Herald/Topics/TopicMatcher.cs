@@ -51,14 +51,25 @@ internal sealed class TopicMatcher
     /// <summary>Whether any selector matches any topic.</summary>
     public bool MatchesAny(IReadOnlyList<string> selectors, IReadOnlyList<string> topics)
     {
+        for (var t = 0; t < topics.Count; t++)
+        {
+            if (MatchesAny(selectors, topics[t]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether any selector matches the topic.</summary>
+    public bool MatchesAny(IReadOnlyList<string> selectors, string topic)
+    {
         for (var s = 0; s < selectors.Count; s++)
         {
-            for (var t = 0; t < topics.Count; t++)
+            if (Matches(selectors[s], topic))
             {
-                if (Matches(selectors[s], topics[t]))
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
