@@ -20,7 +20,8 @@ internal sealed class Dispatcher
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
-    private WriterBatch _batch = WriterBatch.Rent();
+    private readonly Subscriber[][] _woken = CreateWokenLists();
+    private readonly int[] _wokenCount = new int[WriterLoop.Count];
 
     public Dispatcher(TopicMatcher matcher) => _matcher = matcher;
 
@@ -116,11 +117,7 @@ internal sealed class Dispatcher
                 }
             }
 
-            if (_batch.Count > 0)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
-                _batch = WriterBatch.Rent();
-            }
+            ScheduleWoken();
         }
 
         return delivered;
@@ -169,14 +166,49 @@ internal sealed class Dispatcher
             if (subscriber.Offer(frame, sequence, out var startWriter))
             {
                 delivered++;
-                if (startWriter && _batch.Add(subscriber))
+                if (startWriter)
                 {
-                    ThreadPool.UnsafeQueueUserWorkItem(_batch, preferLocal: false);
-                    _batch = WriterBatch.Rent();
+                    var loop = subscriber.Loop.Index;
+                    ref var count = ref _wokenCount[loop];
+                    var list = _woken[loop];
+                    if (count == list.Length)
+                    {
+                        Array.Resize(ref _woken[loop], count * 2);
+                        list = _woken[loop];
+                    }
+
+                    list[count++] = subscriber;
                 }
             }
         }
 
         return delivered;
+    }
+
+    private static Subscriber[][] CreateWokenLists()
+    {
+        var lists = new Subscriber[WriterLoop.Count][];
+        for (var i = 0; i < lists.Length; i++)
+        {
+            lists[i] = new Subscriber[64];
+        }
+
+        return lists;
+    }
+
+    /// <summary>Hands the writers this dispatch woke to their loops, one lock per loop.</summary>
+    private void ScheduleWoken()
+    {
+        for (var loop = 0; loop < _wokenCount.Length; loop++)
+        {
+            var count = _wokenCount[loop];
+            if (count > 0)
+            {
+                var list = _woken[loop];
+                WriterLoop.Get(loop).Schedule(list, count);
+                Array.Clear(list, 0, count);
+                _wokenCount[loop] = 0;
+            }
+        }
     }
 }

@@ -22,18 +22,18 @@ internal enum CloseReason
 /// </summary>
 /// <remarks>
 /// The dispatcher only ever enqueues (a lock held for a few instructions); it never touches the socket.
-/// The writer runs as a thread-pool work item: it takes everything queued at once, copies it into the
-/// connection's pipe and flushes once, so a busy subscriber gets many events per syscall and an idle one
-/// gets each event at once. Nothing is allocated per message: the queue is a pair of arrays swapped
-/// between producer and writer, and the work item is the subscriber itself.
+/// The writer runs on a <see cref="WriterLoop"/> thread: it takes everything queued at once and writes it as
+/// one write, so a busy subscriber gets many events per syscall and an idle one gets each event at once.
+/// Nothing is allocated per message: the queue is a pair of arrays swapped between producer and writer.
 /// </remarks>
-internal class Subscriber : IThreadPoolWorkItem
+internal class Subscriber
 {
     private const int InitialQueueSize = 4;
     private const int ShrinkAbove = 64;
 
     private readonly object _gate = new();
-    private readonly PipeWriter _output;
+    private readonly SubscriberOutput _output;
+    private readonly WriterLoop _loop;
     private readonly int _capacity;
     private readonly long _maxQueuedBytes;
     private readonly TaskCompletionSource<CloseReason> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,9 +56,16 @@ internal class Subscriber : IThreadPoolWorkItem
     /// <param name="maxQueuedBytes">How many bytes may wait before the subscriber is cut.</param>
     /// <param name="abort">Called once when the stream is closed by the server, to abort the connection.</param>
     public Subscriber(PipeWriter output, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
+        : this(new PipeOutput(output), capacity, maxQueuedBytes, abort)
+    {
+    }
+
+    /// <summary>Creates a subscriber writing to <paramref name="output"/>.</summary>
+    public Subscriber(SubscriberOutput output, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _output = output;
+        _loop = WriterLoop.Next();
         _capacity = capacity;
         _maxQueuedBytes = maxQueuedBytes;
         Abort = abort;
@@ -74,6 +81,9 @@ internal class Subscriber : IThreadPoolWorkItem
 
     /// <summary>Cancelled when the stream is closed.</summary>
     public CancellationToken Closing => _closing.Token;
+
+    /// <summary>The loop that runs this subscriber's writer.</summary>
+    internal WriterLoop Loop => _loop;
 
     /// <summary>Whether the writer has work queued or in flight.</summary>
     public bool IsWriterBusy => Volatile.Read(ref _scheduled);
@@ -106,7 +116,7 @@ internal class Subscriber : IThreadPoolWorkItem
 
         if (startWriter)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            _loop.Schedule(this);
         }
 
         return true;
@@ -114,7 +124,7 @@ internal class Subscriber : IThreadPoolWorkItem
 
     /// <summary>
     /// Queues a frame without starting the writer: when <paramref name="startWriter"/> comes back true the caller
-    /// must call <see cref="RunWriter"/> (the dispatcher batches those, one work item for many subscribers).
+    /// must hand it to its <see cref="Loop"/> (the dispatcher hands over all it woke at once).
     /// </summary>
     internal bool TryEnqueue(byte[] frame, out bool startWriter)
     {
@@ -178,7 +188,7 @@ internal class Subscriber : IThreadPoolWorkItem
 
             if (schedule)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                _loop.Schedule(this);
             }
 
             if (wait.IsCompleted)
@@ -298,92 +308,130 @@ internal class Subscriber : IThreadPoolWorkItem
         await WhenIdleAsync().ConfigureAwait(false);
     }
 
-    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+    /// <summary>
+    /// Called by the <see cref="WriterLoop"/>: writes everything queued as one write. When the write completes at
+    /// once (the usual case) and more arrived meanwhile, the subscriber goes to the back of the loop's line; when
+    /// the connection must be waited for, the wait happens off the loop and the subscriber comes back after it.
+    /// </summary>
+    internal void RunWriter()
+    {
+        byte[][] batch;
+        int count;
+        TaskCompletionSource? space = null;
+        lock (_gate)
+        {
+            if (_pendingCount == 0 || _closed)
+            {
+                StopWriterLocked()?.TrySetResult();
+                return;
+            }
 
-    /// <summary>Runs the writer on the calling thread until it has to wait for the connection.</summary>
-    internal void RunWriter() => _ = DrainAsync();
+            batch = _pending;
+            count = _pendingCount;
+            _pending = _draining;
+            _draining = batch;
+            _pendingCount = 0;
+            _pendingBytes = 0;
+            if (_waitingForSpace)
+            {
+                _waitingForSpace = false;
+                space = _spaceAvailable;
+                _spaceAvailable = null;
+            }
+        }
+
+        space?.TrySetResult();
+        ValueTask<bool> write;
+        try
+        {
+            write = _output.WriteAsync(batch, count, _closing.Token);
+        }
+        catch (Exception)
+        {
+            WriteFailed();
+            return;
+        }
+
+        if (write.IsCompletedSuccessfully)
+        {
+            AfterWrite(batch, count, write.Result);
+        }
+        else
+        {
+            _ = AwaitWriteAsync(write, batch, count);
+        }
+    }
+
+    private async Task AwaitWriteAsync(ValueTask<bool> write, byte[][] batch, int count)
+    {
+        bool open;
+        try
+        {
+            open = await write.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            WriteFailed();
+            return;
+        }
+
+        AfterWrite(batch, count, open);
+    }
+
+    private void AfterWrite(byte[][] batch, int count, bool open)
+    {
+        Array.Clear(batch, 0, count);
+        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+        if (!open)
+        {
+            // A failed write ends this stream only; the dispatcher and other subscribers never see it.
+            Close(CloseReason.Disconnected);
+            StopWriter();
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (batch.Length > ShrinkAbove && count <= batch.Length / 8)
+            {
+                // A burst grew this array; give the memory back once traffic is light again, so a subscriber
+                // that was once behind does not keep a large queue while it idles. Only the writer swaps
+                // _draining (under the lock), so replacing it here is safe.
+                _draining = new byte[InitialQueueSize][];
+            }
+
+            if (_pendingCount == 0 || _closed)
+            {
+                StopWriterLocked()?.TrySetResult();
+                return;
+            }
+        }
+
+        _loop.Schedule(this);
+    }
+
+    private void WriteFailed()
+    {
+        Close(CloseReason.WriteFailed);
+        StopWriter();
+    }
+
+    private TaskCompletionSource? StopWriterLocked()
+    {
+        _scheduled = false;
+        var idle = _idle;
+        _idle = null;
+        return idle;
+    }
 
     private void StopWriter()
     {
         TaskCompletionSource? idle;
         lock (_gate)
         {
-            _scheduled = false;
-            idle = _idle;
-            _idle = null;
+            idle = StopWriterLocked();
         }
 
         idle?.TrySetResult();
-    }
-
-    private async Task DrainAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                byte[][] batch;
-                int count;
-                TaskCompletionSource? space = null;
-                lock (_gate)
-                {
-                    if (_pendingCount == 0 || _closed)
-                    {
-                        _scheduled = false;
-                        var idle = _idle;
-                        _idle = null;
-                        idle?.TrySetResult();
-                        return;
-                    }
-
-                    batch = _pending;
-                    count = _pendingCount;
-                    _pending = _draining;
-                    _draining = batch;
-                    _pendingCount = 0;
-                    _pendingBytes = 0;
-                    if (_waitingForSpace)
-                    {
-                        _waitingForSpace = false;
-                        space = _spaceAvailable;
-                        _spaceAvailable = null;
-                    }
-                }
-
-                space?.TrySetResult();
-                for (var i = 0; i < count; i++)
-                {
-                    _output.Write(batch[i]);
-                    batch[i] = null!;
-                }
-
-                if (batch.Length > ShrinkAbove && count <= batch.Length / 8)
-                {
-                    // A burst grew this array; give the memory back once traffic is light again, so a subscriber
-                    // that was once behind does not keep a large queue while it idles. Only the writer swaps
-                    // _draining (under the lock), so replacing it here is safe.
-                    lock (_gate)
-                    {
-                        _draining = new byte[InitialQueueSize][];
-                    }
-                }
-
-                Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-                var flush = _output.FlushAsync(_closing.Token);
-                var result = flush.IsCompletedSuccessfully ? flush.Result : await flush.ConfigureAwait(false);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    Close(CloseReason.Disconnected);
-                    StopWriter();
-                    return;
-                }
-            }
-        }
-        catch (Exception)
-        {
-            // A failed write ends this stream only; the dispatcher and other subscribers never see it.
-            Close(CloseReason.WriteFailed);
-            StopWriter();
-        }
     }
 }
