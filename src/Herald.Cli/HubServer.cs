@@ -53,6 +53,9 @@ internal static class HubServer
             // A subscription may name up to 1000 topic selectors in its query string.
             kestrel.Limits.MaxRequestLineSize = 256 * 1024;
             kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
+
+            // Subscriptions opening a connection are served straight from it, without Kestrel's HTTP layer.
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
         });
 
         builder.Services.AddHerald().UseRedis();

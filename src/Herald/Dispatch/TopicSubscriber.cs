@@ -21,6 +21,17 @@ internal sealed class TopicSubscriber : Subscriber
         int capacity,
         long maxQueuedBytes = long.MaxValue,
         Action? abort = null)
+        : this(new PipeOutput(output), selectors, privateSelectors, capacity, maxQueuedBytes, abort)
+    {
+    }
+
+    public TopicSubscriber(
+        SubscriberOutput output,
+        IReadOnlyList<string> selectors,
+        IReadOnlyList<string>? privateSelectors,
+        int capacity,
+        long maxQueuedBytes = long.MaxValue,
+        Action? abort = null)
         : base(output, capacity, maxQueuedBytes, abort)
     {
         Selectors = selectors;

@@ -25,6 +25,11 @@ public static class HeraldEndpointRouteBuilderExtensions
         var publish = services.GetRequiredService<PublishEndpoint>();
         var subscriptions = services.GetRequiredService<SubscriptionsEndpoint>();
 
+        // Tells UseHeraldSubscriptions (the connection middleware) which requests are subscriptions.
+        var route = services.GetRequiredService<Herald.Hosting.HubRoute>();
+        route.Path = path;
+        route.Subscribe = subscribe;
+
         var group = endpoints.MapGroup(path);
         group.MapGet(string.Empty, subscribe.HandleAsync);
         group.MapPost(string.Empty, publish.HandleAsync).DisableAntiforgery();

@@ -35,6 +35,7 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<Presence>();
         services.AddSingleton<PublishEndpoint>();
         services.AddSingleton<SubscribeEndpoint>();
+        services.AddSingleton<Herald.Hosting.HubRoute>();
         services.AddSingleton<SubscriptionsEndpoint>();
         return new HeraldBuilder(services);
     }

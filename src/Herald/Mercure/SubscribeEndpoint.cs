@@ -1,4 +1,5 @@
 using Herald.Dispatch;
+using Herald.Hosting;
 using Herald.Security;
 using Herald.Sse;
 using Herald.Storage;
@@ -65,8 +66,21 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             context.Response.Headers["Last-Event-ID"] = responseId;
         }
 
+        // A subscription taken over from the server (UseHeraldSubscriptions) writes to its socket directly; any
+        // other goes through the server's response pipe.
+        SubscriberOutput output;
+        if (context.Features.Get<DirectResponse>() is { } direct)
+        {
+            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            output = direct.CreateOutput();
+        }
+        else
+        {
+            output = new PipeOutput(context.Response.BodyWriter);
+        }
+
         var subscriber = new TopicSubscriber(
-            context.Response.BodyWriter,
+            output,
             selectors.ToArray()!,
             privateSelectors,
             options.SubscriberQueueCapacity,

@@ -1,0 +1,265 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Herald.Hosting;
+
+/// <summary>
+/// The response of a subscription served straight from the connection (see <see cref="SubscribeConnectionMiddleware"/>):
+/// the status line and headers are written to the socket by <see cref="StartAsync"/>, then the event stream goes
+/// out as HTTP/1.1 chunks written by the subscriber's <see cref="Dispatch.SocketOutput"/>. A response that is
+/// never started (an error answer) is sent whole with a Content-Length when the request ends. The connection is
+/// closed after the response (<c>Connection: close</c>): event streams are long-lived, and a refused
+/// subscription is not retried on the same connection.
+/// </summary>
+internal sealed class DirectResponse(ConnectionContext connection, Socket socket)
+    : IHttpResponseFeature, IHttpResponseBodyFeature, IHttpRequestLifetimeFeature
+{
+    private readonly CancellationTokenSource _aborted = new();
+    private List<(Func<object, Task> Callback, object State)>? _onStarting;
+    private List<(Func<object, Task> Callback, object State)>? _onCompleted;
+    private MemoryStream? _unsentBody;
+    private BodyStream? _stream;
+    private PipeWriter? _writer;
+    private bool _completed;
+
+    public int StatusCode { get; set; } = StatusCodes.Status200OK;
+
+    public string? ReasonPhrase { get; set; }
+
+    public IHeaderDictionary Headers { get; set; } = new HeaderDictionary();
+
+    public bool HasStarted { get; private set; }
+
+    /// <summary>Whether the body goes out in chunks (the response was started before it ended).</summary>
+    public bool IsChunked { get; private set; }
+
+    public Stream Stream => _stream ??= new BodyStream(this);
+
+    public PipeWriter Writer => _writer ??= PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true));
+
+    [Obsolete("Use IHttpResponseBodyFeature.Stream.")]
+    public Stream Body
+    {
+        get => Stream;
+        set => throw new NotSupportedException("The body of a directly served subscription cannot be replaced.");
+    }
+
+    public CancellationToken RequestAborted
+    {
+        get => _aborted.Token;
+        set => throw new NotSupportedException();
+    }
+
+    public void OnStarting(Func<object, Task> callback, object state)
+    {
+        if (HasStarted)
+        {
+            throw new InvalidOperationException("The response has already started.");
+        }
+
+        (_onStarting ??= []).Insert(0, (callback, state));
+    }
+
+    public void OnCompleted(Func<object, Task> callback, object state) => (_onCompleted ??= []).Insert(0, (callback, state));
+
+    public void DisableBuffering()
+    {
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (HasStarted)
+        {
+            return;
+        }
+
+        await RunAsync(_onStarting).ConfigureAwait(false);
+        HasStarted = true;
+        IsChunked = true;
+        await SendAsync(Head(contentLength: null), cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("A subscription sends no files.");
+
+    public async Task CompleteAsync()
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        if (_writer is not null)
+        {
+            await _writer.FlushAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (!HasStarted)
+            {
+                await RunAsync(_onStarting).ConfigureAwait(false);
+                HasStarted = true;
+                var body = _unsentBody?.ToArray() ?? [];
+                var head = Head(body.Length);
+                var message = new byte[head.Length + body.Length];
+                head.CopyTo(message, 0);
+                body.CopyTo(message, head.Length);
+                await SendAsync(message, CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (IsChunked && !_aborted.IsCancellationRequested)
+            {
+                await SendAsync("0\r\n\r\n"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client is gone; there is nobody to finish the response for.
+        }
+
+        await RunAsync(_onCompleted).ConfigureAwait(false);
+    }
+
+    /// <summary>The subscriber's output: chunks written to the socket, after the head <see cref="StartAsync"/> sent.</summary>
+    public Dispatch.SubscriberOutput CreateOutput() => new Dispatch.SocketOutput(socket);
+
+    /// <summary>The client went away (its side of the connection ended).</summary>
+    public void ClientGone() => Cancel();
+
+    public void Abort()
+    {
+        Cancel();
+        connection.Abort(new ConnectionAbortedException("The subscription was closed by the hub."));
+    }
+
+    private void Cancel()
+    {
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered on RequestAborted threw; the request is aborted regardless.
+        }
+    }
+
+    private static async Task RunAsync(List<(Func<object, Task> Callback, object State)>? callbacks)
+    {
+        if (callbacks is null)
+        {
+            return;
+        }
+
+        foreach (var (callback, state) in callbacks)
+        {
+            await callback(state).ConfigureAwait(false);
+        }
+    }
+
+    private byte[] Head(long? contentLength)
+    {
+        var head = new StringBuilder(256);
+        head.Append("HTTP/1.1 ").Append(StatusCode).Append(' ')
+            .Append(ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(StatusCode)).Append("\r\n");
+        foreach (var (name, values) in Headers)
+        {
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                head.Append(name).Append(": ").Append(value).Append("\r\n");
+            }
+        }
+
+        head.Append("Date: ").Append(DateTime.UtcNow.ToString("r")).Append("\r\n");
+        head.Append(contentLength is { } length ? $"Content-Length: {length}\r\n" : "Transfer-Encoding: chunked\r\n");
+        head.Append("Connection: close\r\n\r\n");
+        for (var i = 0; i < head.Length; i++)
+        {
+            var c = head[i];
+            if (c >= 0x7F || (c < 0x20 && c is not ('\r' or '\n' or '\t')))
+            {
+                throw new InvalidOperationException($"Invalid non-ASCII or control character in a response header: 0x{(int)c:X4}.");
+            }
+        }
+
+        return Encoding.ASCII.GetBytes(head.ToString());
+    }
+
+    private async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            bytes = bytes[sent..];
+        }
+    }
+
+    /// <summary>The body as a stream: buffered until the response starts, then sent as chunks.</summary>
+    private sealed class BodyStream(DirectResponse response) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return;
+            }
+
+            if (!response.HasStarted)
+            {
+                (response._unsentBody ??= new MemoryStream()).Write(buffer.Span);
+                return;
+            }
+
+            var chunk = new byte[buffer.Length + 12];
+            var header = Encoding.ASCII.GetBytes($"{buffer.Length:x}\r\n");
+            header.CopyTo(chunk, 0);
+            buffer.Span.CopyTo(chunk.AsSpan(header.Length));
+            "\r\n"u8.CopyTo(chunk.AsSpan(header.Length + buffer.Length));
+            await response.SendAsync(chunk.AsMemory(0, header.Length + buffer.Length + 2), cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

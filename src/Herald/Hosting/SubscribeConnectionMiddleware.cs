@@ -1,0 +1,190 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Herald.Dispatch;
+using Herald.Mercure;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Hosting;
+
+/// <summary>
+/// Kestrel connection middleware that serves Mercure subscriptions straight from the connection: it reads the
+/// first request head itself and, when it is a plain <c>GET</c> of the hub's path over HTTP/1.1 without TLS,
+/// runs the hub's subscribe endpoint on it and writes the event stream to the socket directly. Every other
+/// connection — other paths and methods, HTTP/2, TLS, anything unusual — goes to Kestrel's HTTP stack untouched,
+/// with the bytes read so far still unread.
+/// </summary>
+/// <remarks>
+/// What this saves per subscriber: Kestrel's HTTP/1.1 connection state (request and response header
+/// collections, the HTTP context, the output pipe and its send loop) — most of the memory of an idle stream —
+/// and, per event, the copy into a pipe and the hop to another thread before the socket write.
+/// </remarks>
+internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
+{
+    /// <summary>The longest request head read before giving up and handing over (Kestrel then applies its own limits).</summary>
+    private const int MaxHeadBytes = 288 * 1024;
+
+    private readonly ILogger _logger = services.GetRequiredService<ILogger<SubscribeConnectionMiddleware>>();
+
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        var route = services.GetService<HubRoute>();
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (route?.Path is not { } path || socket is null)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        var input = connection.Transport.Input;
+        RequestHead? head;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
+            {
+                return;
+            }
+
+            var buffer = result.Buffer;
+            var read = RequestHead.TryRead(buffer, path, out head, out var end);
+            if (read == RequestHead.Result.Ours)
+            {
+                input.AdvanceTo(end);
+                break;
+            }
+
+            if (read == RequestHead.Result.NeedMore && !result.IsCompleted && buffer.Length < MaxHeadBytes)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            // Not ours: nothing consumed and nothing marked as examined, so Kestrel reads the same bytes at once.
+            input.AdvanceTo(buffer.Start);
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        await ServeAsync(connection, socket, head!, route).ConfigureAwait(false);
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, Socket socket, RequestHead head, HubRoute route)
+    {
+        var response = new DirectResponse(connection, socket);
+        var context = CreateContext(connection, head, response);
+        var draining = DrainInputAsync(connection.Transport.Input, response);
+        try
+        {
+            await route.Subscribe!.HandleAsync(context).ConfigureAwait(false);
+            await response.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (!response.RequestAborted.IsCancellationRequested)
+        {
+            _logger.LogError(e, "A subscription served on connection {ConnectionId} failed.", connection.ConnectionId);
+            if (!response.HasStarted)
+            {
+                response.StatusCode = StatusCodes.Status500InternalServerError;
+                response.Headers.Clear();
+                await response.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception)
+        {
+            // The client left; whatever failed failed because of that.
+        }
+        finally
+        {
+            // Stop reading, then let Kestrel close the connection (returning from the middleware does).
+            connection.Transport.Input.CancelPendingRead();
+            await draining.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads and drops whatever else the client sends (an event-stream request has no body): keeps the receive
+    /// side moving, and tells the request it is over the moment the client closes its side.
+    /// </summary>
+    private static async Task DrainInputAsync(PipeReader input, DirectResponse response)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCanceled)
+                {
+                    return;
+                }
+
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // A reset or an aborted connection: the client is gone all the same.
+        }
+
+        response.ClientGone();
+    }
+
+    private HttpContext CreateContext(ConnectionContext connection, RequestHead head, DirectResponse response)
+    {
+        var headers = new HeaderDictionary(head.Headers.Count);
+        foreach (var (name, value) in head.Headers)
+        {
+            headers.Append(name, value);
+        }
+
+        var request = new HttpRequestFeature
+        {
+            Protocol = "HTTP/1.1",
+            Scheme = "http",
+            Method = HttpMethods.Get,
+            PathBase = string.Empty,
+            Path = head.Path,
+            QueryString = head.QueryString,
+            RawTarget = head.Path + head.QueryString,
+            Headers = headers,
+        };
+
+        var features = new FeatureCollection(8);
+        features.Set<IHttpRequestFeature>(request);
+        features.Set<IHttpResponseFeature>(response);
+        features.Set<IHttpResponseBodyFeature>(response);
+        features.Set<IHttpRequestLifetimeFeature>(response);
+        features.Set(response);
+        features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature { RequestServices = services });
+        features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
+        {
+            ConnectionId = connection.ConnectionId,
+            RemoteIpAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address,
+            RemotePort = (connection.RemoteEndPoint as IPEndPoint)?.Port ?? 0,
+            LocalIpAddress = (connection.LocalEndPoint as IPEndPoint)?.Address,
+            LocalPort = (connection.LocalEndPoint as IPEndPoint)?.Port ?? 0,
+        });
+        return new DefaultHttpContext(features);
+    }
+}
+
+/// <summary>Where <c>MapHerald</c> mounted the hub, so the connection middleware knows which requests are subscriptions.</summary>
+internal sealed class HubRoute
+{
+    public string? Path { get; set; }
+
+    public SubscribeEndpoint? Subscribe { get; set; }
+}
