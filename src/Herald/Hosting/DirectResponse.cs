@@ -19,6 +19,7 @@ namespace Herald.Hosting;
 internal sealed class DirectResponse(ConnectionContext connection, Socket socket)
     : IHttpResponseFeature, IHttpResponseBodyFeature, IHttpRequestLifetimeFeature
 {
+    private static readonly HeaderDictionary SentHeaders = new() { IsReadOnly = true };
     private readonly CancellationTokenSource _aborted = new();
     private List<(Func<object, Task> Callback, object State)>? _onStarting;
     private List<(Func<object, Task> Callback, object State)>? _onCompleted;
@@ -79,9 +80,14 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
         }
 
         await RunAsync(_onStarting).ConfigureAwait(false);
+        _onStarting = null;
         HasStarted = true;
         IsChunked = true;
-        await SendAsync(Head(contentLength: null), cancellationToken).ConfigureAwait(false);
+        var head = Head(contentLength: null);
+
+        // The headers are sent: an event stream may live for hours, so do not keep them.
+        Headers = SentHeaders;
+        await SendAsync(head, cancellationToken).ConfigureAwait(false);
     }
 
     public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)

@@ -76,17 +76,19 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
             return;
         }
 
-        await ServeAsync(connection, socket, head!, route).ConfigureAwait(false);
-    }
-
-    private async Task ServeAsync(ConnectionContext connection, Socket socket, RequestHead head, HubRoute route)
-    {
+        // Served here, in this method, so that nothing but the response and the subscription outlives the
+        // request's setup: the head and the HTTP context are garbage once the subscription is open.
         var response = new DirectResponse(connection, socket);
-        var context = CreateContext(connection, head, response);
-        var draining = DrainInputAsync(connection.Transport.Input, response);
+        var draining = DrainInputAsync(input, response);
         try
         {
-            await route.Subscribe!.HandleAsync(context).ConfigureAwait(false);
+            var session = await route.Subscribe!.OpenAsync(CreateContext(connection, head!, response)).ConfigureAwait(false);
+            head = null;
+            if (session is not null)
+            {
+                await session.RunAsync().ConfigureAwait(false);
+            }
+
             await response.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (!response.RequestAborted.IsCancellationRequested)
@@ -106,7 +108,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         finally
         {
             // Stop reading, then let Kestrel close the connection (returning from the middleware does).
-            connection.Transport.Input.CancelPendingRead();
+            input.CancelPendingRead();
             await draining.ConfigureAwait(false);
         }
     }

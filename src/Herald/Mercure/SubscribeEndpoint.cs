@@ -4,6 +4,7 @@ using Herald.Security;
 using Herald.Sse;
 using Herald.Storage;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Herald.Mercure;
 
@@ -15,6 +16,19 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 {
     public async Task HandleAsync(HttpContext context)
     {
+        if (await OpenAsync(context).ConfigureAwait(false) is { } session)
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Validates and authorizes the request, starts the event stream and registers the subscriber. Returns
+    /// <c>null</c> when the request was answered with an error instead. The session it returns holds nothing of
+    /// the request: a subscription served straight from its connection drops the request once it is open.
+    /// </summary>
+    public async Task<Session?> OpenAsync(HttpContext context)
+    {
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
 
@@ -22,13 +36,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         if (selectors.Count == 0)
         {
             await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (selectors.Count > options.MaxTopicsPerSubscription)
         {
             await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
-            return;
+            return null;
         }
 
         foreach (var selector in selectors)
@@ -36,7 +50,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             if (string.IsNullOrEmpty(selector))
             {
                 await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
-                return;
+                return null;
             }
         }
 
@@ -44,7 +58,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         if (error is not null)
         {
             await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var privateSelectors = claims?.Subscribe;
@@ -57,7 +71,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         {
             context.Response.Headers.RetryAfter = "1";
             await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "history unavailable, cannot resume now: " + e.Message).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
@@ -79,23 +93,25 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             output = new PipeOutput(context.Response.BodyWriter);
         }
 
+        // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
+        var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
         var subscriber = new TopicSubscriber(
             output,
             selectors.ToArray()!,
             privateSelectors,
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
-            context.Abort);
+            lifetime.Abort);
         subscriber.DeadlineTicks = Deadline(claims?.Expires, options.WriteTimeout);
 
-        using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
+        var session = new Session(hub, presence, subscriber, resume);
+        session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)
         {
             subscriber.BeginCatchUp();
         }
 
-        Presence.SubscriberEntry? subscription = null;
         try
         {
             hub.Dispatcher.Add(subscriber);
@@ -106,30 +122,60 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 subscriber.Close(CloseReason.ServerClosed);
             }
 
-            subscription = presence.Join(subscriber, claims?.Payload);
-            if (resume.Requested)
-            {
-                await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
-            }
+            session.Subscription = presence.Join(subscriber, claims?.Payload);
+        }
+        catch
+        {
+            await session.EndAsync().ConfigureAwait(false);
+            throw;
+        }
 
-            await subscriber.Completion.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (subscriber.IsClosed)
+        return session;
+    }
+
+    /// <summary>An open subscription: replays what it asked of history, then lives until its stream closes.</summary>
+    internal sealed class Session(MercureHub hub, Presence presence, TopicSubscriber subscriber, History.Resume resume)
+    {
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public Presence.SubscriberEntry? Subscription { get; set; }
+
+        public async Task RunAsync()
         {
-            // The client left during its replay.
+            try
+            {
+                if (resume.Requested)
+                {
+                    await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
+                }
+
+                await subscriber.Completion.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (subscriber.IsClosed)
+            {
+                // The client left during its replay.
+            }
+            catch (StoreUnavailableException)
+            {
+                // History went away mid-replay: end the stream; the client reconnects with the last id it got.
+            }
+            finally
+            {
+                await EndAsync().ConfigureAwait(false);
+            }
         }
-        catch (StoreUnavailableException)
+
+        /// <summary>
+        /// Closes the stream first, so nothing (a heartbeat sweep, a dispatch) can queue on it once it is
+        /// unregistered, and nothing touches the response after the request ends.
+        /// </summary>
+        public async Task EndAsync()
         {
-            // History went away mid-replay: end the stream; the client reconnects with the last id it got.
-        }
-        finally
-        {
-            // Closed first, so nothing (a heartbeat sweep, a dispatch) can queue on it once it is unregistered,
-            // and nothing touches the response after this request ends.
             subscriber.Close(CloseReason.ServerClosed);
             hub.Untrack(subscriber);
             hub.Dispatcher.Remove(subscriber);
-            presence.Leave(subscription);
+            presence.Leave(Subscription);
+            Registration.Dispose();
             await subscriber.ShutdownAsync().ConfigureAwait(false);
         }
     }
