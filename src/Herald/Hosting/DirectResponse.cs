@@ -12,8 +12,9 @@ namespace Herald.Hosting;
 /// The response of a subscription served straight from the connection (see <see cref="SubscribeConnectionMiddleware"/>):
 /// the status line and headers are written to the socket by <see cref="StartAsync"/>, then the event stream goes
 /// out as HTTP/1.1 chunks written by the subscriber's <see cref="Dispatch.SocketOutput"/>. A response that is
-/// never started (an error answer) is sent whole with a Content-Length when the request ends. The connection is
-/// closed after the response (<c>Connection: close</c>): event streams are long-lived, and a refused
+/// never started (a status without a body) is sent whole with a Content-Length when the request ends; an error
+/// answer that writes its reason starts the response (as <c>WriteAsync</c> does) and goes out chunked. The
+/// connection is closed after the response (<c>Connection: close</c>): event streams are long-lived, and a refused
 /// subscription is not retried on the same connection.
 /// </summary>
 internal sealed class DirectResponse(ConnectionContext connection, Socket socket)
@@ -27,6 +28,7 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
     private BodyStream? _stream;
     private PipeWriter? _writer;
     private bool _completed;
+    private volatile bool _cut;
 
     public int StatusCode { get; set; } = StatusCodes.Status200OK;
 
@@ -81,9 +83,11 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
 
         await RunAsync(_onStarting).ConfigureAwait(false);
         _onStarting = null;
+
+        // Built before the response counts as started: a header that cannot be sent leaves room for a 500.
+        var head = Head(contentLength: null);
         HasStarted = true;
         IsChunked = true;
-        var head = Head(contentLength: null);
 
         // The headers are sent: an event stream may live for hours, so do not keep them.
         Headers = SentHeaders;
@@ -100,28 +104,38 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
             return;
         }
 
-        _completed = true;
         if (_writer is not null)
         {
             await _writer.FlushAsync().ConfigureAwait(false);
         }
 
+        byte[]? message = null;
+        if (!HasStarted)
+        {
+            await RunAsync(_onStarting).ConfigureAwait(false);
+
+            // Built before the response counts as complete: a header that cannot be sent leaves room for a 500.
+            var body = _unsentBody?.ToArray() ?? [];
+            var head = Head(body.Length);
+            message = new byte[head.Length + body.Length];
+            head.CopyTo(message, 0);
+            body.CopyTo(message, head.Length);
+            HasStarted = true;
+        }
+
+        _completed = true;
         try
         {
-            if (!HasStarted)
+            if (message is not null)
             {
-                await RunAsync(_onStarting).ConfigureAwait(false);
-                HasStarted = true;
-                var body = _unsentBody?.ToArray() ?? [];
-                var head = Head(body.Length);
-                var message = new byte[head.Length + body.Length];
-                head.CopyTo(message, 0);
-                body.CopyTo(message, head.Length);
                 await SendAsync(message, CancellationToken.None).ConfigureAwait(false);
             }
-            else if (IsChunked && !_aborted.IsCancellationRequested)
+            else if (IsChunked && !_aborted.IsCancellationRequested && !_cut)
             {
-                await SendAsync("0\r\n\r\n"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+                // The last chunk goes only if the socket takes it at once. Otherwise the connection simply closes,
+                // which ends the stream as well: a client that stopped reading must not keep the connection (or a
+                // shutdown) waiting.
+                SendNow("0\r\n\r\n"u8);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
@@ -133,7 +147,7 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
     }
 
     /// <summary>The subscriber's output: chunks written to the socket, after the head <see cref="StartAsync"/> sent.</summary>
-    public Dispatch.SubscriberOutput CreateOutput() => new Dispatch.SocketOutput(socket);
+    public Dispatch.SubscriberOutput CreateOutput() => new CutTrackingOutput(new Dispatch.SocketOutput(socket), this);
 
     /// <summary>The client went away (its side of the connection ended).</summary>
     public void ClientGone() => Cancel();
@@ -183,8 +197,11 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
                 continue;
             }
 
+            Check(name, isName: true);
             foreach (var value in values)
             {
+                // Checked one by one, as Kestrel does: a CR or LF inside a value would start a header of its own.
+                Check(value, isName: false);
                 head.Append(name).Append(": ").Append(value).Append("\r\n");
             }
         }
@@ -192,16 +209,29 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
         head.Append("Date: ").Append(DateTime.UtcNow.ToString("r")).Append("\r\n");
         head.Append(contentLength is { } length ? $"Content-Length: {length}\r\n" : "Transfer-Encoding: chunked\r\n");
         head.Append("Connection: close\r\n\r\n");
-        for (var i = 0; i < head.Length; i++)
+        return Encoding.ASCII.GetBytes(head.ToString());
+    }
+
+    private static void Check(string? text, bool isName)
+    {
+        if (isName && string.IsNullOrEmpty(text))
         {
-            var c = head[i];
-            if (c >= 0x7F || (c < 0x20 && c is not ('\r' or '\n' or '\t')))
+            throw new InvalidOperationException("A response header has an empty name.");
+        }
+
+        foreach (var c in text ?? string.Empty)
+        {
+            if (c >= 0x7F || (c < 0x20 && c != '\t') || (isName && c is ' ' or '\t' or ':'))
             {
                 throw new InvalidOperationException($"Invalid non-ASCII or control character in a response header: 0x{(int)c:X4}.");
             }
         }
+    }
 
-        return Encoding.ASCII.GetBytes(head.ToString());
+    private void SendNow(ReadOnlySpan<byte> bytes)
+    {
+        socket.Blocking = false;
+        socket.Send(bytes, SocketFlags.None, out _);
     }
 
     private async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
@@ -210,6 +240,58 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
         {
             var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             bytes = bytes[sent..];
+        }
+    }
+
+    /// <summary>
+    /// Notes a write that failed: part of its chunk may be on the wire already (a remainder cancelled when the
+    /// stream closed), so a last chunk after it would be read as data — the end of a cut event, dispatched as if whole.
+    /// </summary>
+    private sealed class CutTrackingOutput(Dispatch.SubscriberOutput output, DirectResponse response) : Dispatch.SubscriberOutput
+    {
+        public override ValueTask<bool> WriteAsync(byte[][] frames, int count, CancellationToken cancellationToken)
+        {
+            ValueTask<bool> write;
+            try
+            {
+                write = output.WriteAsync(frames, count, cancellationToken);
+            }
+            catch (Exception)
+            {
+                response._cut = true;
+                throw;
+            }
+
+            if (!write.IsCompletedSuccessfully)
+            {
+                return AwaitAsync(write);
+            }
+
+            if (!write.Result)
+            {
+                response._cut = true;
+            }
+
+            return write;
+        }
+
+        private async ValueTask<bool> AwaitAsync(ValueTask<bool> write)
+        {
+            try
+            {
+                var open = await write.ConfigureAwait(false);
+                if (!open)
+                {
+                    response._cut = true;
+                }
+
+                return open;
+            }
+            catch (Exception)
+            {
+                response._cut = true;
+                throw;
+            }
         }
     }
 

@@ -57,7 +57,8 @@ internal sealed class RequestHead
         var reader = new SequenceReader<byte>(buffer);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> headBytes, EndOfHead, advancePastDelimiter: true))
         {
-            return Result.NeedMore;
+            // Kestrel also takes a bare LF as a line end: such a head never ends in CR LF CR LF, so waiting would hang it.
+            return HasBareLineFeed(buffer) ? Result.NotOurs : Result.NeedMore;
         }
 
         end = reader.Position;
@@ -168,6 +169,34 @@ internal sealed class RequestHead
             Encoding.ASCII.GetString(path),
             question < 0 ? string.Empty : Encoding.ASCII.GetString(target[question..]),
             headers);
+    }
+
+    private static bool HasBareLineFeed(in ReadOnlySequence<byte> buffer)
+    {
+        byte previous = 0;
+        foreach (var segment in buffer)
+        {
+            var span = segment.Span;
+            var searched = 0;
+            int found;
+            while ((found = span[searched..].IndexOf((byte)'\n')) >= 0)
+            {
+                var at = searched + found;
+                if ((at == 0 ? previous : span[at - 1]) != (byte)'\r')
+                {
+                    return true;
+                }
+
+                searched = at + 1;
+            }
+
+            if (!span.IsEmpty)
+            {
+                previous = span[^1];
+            }
+        }
+
+        return false;
     }
 
     private static bool IsTokenChar(byte c)

@@ -36,32 +36,63 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     {
         var route = services.GetService<HubRoute>();
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (route?.Path is not { } path || socket is null)
+
+        // Behind TLS (UseHttps before this middleware) the bytes read here are decrypted but the socket carries TLS
+        // records: writing to it directly would corrupt the stream.
+        if (route?.Path is not { } path || socket is null || connection.Features.Get<ITlsConnectionFeature>() is not null)
         {
             await next(connection).ConfigureAwait(false);
             return;
         }
 
+        var (head, toKestrel) = await ReadHeadAsync(connection, path).ConfigureAwait(false);
+        if (head is not null)
+        {
+            // Nothing of the request outlives the subscription's setup: the head and the HTTP context are garbage
+            // once it is open, and this method must not hold the head either.
+            var serving = ServeAsync(connection, socket, head, route);
+            head = null;
+            await serving.ConfigureAwait(false);
+        }
+        else if (toKestrel)
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads the first request head: the subscription when it is ours; otherwise whether Kestrel should have the
+    /// connection (false: it is gone already).
+    /// </summary>
+    private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, string path)
+    {
+        // On shutdown Kestrel asks its connections to close; one still waiting for its first head goes to Kestrel,
+        // which closes it as it closes an idle one, instead of holding the stop until its timeout.
+        var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested);
         var input = connection.Transport.Input;
-        RequestHead? head;
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                result = await input.ReadAsync(reading.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (closeRequested.IsCancellationRequested && !connection.ConnectionClosed.IsCancellationRequested)
+            {
+                return (null, true);
             }
             catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
             {
-                return;
+                return (null, false);
             }
 
             var buffer = result.Buffer;
-            var read = RequestHead.TryRead(buffer, path, out head, out var end);
+            var read = RequestHead.TryRead(buffer, path, out var head, out var end);
             if (read == RequestHead.Result.Ours)
             {
                 input.AdvanceTo(end);
-                break;
+                return (head, false);
             }
 
             if (read == RequestHead.Result.NeedMore && !result.IsCompleted && buffer.Length < MaxHeadBytes)
@@ -72,19 +103,19 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
 
             // Not ours: nothing consumed and nothing marked as examined, so Kestrel reads the same bytes at once.
             input.AdvanceTo(buffer.Start);
-            await next(connection).ConfigureAwait(false);
-            return;
+            return (null, true);
         }
+    }
 
-        // Served here, in this method, so that nothing but the response and the subscription outlives the
-        // request's setup: the head and the HTTP context are garbage once the subscription is open.
+    private async Task ServeAsync(ConnectionContext connection, Socket socket, RequestHead head, HubRoute route)
+    {
         var response = new DirectResponse(connection, socket);
-        var draining = DrainInputAsync(input, response);
+        var draining = DrainInputAsync(connection.Transport.Input, response);
         try
         {
-            var session = await route.Subscribe!.OpenAsync(CreateContext(connection, head!, response)).ConfigureAwait(false);
-            head = null;
-            if (session is not null)
+            var opening = route.Subscribe!.OpenAsync(CreateContext(connection, head, response));
+            head = null!;
+            if (await opening.ConfigureAwait(false) is { } session)
             {
                 await session.RunAsync().ConfigureAwait(false);
             }
@@ -108,7 +139,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         finally
         {
             // Stop reading, then let Kestrel close the connection (returning from the middleware does).
-            input.CancelPendingRead();
+            connection.Transport.Input.CancelPendingRead();
             await draining.ConfigureAwait(false);
         }
     }
