@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Net.Sockets;
 
 namespace Herald.Dispatch;
@@ -17,64 +18,93 @@ internal sealed class SocketOutput : SubscriberOutput
 {
     private const int ScratchSize = 64 * 1024;
     private const int ChunkOverhead = 12; // up to 8 hex digits + CRLF, and the CRLF after the data
+    private const int MaxChunk = int.MaxValue - 64 * 1024;
     private static readonly byte[] EndOfChunk = "\r\n"u8.ToArray();
 
     [ThreadStatic]
     private static byte[]? t_scratch;
 
     private readonly Socket _socket;
+    private volatile bool _cut;
 
-    public SocketOutput(Socket socket)
-    {
-        _socket = socket;
+    /// <summary>Writes to <paramref name="socket"/>, which must be non-blocking (the caller took the connection over).</summary>
+    public SocketOutput(Socket socket) => _socket = socket;
 
-        // Sends from the loop must never wait: a full socket reports WouldBlock and the rest goes asynchronously.
-        // The server's own reads are asynchronous and do not care.
-        socket.Blocking = false;
-    }
+    /// <summary>
+    /// Whether a write failed or did not finish: part of its chunk may be on the wire, so nothing (not even the
+    /// last chunk) may follow it — a reader would take the end of a cut event for a whole one.
+    /// </summary>
+    public bool IsCut => _cut;
 
     public override ValueTask<bool> WriteAsync(byte[][] frames, int count, CancellationToken cancellationToken)
     {
-        var length = 0;
+        long total = 0;
         for (var i = 0; i < count; i++)
         {
-            length += frames[i].Length;
+            total += frames[i].Length;
         }
 
-        if (length == 0)
+        if (total == 0)
         {
             return new ValueTask<bool>(true);
         }
 
+        // A subscriber's queue is bounded (SubscriberQueueBytes), so a batch stays far below this.
+        if (total > MaxChunk)
+        {
+            _cut = true;
+            throw new InvalidOperationException($"A batch of {total} bytes is more than one chunk may carry.");
+        }
+
+        var length = (int)total;
         var size = length + ChunkOverhead;
-        byte[]? rented = null;
-        var buffer = size <= ScratchSize ? t_scratch ??= GC.AllocateUninitializedArray<byte>(ScratchSize, pinned: true) : rented = ArrayPool<byte>.Shared.Rent(size);
+        var rented = size > ScratchSize ? ArrayPool<byte>.Shared.Rent(size) : null;
+        var buffer = rented ?? (t_scratch ??= GC.AllocateUninitializedArray<byte>(ScratchSize, pinned: true));
         var written = Encode(buffer, frames, count, length);
 
-        var sent = _socket.Send(buffer.AsSpan(0, written), SocketFlags.None, out var error);
+        int sent;
+        SocketError error;
+        try
+        {
+            sent = _socket.Send(buffer.AsSpan(0, written), SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            Return(rented);
+            _cut = true;
+            return new ValueTask<bool>(false);
+        }
+
         if (error is SocketError.Success or SocketError.WouldBlock && sent < written)
         {
-            // The kernel took part (or none) of it: keep the rest and wait for the socket off the loop.
+            // The kernel took part (or none) of it: keep the rest and wait for the socket off the loop. A rented
+            // buffer is kept as it is; the loop's scratch buffer is not ours to keep, so its rest is copied.
             sent = Math.Max(sent, 0);
-            var rest = ArrayPool<byte>.Shared.Rent(written - sent);
-            buffer.AsSpan(sent, written - sent).CopyTo(rest);
-            Return(rented);
-            return SendRestAsync(rest, written - sent, cancellationToken);
+            if (rented is null)
+            {
+                rented = ArrayPool<byte>.Shared.Rent(written - sent);
+                buffer.AsSpan(sent, written - sent).CopyTo(rented);
+                return SendRestAsync(rented, 0, written - sent, cancellationToken);
+            }
+
+            return SendRestAsync(rented, sent, written, cancellationToken);
         }
 
         Return(rented);
-        return new ValueTask<bool>(error == SocketError.Success);
+        if (error != SocketError.Success)
+        {
+            _cut = true;
+            return new ValueTask<bool>(false);
+        }
+
+        return new ValueTask<bool>(true);
     }
 
     /// <summary>Writes the chunk: its size in hex, CRLF, the frames, CRLF. Returns the byte count.</summary>
     private static int Encode(byte[] buffer, byte[][] frames, int count, int length)
     {
         var position = 0;
-        var digits = 1;
-        while (length >> (4 * digits) != 0)
-        {
-            digits++;
-        }
+        var digits = (BitOperations.Log2((uint)length) >> 2) + 1;
 
         for (var d = digits - 1; d >= 0; d--)
         {
@@ -94,16 +124,16 @@ internal sealed class SocketOutput : SubscriberOutput
         return position + EndOfChunk.Length;
     }
 
-    private async ValueTask<bool> SendRestAsync(byte[] rest, int length, CancellationToken cancellationToken)
+    private async ValueTask<bool> SendRestAsync(byte[] buffer, int offset, int end, CancellationToken cancellationToken)
     {
         try
         {
-            var offset = 0;
-            while (offset < length)
+            while (offset < end)
             {
-                var sent = await _socket.SendAsync(rest.AsMemory(offset, length - offset), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                var sent = await _socket.SendAsync(buffer.AsMemory(offset, end - offset), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                 if (sent <= 0)
                 {
+                    _cut = true;
                     return false;
                 }
 
@@ -114,11 +144,12 @@ internal sealed class SocketOutput : SubscriberOutput
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
+            _cut = true;
             return false;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rest);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

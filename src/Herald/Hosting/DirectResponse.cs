@@ -28,7 +28,7 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
     private BodyStream? _stream;
     private PipeWriter? _writer;
     private bool _completed;
-    private volatile bool _cut;
+    private Dispatch.SocketOutput? _output;
 
     public int StatusCode { get; set; } = StatusCodes.Status200OK;
 
@@ -130,7 +130,7 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
             {
                 await SendAsync(message, CancellationToken.None).ConfigureAwait(false);
             }
-            else if (IsChunked && !_aborted.IsCancellationRequested && !_cut)
+            else if (IsChunked && !_aborted.IsCancellationRequested && _output?.IsCut != true)
             {
                 // The last chunk goes only if the socket takes it at once. Otherwise the connection simply closes,
                 // which ends the stream as well: a client that stopped reading must not keep the connection (or a
@@ -147,7 +147,13 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
     }
 
     /// <summary>The subscriber's output: chunks written to the socket, after the head <see cref="StartAsync"/> sent.</summary>
-    public Dispatch.SubscriberOutput CreateOutput() => new CutTrackingOutput(new Dispatch.SocketOutput(socket), this);
+    public Dispatch.SubscriberOutput CreateOutput()
+    {
+        // Writes from the writer loop must never wait: a full socket reports WouldBlock, and the rest goes
+        // asynchronously. Kestrel's own reads on this socket are asynchronous and do not care.
+        socket.Blocking = false;
+        return _output = new Dispatch.SocketOutput(socket);
+    }
 
     /// <summary>The client went away (its side of the connection ended).</summary>
     public void ClientGone() => Cancel();
@@ -236,62 +242,20 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
 
     private async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
+        // Tried at once first: the head nearly always fits the socket's buffer, and an asynchronous send would
+        // leave the socket holding an event-args object and this buffer for as long as the stream lives.
+        socket.Blocking = false;
+        var first = socket.Send(bytes.Span, SocketFlags.None, out var error);
+        if (error is not (SocketError.Success or SocketError.WouldBlock))
+        {
+            throw new SocketException((int)error);
+        }
+
+        bytes = bytes[Math.Max(first, 0)..];
         while (!bytes.IsEmpty)
         {
             var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             bytes = bytes[sent..];
-        }
-    }
-
-    /// <summary>
-    /// Notes a write that failed: part of its chunk may be on the wire already (a remainder cancelled when the
-    /// stream closed), so a last chunk after it would be read as data — the end of a cut event, dispatched as if whole.
-    /// </summary>
-    private sealed class CutTrackingOutput(Dispatch.SubscriberOutput output, DirectResponse response) : Dispatch.SubscriberOutput
-    {
-        public override ValueTask<bool> WriteAsync(byte[][] frames, int count, CancellationToken cancellationToken)
-        {
-            ValueTask<bool> write;
-            try
-            {
-                write = output.WriteAsync(frames, count, cancellationToken);
-            }
-            catch (Exception)
-            {
-                response._cut = true;
-                throw;
-            }
-
-            if (!write.IsCompletedSuccessfully)
-            {
-                return AwaitAsync(write);
-            }
-
-            if (!write.Result)
-            {
-                response._cut = true;
-            }
-
-            return write;
-        }
-
-        private async ValueTask<bool> AwaitAsync(ValueTask<bool> write)
-        {
-            try
-            {
-                var open = await write.ConfigureAwait(false);
-                if (!open)
-                {
-                    response._cut = true;
-                }
-
-                return open;
-            }
-            catch (Exception)
-            {
-                response._cut = true;
-                throw;
-            }
         }
     }
 
