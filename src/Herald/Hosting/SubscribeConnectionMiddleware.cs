@@ -69,14 +69,15 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         // On shutdown Kestrel asks its connections to close; one still waiting for its first head goes to Kestrel,
         // which closes it as it closes an idle one, instead of holding the stop until its timeout.
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested);
+        // (No token for the connection closing: the read ends by itself then. Every registration stays allocated on
+        // its token source for the connection's life, so there is only the one that is needed.)
         var input = connection.Transport.Input;
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(reading.Token).ConfigureAwait(false);
+                result = await input.ReadAsync(closeRequested).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (closeRequested.IsCancellationRequested && !connection.ConnectionClosed.IsCancellationRequested)
             {
