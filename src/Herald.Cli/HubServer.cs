@@ -58,6 +58,9 @@ internal static class HubServer
             kestrel.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
         });
 
+        // ...and most never become Kestrel connections at all: Herald's listener serves them on their sockets.
+        builder.WebHost.UseHeraldListener();
+
         builder.Services.AddHerald().UseRedis();
         builder.Services.AddDemos(builder.Configuration);
         builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(new GeneratedKey(console ?? Console.Out));

@@ -17,10 +17,11 @@ namespace Herald.Hosting;
 /// connection is closed after the response (<c>Connection: close</c>): event streams are long-lived, and a refused
 /// subscription is not retried on the same connection.
 /// </summary>
-internal sealed class DirectResponse(ConnectionContext connection, Socket socket)
+internal sealed class DirectResponse(DirectConnection connection)
     : IHttpResponseFeature, IHttpResponseBodyFeature, IHttpRequestLifetimeFeature
 {
     private static readonly HeaderDictionary SentHeaders = new() { IsReadOnly = true };
+    private readonly Socket socket = connection.Socket;
     private readonly CancellationTokenSource _aborted = new();
     private List<(Func<object, Task> Callback, object State)>? _onStarting;
     private List<(Func<object, Task> Callback, object State)>? _onCompleted;
@@ -161,7 +162,7 @@ internal sealed class DirectResponse(ConnectionContext connection, Socket socket
     public void Abort()
     {
         Cancel();
-        connection.Abort(new ConnectionAbortedException("The subscription was closed by the hub."));
+        connection.Abort();
     }
 
     private void Cancel()

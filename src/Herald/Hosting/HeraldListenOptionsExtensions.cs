@@ -1,5 +1,8 @@
 using Herald.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -23,5 +26,17 @@ public static class HeraldListenOptionsExtensions
         var services = listenOptions.ApplicationServices;
         listenOptions.Use(next => new SubscribeConnectionMiddleware(next, services).OnConnectionAsync);
         return listenOptions;
+    }
+
+    /// <summary>
+    /// Makes Herald's listener Kestrel's transport for TCP endpoints: a connection that opens with a plain
+    /// subscription to the hub is served by the hub on its socket and never becomes a Kestrel connection (the least
+    /// memory per idle subscriber); every other connection is handed to Kestrel's sockets transport unchanged. Use it
+    /// with <see cref="UseHeraldSubscriptions"/>, which catches subscriptions the listener leaves to Kestrel.
+    /// </summary>
+    public static IWebHostBuilder UseHeraldListener(this IWebHostBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, SubscriptionListenerFactory>());
     }
 }

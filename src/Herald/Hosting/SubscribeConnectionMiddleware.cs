@@ -108,110 +108,49 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         }
     }
 
-    private async Task ServeAsync(ConnectionContext connection, Socket socket, RequestHead head, HubRoute route)
+    private Task ServeAsync(ConnectionContext connection, Socket socket, RequestHead head, HubRoute route)
+        => DirectSubscription.ServeAsync(new KestrelConnection(connection, socket), head, route, services, _logger);
+
+    /// <summary>A connection Kestrel accepted and this middleware took over after its first request head.</summary>
+    private sealed class KestrelConnection(ConnectionContext connection, Socket socket) : DirectConnection(socket)
     {
-        var response = new DirectResponse(connection, socket);
-        var draining = DrainInputAsync(connection.Transport.Input, response);
-        try
-        {
-            var opening = route.Subscribe!.OpenAsync(CreateContext(connection, head, response));
-            head = null!;
-            if (await opening.ConfigureAwait(false) is { } session)
-            {
-                await session.RunAsync().ConfigureAwait(false);
-            }
+        public override string Id => connection.ConnectionId;
 
-            await response.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (!response.RequestAborted.IsCancellationRequested)
-        {
-            _logger.LogError(e, "A subscription served on connection {ConnectionId} failed.", connection.ConnectionId);
-            if (!response.HasStarted)
-            {
-                response.StatusCode = StatusCodes.Status500InternalServerError;
-                response.Headers.Clear();
-                await response.CompleteAsync().ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // The client left; whatever failed failed because of that.
-        }
-        finally
-        {
-            // Stop reading, then let Kestrel close the connection (returning from the middleware does).
-            connection.Transport.Input.CancelPendingRead();
-            await draining.ConfigureAwait(false);
-        }
-    }
+        public override EndPoint? RemoteEndPoint => connection.RemoteEndPoint;
 
-    /// <summary>
-    /// Reads and drops whatever else the client sends (an event-stream request has no body): keeps the receive
-    /// side moving, and tells the request it is over the moment the client closes its side.
-    /// </summary>
-    private static async Task DrainInputAsync(PipeReader input, DirectResponse response)
-    {
-        try
+        public override EndPoint? LocalEndPoint => connection.LocalEndPoint;
+
+        public override void Abort() => connection.Abort(new ConnectionAbortedException("The subscription was closed by the hub."));
+
+        public override async Task DrainAsync(DirectResponse response)
         {
-            while (true)
+            var input = connection.Transport.Input;
+            try
             {
-                var result = await input.ReadAsync().ConfigureAwait(false);
-                input.AdvanceTo(result.Buffer.End);
-                if (result.IsCanceled)
+                while (true)
                 {
-                    return;
-                }
+                    var result = await input.ReadAsync().ConfigureAwait(false);
+                    input.AdvanceTo(result.Buffer.End);
+                    if (result.IsCanceled)
+                    {
+                        return;
+                    }
 
-                if (result.IsCompleted)
-                {
-                    break;
+                    if (result.IsCompleted)
+                    {
+                        break;
+                    }
                 }
             }
-        }
-        catch (Exception)
-        {
-            // A reset or an aborted connection: the client is gone all the same.
-        }
+            catch (Exception)
+            {
+                // A reset or an aborted connection: the client is gone all the same.
+            }
 
-        response.ClientGone();
-    }
-
-    private HttpContext CreateContext(ConnectionContext connection, RequestHead head, DirectResponse response)
-    {
-        var headers = new HeaderDictionary(head.Headers.Count);
-        foreach (var (name, value) in head.Headers)
-        {
-            headers.Append(name, value);
+            response.ClientGone();
         }
 
-        var request = new HttpRequestFeature
-        {
-            Protocol = "HTTP/1.1",
-            Scheme = "http",
-            Method = HttpMethods.Get,
-            PathBase = string.Empty,
-            Path = head.Path,
-            QueryString = head.QueryString,
-            RawTarget = head.Path + head.QueryString,
-            Headers = headers,
-        };
-
-        var features = new FeatureCollection(8);
-        features.Set<IHttpRequestFeature>(request);
-        features.Set<IHttpResponseFeature>(response);
-        features.Set<IHttpResponseBodyFeature>(response);
-        features.Set<IHttpRequestLifetimeFeature>(response);
-        features.Set(response);
-        features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature { RequestServices = services });
-        features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
-        {
-            ConnectionId = connection.ConnectionId,
-            RemoteIpAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address,
-            RemotePort = (connection.RemoteEndPoint as IPEndPoint)?.Port ?? 0,
-            LocalIpAddress = (connection.LocalEndPoint as IPEndPoint)?.Address,
-            LocalPort = (connection.LocalEndPoint as IPEndPoint)?.Port ?? 0,
-        });
-        return new DefaultHttpContext(features);
+        public override void StopDraining() => connection.Transport.Input.CancelPendingRead();
     }
 }
 

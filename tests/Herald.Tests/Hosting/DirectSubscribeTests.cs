@@ -693,7 +693,7 @@ public sealed class DirectSubscribeTests
         var (server, client) = await SocketPairAsync();
         using var _ = server;
         await using var connection = RawConnection.Over(client);
-        var response = new DirectResponse(new DefaultConnectionContext(), server);
+        var response = new DirectResponse(new SocketOnlyConnection(server));
         response.Headers["X-Echo"] = "value\r\nSet-Cookie: injected=1";
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => response.StartAsync());
@@ -716,7 +716,7 @@ public sealed class DirectSubscribeTests
         var (server, client) = await SocketPairAsync();
         using var _ = server;
         await using var connection = RawConnection.Over(client);
-        var response = new DirectResponse(new DefaultConnectionContext(), server);
+        var response = new DirectResponse(new SocketOnlyConnection(server));
         response.StatusCode = StatusCodes.Status400BadRequest;
         response.Headers["Bad\nName"] = "x";
 
@@ -728,6 +728,24 @@ public sealed class DirectSubscribeTests
 
         Assert.Equal(500, (await connection.ReadHeadAsync()).Status);
         Assert.True(await connection.EndsAsync());
+    }
+
+    /// <summary>A taken-over connection that is just a socket, for driving a DirectResponse by hand.</summary>
+    private sealed class SocketOnlyConnection(Socket socket) : DirectConnection(socket)
+    {
+        public override string Id => "test";
+
+        public override EndPoint? RemoteEndPoint => Socket.RemoteEndPoint;
+
+        public override EndPoint? LocalEndPoint => Socket.LocalEndPoint;
+
+        public override void Abort() => Socket.Dispose();
+
+        public override Task DrainAsync(DirectResponse response) => Task.CompletedTask;
+
+        public override void StopDraining()
+        {
+        }
     }
 
     private static async Task<(Socket Server, Socket Client)> SocketPairAsync()
