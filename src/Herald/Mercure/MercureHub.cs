@@ -79,7 +79,7 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     }
 
     /// <summary>A fresh update or subscriber id: a time-ordered UUID, which keeps the history's id index cheap to insert into.</summary>
-    public static string NewId() => "urn:uuid:" + Guid.CreateVersion7().ToString("D");
+    public static string NewId() => UpdateValidation.NewId();
 
     /// <summary>Stores the update (durably, with a durable store) and returns its id; dispatch follows from the store.</summary>
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>

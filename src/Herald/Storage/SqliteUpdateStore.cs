@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -43,7 +42,6 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private const int MaxBatch = 4096;
     private const int PageSize = 512;
     private const int TrimBatch = 2000;
-    private const int SqliteConstraintUnique = 2067;
     private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
 
     private readonly string _directory;
@@ -59,12 +57,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     // Guards the writer connection: the writer loop, retention and the test hook take turns on it.
     private readonly object _writeGate = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ArrayBufferWriter<byte> _topicsBuffer = new(256);
     private readonly List<StoredUpdate> _committed = new(MaxBatch);
     private string _readConnectionString = "";
     private FileStream? _lockFile;
     private SqliteConnection? _writer;
-    private SqliteCommand? _insert;
+    private SqliteInsert? _insert;
     private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
@@ -341,18 +338,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             CreateSchema(connection);
             ReadPositions(connection);
 
-            _insert = connection.CreateCommand();
-            _insert.CommandText =
-                $"INSERT INTO updates ({Columns}) VALUES ($seq, $id, $topics, $data, $private, $type, $retry, $stored_at)";
-            _insert.Parameters.Add("$seq", SqliteType.Integer);
-            _insert.Parameters.Add("$id", SqliteType.Text);
-            _insert.Parameters.Add("$topics", SqliteType.Text);
-            _insert.Parameters.Add("$data", SqliteType.Text);
-            _insert.Parameters.Add("$private", SqliteType.Integer);
-            _insert.Parameters.Add("$type", SqliteType.Text);
-            _insert.Parameters.Add("$retry", SqliteType.Integer);
-            _insert.Parameters.Add("$stored_at", SqliteType.Integer);
-            _insert.Prepare();
+            _insert = SqliteInsert.Prepare(connection, Columns);
             _writer = connection;
             _readConnectionString = readConnectionString;
             connection = null;
@@ -510,43 +496,25 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         {
             var insert = _insert!;
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            var storedAt = now.ToUnixTimeMilliseconds();
             var next = _lastSequence;
             SqliteTransaction? transaction = null;
             try
             {
                 transaction = _writer!.BeginTransaction();
-                insert.Transaction = transaction;
-                var parameters = insert.Parameters;
-                parameters[7].Value = now.ToUnixTimeMilliseconds();
                 foreach (var pending in batch)
                 {
                     var update = pending.Update;
-                    parameters[0].Value = next + 1;
-                    parameters[1].Value = update.Id;
-                    try
+                    switch (insert.Execute(next + 1, update, storedAt, out var invalidTopic))
                     {
-                        parameters[2].Value = TopicsJson.Serialize(update.Topics, _topicsBuffer);
-                    }
-                    catch (ArgumentException ex)
-                    {
-                        // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
-                        pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), ex);
-                        continue;
-                    }
-
-                    parameters[3].Value = (object?)update.Data ?? DBNull.Value;
-                    parameters[4].Value = update.Private ? 1L : 0L;
-                    parameters[5].Value = (object?)update.Type ?? DBNull.Value;
-                    parameters[6].Value = update.Retry is { } retry ? (long)retry.TotalMilliseconds : DBNull.Value;
-                    try
-                    {
-                        insert.ExecuteNonQuery();
-                    }
-                    catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
-                    {
-                        // Only this statement failed; the rest of the batch goes on in the same transaction.
-                        pending.Error = DuplicateUpdateIdException.For(update.Id!);
-                        continue;
+                        case SqliteInsert.Outcome.InvalidTopic:
+                            // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
+                            pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), invalidTopic);
+                            continue;
+                        case SqliteInsert.Outcome.DuplicateId:
+                            // Only this statement failed; the rest of the batch goes on in the same transaction.
+                            pending.Error = DuplicateUpdateIdException.For(update.Id!);
+                            continue;
                     }
 
                     next++;
@@ -572,7 +540,6 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             }
             finally
             {
-                insert.Transaction = null;
                 transaction?.Dispose();
             }
 

@@ -27,6 +27,26 @@ internal static class TopicsJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// Writes the same JSON as <see cref="Serialize"/> into <paramref name="buffer"/> through a writer the caller
+    /// reuses, and returns its UTF-8 bytes (valid until the next call). Throws <see cref="ArgumentException"/> for a
+    /// topic that is not valid UTF-16.
+    /// </summary>
+    public static ReadOnlySpan<byte> Write(IReadOnlyList<string> topics, Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer)
+    {
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartArray();
+        for (var i = 0; i < topics.Count; i++)
+        {
+            writer.WriteStringValue(topics[i]);
+        }
+
+        writer.WriteEndArray();
+        writer.Flush();
+        return buffer.WrittenSpan;
+    }
+
     public static string[] Parse(string json)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
