@@ -61,7 +61,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private string _readConnectionString = "";
     private FileStream? _lockFile;
     private SqliteConnection? _writer;
-    private SqliteInsert? _insert;
+    private SqliteBatch? _batchStatements;
     private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
@@ -242,8 +242,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
         lock (_writeGate)
         {
-            _insert?.Dispose();
-            _insert = null;
+            _batchStatements?.Dispose();
+            _batchStatements = null;
             _writer?.Dispose();
             _writer = null;
         }
@@ -338,7 +338,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             CreateSchema(connection);
             ReadPositions(connection);
 
-            _insert = SqliteInsert.Prepare(connection, Columns);
+            _batchStatements = SqliteBatch.Prepare(connection, Columns);
             _writer = connection;
             _readConnectionString = readConnectionString;
             connection = null;
@@ -351,8 +351,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         {
             if (connection is not null)
             {
-                _insert?.Dispose();
-                _insert = null;
+                _batchStatements?.Dispose();
+                _batchStatements = null;
                 connection.Dispose();
                 _lockFile.Dispose();
                 _lockFile = null;
@@ -494,24 +494,24 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         Volatile.Write(ref _batchCount, _batchCount + 1);
         lock (_writeGate)
         {
-            var insert = _insert!;
+            var statements = _batchStatements!;
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
             var storedAt = now.ToUnixTimeMilliseconds();
             var next = _lastSequence;
-            SqliteTransaction? transaction = null;
+            var committed = false;
             try
             {
-                transaction = _writer!.BeginTransaction();
+                statements.Begin();
                 foreach (var pending in batch)
                 {
                     var update = pending.Update;
-                    switch (insert.Execute(next + 1, update, storedAt, out var invalidTopic))
+                    switch (statements.Insert(next + 1, update, storedAt, out var invalidTopic))
                     {
-                        case SqliteInsert.Outcome.InvalidTopic:
+                        case SqliteBatch.Outcome.InvalidTopic:
                             // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
                             pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), invalidTopic);
                             continue;
-                        case SqliteInsert.Outcome.DuplicateId:
+                        case SqliteBatch.Outcome.DuplicateId:
                             // Only this statement failed; the rest of the batch goes on in the same transaction.
                             pending.Error = DuplicateUpdateIdException.For(update.Id!);
                             continue;
@@ -521,11 +521,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                     pending.Stored = new StoredUpdate(next, update, now);
                 }
 
-                transaction.Commit();
+                statements.Commit();
+                committed = true;
             }
             catch (SqliteException ex)
             {
-                RollBack(transaction);
+                RollBack(statements);
                 _logger.LogError(ex, "Storing {Count} updates in {Path} failed.", batch.Count, _path);
                 var reason = SQLitePCL.raw.sqlite3_errstr(ex.SqliteErrorCode).utf8_to_string();
                 var unavailable = new StoreUnavailableException($"The history database '{_path}' cannot store updates right now ({reason}).", ex);
@@ -540,7 +541,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             }
             finally
             {
-                transaction?.Dispose();
+                if (!committed)
+                {
+                    // Whatever interrupted the batch, its transaction must not stay open under the next one.
+                    RollBack(statements);
+                }
             }
 
             Volatile.Write(ref _writtenCount, _writtenCount + (next - _lastSequence));
@@ -580,11 +585,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private void RollBack(SqliteTransaction? transaction)
+    private void RollBack(SqliteBatch statements)
     {
         try
         {
-            transaction?.Rollback();
+            statements.RollBack();
         }
 #pragma warning disable CA1031 // SQLite may have rolled back already (disk full, I/O error); nothing is left to undo.
         catch (Exception ex)
