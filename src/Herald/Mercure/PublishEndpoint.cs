@@ -59,7 +59,11 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             return;
         }
 
-        var (form, status, formError) = await ReadFormAsync(context).ConfigureAwait(false);
+        if (!TryReadReceivedForm(context, out var form, out var status, out var formError))
+        {
+            (form, status, formError) = await ReadFormAsync(context).ConfigureAwait(false);
+        }
+
         if (form is null)
         {
             await HubResults.WriteError(context, status, formError!).ConfigureAwait(false);
@@ -85,7 +89,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         string id;
         try
         {
-            id = await hub.PublishAsync(parsed, context.RequestAborted).ConfigureAwait(false);
+            id = (await hub.AppendAsync(parsed, context.RequestAborted).ConfigureAwait(false)).Id;
         }
         catch (ArgumentException e)
         {
@@ -151,6 +155,45 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     private static string TooLarge(HeraldOptions options) => $"publish body larger than {options.MaxPublishBytes} bytes";
 
     /// <summary>
+    /// The form of a plain urlencoded body (see <see cref="IsPlainUrlEncoded"/>) that has arrived whole, as a small
+    /// publish's has by the time its headers are parsed; <c>false</c> when the body must be awaited (or read by
+    /// ASP.NET Core's form reader): then <see cref="ReadFormAsync"/> reads it.
+    /// </summary>
+    private bool TryReadReceivedForm(HttpContext context, out PublishForm? form, out int status, out string? error)
+    {
+        (form, status, error) = (null, 0, null);
+        if (!IsPlainUrlEncoded(context))
+        {
+            return false;
+        }
+
+        var reader = context.Request.BodyReader;
+        ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result))
+            {
+                return false;
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            (status, error) = (StatusCodes.Status413PayloadTooLarge, TooLarge(hub.Options));
+            return true;
+        }
+
+        if (!result.IsCompleted)
+        {
+            // Not all there yet: leave it unexamined, for the next read to return at once.
+            reader.AdvanceTo(result.Buffer.Start);
+            return false;
+        }
+
+        (form, status, error) = ParseBody(reader, result.Buffer, _formLimits);
+        return true;
+    }
+
+    /// <summary>
     /// The publish form, or the status and one-line reason to refuse it with. A plain UTF-8 urlencoded body of known
     /// length, the form every publisher sends, is parsed here from the request's bytes (see <see cref="PublishForm"/>);
     /// anything else (multipart, another charset, a chunked body) goes through ASP.NET Core's form reader.
@@ -181,21 +224,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
                 return (null, StatusCodes.Status413PayloadTooLarge, TooLarge(hub.Options));
             }
 
-            var body = result.Buffer;
-            PublishForm parsed;
-            try
-            {
-                error = Parse(body, _formLimits, out parsed);
-            }
-            finally
-            {
-                reader.AdvanceTo(body.End);
-            }
-
-            if (error is null)
-            {
-                return (parsed, 0, null);
-            }
+            return ParseBody(reader, result.Buffer, _formLimits);
         }
         else
         {
@@ -218,11 +247,31 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             }
         }
 
-        // The form reader refuses over-long keys and values, too many of them, and escaped NULs.
-        return error.Contains("limit", StringComparison.OrdinalIgnoreCase)
+        return Refusal(error);
+    }
+
+    /// <summary>The form in a whole body, which is consumed.</summary>
+    private static (PublishForm? Form, int Status, string? Error) ParseBody(PipeReader reader, ReadOnlySequence<byte> body, FormOptions limits)
+    {
+        string? error;
+        PublishForm parsed;
+        try
+        {
+            error = Parse(body, limits, out parsed);
+        }
+        finally
+        {
+            reader.AdvanceTo(body.End);
+        }
+
+        return error is null ? (parsed, 0, null) : Refusal(error);
+    }
+
+    /// <summary>The answer to a form the form reader refuses: over-long keys and values, too many of them, escaped NULs.</summary>
+    private static (PublishForm? Form, int Status, string? Error) Refusal(string error)
+        => error.Contains("limit", StringComparison.OrdinalIgnoreCase)
             ? (null, StatusCodes.Status413PayloadTooLarge, "publish form too large: " + error.TrimEnd('.'))
             : (null, StatusCodes.Status400BadRequest, "malformed publish form: " + error.TrimEnd('.'));
-    }
 
     private static string? Parse(ReadOnlySequence<byte> body, FormOptions limits, out PublishForm form)
     {
