@@ -79,16 +79,22 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     }
 
     /// <summary>A fresh update or subscriber id: a time-ordered UUID, which keeps the history's id index cheap to insert into.</summary>
-    public static string NewId() => "urn:uuid:" + Guid.CreateVersion7().ToString("D");
+    public static string NewId() => UpdateValidation.NewId();
 
     /// <summary>Stores the update (durably, with a durable store) and returns its id; dispatch follows from the store.</summary>
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
     public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
-        update = Prepare(update);
-        var stored = await Store.AppendAsync(update, cancellationToken).ConfigureAwait(false);
+        var stored = await AppendAsync(update, cancellationToken).ConfigureAwait(false);
         return stored.Id;
     }
+
+    /// <summary>
+    /// <see cref="PublishAsync"/> for the publish endpoint, without a state machine of its own (one less per
+    /// publish): <see cref="Prepare"/> throws synchronously, then the store's append is returned as it is.
+    /// </summary>
+    internal ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
+        => Store.AppendAsync(Prepare(update), cancellationToken);
 
     /// <summary>
     /// Delivers an update to the subscribers connected to this node now, without storing it: for transient

@@ -52,7 +52,15 @@ internal sealed class MercureTokenValidator
     private readonly AudienceKeys? _publisher;
     private readonly AudienceKeys? _subscriber;
     private readonly TimeProvider _time;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Token, TokenAudience Audience), (MercureClaims Claims, DateTimeOffset CachedUntil)> _valid = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Token, TokenAudience Audience), CachedToken> _valid = new();
+
+    /// <summary>
+    /// The token each audience validated last. Publishers resend one token with every request, so this is nearly
+    /// always a hit, found by comparing the strings instead of hashing the whole token for the dictionary.
+    /// </summary>
+    private CachedToken? _lastPublisher;
+
+    private CachedToken? _lastSubscriber;
 
     public MercureTokenValidator(
         IOptions<HeraldOptions> options,
@@ -103,15 +111,33 @@ internal sealed class MercureTokenValidator
     /// </remarks>
     public ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
     {
-        if (token is not null && _valid.TryGetValue((token, audience), out var cached))
+        if (token is not null)
         {
-            var now = _time.GetUtcNow();
-            if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || expires > now))
+            var last = audience switch
             {
-                return ValueTask.FromResult(TokenResult.Valid(cached.Claims));
-            }
+                TokenAudience.Publisher => Volatile.Read(ref _lastPublisher),
+                TokenAudience.Subscriber => Volatile.Read(ref _lastSubscriber),
+                _ => null,
+            };
+            var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal)
+                ? last
+                : _valid.TryGetValue((token, audience), out var found) ? found : null;
+            if (cached is not null)
+            {
+                var now = _time.GetUtcNow();
+                if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || expires > now))
+                {
+                    if (!ReferenceEquals(cached, last))
+                    {
+                        Remember(audience, cached);
+                    }
 
-            _valid.TryRemove((token, audience), out _);
+                    return ValueTask.FromResult(TokenResult.Valid(cached.Claims));
+                }
+
+                _valid.TryRemove((token, audience), out _);
+                Forget(audience, cached);
+            }
         }
 
         return ValidateAndCacheAsync(token!, audience, cancellationToken);
@@ -127,10 +153,36 @@ internal sealed class MercureTokenValidator
                 _valid.Clear();
             }
 
-            _valid[(token, audience)] = (claims, _time.GetUtcNow() + CachedTokenLifetime);
+            var cached = new CachedToken(token, claims, _time.GetUtcNow() + CachedTokenLifetime);
+            _valid[(token, audience)] = cached;
+            Remember(audience, cached);
         }
 
         return result;
+    }
+
+    private void Forget(TokenAudience audience, CachedToken stale)
+    {
+        if (audience == TokenAudience.Publisher)
+        {
+            Interlocked.CompareExchange(ref _lastPublisher, null, stale);
+        }
+        else if (audience == TokenAudience.Subscriber)
+        {
+            Interlocked.CompareExchange(ref _lastSubscriber, null, stale);
+        }
+    }
+
+    private void Remember(TokenAudience audience, CachedToken cached)
+    {
+        if (audience == TokenAudience.Publisher)
+        {
+            Volatile.Write(ref _lastPublisher, cached);
+        }
+        else if (audience == TokenAudience.Subscriber)
+        {
+            Volatile.Write(ref _lastSubscriber, cached);
+        }
     }
 
     private async ValueTask<TokenResult> ValidateUncachedAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
@@ -353,6 +405,9 @@ internal sealed class MercureTokenValidator
         values = list;
         return true;
     }
+
+    /// <summary>A validated token and until when it is trusted without checking it again.</summary>
+    private sealed record CachedToken(string Token, MercureClaims Claims, DateTimeOffset CachedUntil);
 
     /// <summary>What verifies one audience's tokens: a static key, a JWKS URL, or both.</summary>
     private sealed class AudienceKeys

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -43,7 +42,6 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private const int MaxBatch = 4096;
     private const int PageSize = 512;
     private const int TrimBatch = 2000;
-    private const int SqliteConstraintUnique = 2067;
     private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
 
     private readonly string _directory;
@@ -59,12 +57,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     // Guards the writer connection: the writer loop, retention and the test hook take turns on it.
     private readonly object _writeGate = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ArrayBufferWriter<byte> _topicsBuffer = new(256);
     private readonly List<StoredUpdate> _committed = new(MaxBatch);
     private string _readConnectionString = "";
     private FileStream? _lockFile;
     private SqliteConnection? _writer;
-    private SqliteCommand? _insert;
+    private SqliteBatch? _batchStatements;
     private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
@@ -245,8 +242,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
         lock (_writeGate)
         {
-            _insert?.Dispose();
-            _insert = null;
+            _batchStatements?.Dispose();
+            _batchStatements = null;
             _writer?.Dispose();
             _writer = null;
         }
@@ -341,18 +338,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             CreateSchema(connection);
             ReadPositions(connection);
 
-            _insert = connection.CreateCommand();
-            _insert.CommandText =
-                $"INSERT INTO updates ({Columns}) VALUES ($seq, $id, $topics, $data, $private, $type, $retry, $stored_at)";
-            _insert.Parameters.Add("$seq", SqliteType.Integer);
-            _insert.Parameters.Add("$id", SqliteType.Text);
-            _insert.Parameters.Add("$topics", SqliteType.Text);
-            _insert.Parameters.Add("$data", SqliteType.Text);
-            _insert.Parameters.Add("$private", SqliteType.Integer);
-            _insert.Parameters.Add("$type", SqliteType.Text);
-            _insert.Parameters.Add("$retry", SqliteType.Integer);
-            _insert.Parameters.Add("$stored_at", SqliteType.Integer);
-            _insert.Prepare();
+            _batchStatements = SqliteBatch.Prepare(connection, Columns);
             _writer = connection;
             _readConnectionString = readConnectionString;
             connection = null;
@@ -365,8 +351,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         {
             if (connection is not null)
             {
-                _insert?.Dispose();
-                _insert = null;
+                _batchStatements?.Dispose();
+                _batchStatements = null;
                 connection.Dispose();
                 _lockFile.Dispose();
                 _lockFile = null;
@@ -508,56 +494,39 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         Volatile.Write(ref _batchCount, _batchCount + 1);
         lock (_writeGate)
         {
-            var insert = _insert!;
+            var statements = _batchStatements!;
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            var storedAt = now.ToUnixTimeMilliseconds();
             var next = _lastSequence;
-            SqliteTransaction? transaction = null;
+            var committed = false;
             try
             {
-                transaction = _writer!.BeginTransaction();
-                insert.Transaction = transaction;
-                var parameters = insert.Parameters;
-                parameters[7].Value = now.ToUnixTimeMilliseconds();
+                statements.Begin();
                 foreach (var pending in batch)
                 {
                     var update = pending.Update;
-                    parameters[0].Value = next + 1;
-                    parameters[1].Value = update.Id;
-                    try
+                    switch (statements.Insert(next + 1, update, storedAt, out var invalidTopic))
                     {
-                        parameters[2].Value = TopicsJson.Serialize(update.Topics, _topicsBuffer);
-                    }
-                    catch (ArgumentException ex)
-                    {
-                        // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
-                        pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), ex);
-                        continue;
-                    }
-
-                    parameters[3].Value = (object?)update.Data ?? DBNull.Value;
-                    parameters[4].Value = update.Private ? 1L : 0L;
-                    parameters[5].Value = (object?)update.Type ?? DBNull.Value;
-                    parameters[6].Value = update.Retry is { } retry ? (long)retry.TotalMilliseconds : DBNull.Value;
-                    try
-                    {
-                        insert.ExecuteNonQuery();
-                    }
-                    catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
-                    {
-                        // Only this statement failed; the rest of the batch goes on in the same transaction.
-                        pending.Error = DuplicateUpdateIdException.For(update.Id!);
-                        continue;
+                        case SqliteBatch.Outcome.InvalidTopic:
+                            // A topic that is not valid UTF-16 (a lone surrogate) cannot be stored; refuse just this one.
+                            pending.Error = new ArgumentException("A topic of the update is not valid text.", nameof(Update.Topics), invalidTopic);
+                            continue;
+                        case SqliteBatch.Outcome.DuplicateId:
+                            // Only this statement failed; the rest of the batch goes on in the same transaction.
+                            pending.Error = DuplicateUpdateIdException.For(update.Id!);
+                            continue;
                     }
 
                     next++;
                     pending.Stored = new StoredUpdate(next, update, now);
                 }
 
-                transaction.Commit();
+                statements.Commit();
+                committed = true;
             }
             catch (SqliteException ex)
             {
-                RollBack(transaction);
+                RollBack(statements);
                 _logger.LogError(ex, "Storing {Count} updates in {Path} failed.", batch.Count, _path);
                 var reason = SQLitePCL.raw.sqlite3_errstr(ex.SqliteErrorCode).utf8_to_string();
                 var unavailable = new StoreUnavailableException($"The history database '{_path}' cannot store updates right now ({reason}).", ex);
@@ -572,8 +541,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             }
             finally
             {
-                insert.Transaction = null;
-                transaction?.Dispose();
+                if (!committed)
+                {
+                    // Whatever interrupted the batch, its transaction must not stay open under the next one.
+                    RollBack(statements);
+                }
             }
 
             Volatile.Write(ref _writtenCount, _writtenCount + (next - _lastSequence));
@@ -613,11 +585,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private void RollBack(SqliteTransaction? transaction)
+    private void RollBack(SqliteBatch statements)
     {
         try
         {
-            transaction?.Rollback();
+            statements.RollBack();
         }
 #pragma warning disable CA1031 // SQLite may have rolled back already (disk full, I/O error); nothing is left to undo.
         catch (Exception ex)

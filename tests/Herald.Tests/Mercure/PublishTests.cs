@@ -159,6 +159,78 @@ public sealed class PublishTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> PostRaw(HttpContent content)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _hub.HubUrl) { Content = content };
+        request.Headers.Authorization = new("Bearer", TestHub.PublisherToken());
+        var response = await _hub.Client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(10));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(), response);
+    }
+
+    [Fact]
+    public async Task The_id_is_answered_with_a_Content_Length_not_chunked()
+    {
+        using var response = await _hub.PostAsync(Form(("topic", "t"), ("data", "x"), ("id", "länge-1")));
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("länge-1", Encoding.UTF8.GetString(body));
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
+    }
+
+    [Fact]
+    public async Task Form_encoding_is_decoded_as_ASP_NET_Core_decodes_it()
+    {
+        await using var reader = await _hub.SubscribeAsync("topic=" + Uri.EscapeDataString("t é"), TestHub.SubscriberToken());
+        await TestHub.Eventually(() => _hub.Hub.SubscriberCount == 1, "subscriber");
+
+        // + is a space, escapes that are not UTF-8 stay as they are, keys are case-insensitive, repeated data joins.
+        var (status, _, response) = await PostRaw(new StringContent(
+            "TOPIC=t+%C3%A9&data=a+b%20c%2B%zz%C3%A9%C3&Data=&data=%E2%82%AC&type=%65vt&id=x%2Fy",
+            Encoding.UTF8,
+            "application/x-www-form-urlencoded"));
+        response.Dispose();
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var received = await reader.NextAsync();
+        Assert.Equal("a b c+%zzé%C3,€", received?.Data);
+        Assert.Equal("evt", received?.EventType);
+        Assert.Equal("x/y", received?.EventId);
+    }
+
+    [Fact]
+    public async Task Multipart_other_charsets_and_chunked_bodies_are_still_read()
+    {
+        using var multipart = new MultipartFormDataContent { { new StringContent("t"), "topic" }, { new StringContent("multi"), "id" } };
+        var latin1 = new StringContent("topic=t&id=latin", Encoding.Latin1, "application/x-www-form-urlencoded");
+        var chunked = new StreamContent(new MemoryStream("topic=t&id=chunked"u8.ToArray()));
+        chunked.Headers.ContentType = new("application/x-www-form-urlencoded");
+
+        var answers = new List<(HttpStatusCode, string)>();
+        foreach (var content in new HttpContent[] { multipart, latin1, chunked })
+        {
+            var (status, body, response) = await PostRaw(content);
+            response.Dispose();
+            answers.Add((status, body));
+        }
+
+        Assert.Equal([(HttpStatusCode.OK, "multi"), (HttpStatusCode.OK, "latin"), (HttpStatusCode.OK, "chunked")], answers);
+    }
+
+    [Fact]
+    public async Task Too_many_fields_is_413_with_the_form_limit()
+    {
+        var body = "topic=t" + string.Concat(Enumerable.Range(0, 1024).Select(i => $"&f{i}=1"));
+
+        var (status, reason, response) = await PostRaw(new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"));
+        response.Dispose();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal("publish form too large: Form value count limit 1024 exceeded\n", reason);
+    }
+
     [Fact]
     public async Task A_refused_publish_loses_nothing_already_accepted()
     {

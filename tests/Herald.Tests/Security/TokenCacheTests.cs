@@ -33,4 +33,20 @@ public sealed class TokenCacheTests
         Assert.Same(first.Claims, second.Claims);
         Assert.False(tampered.IsValid);
     }
+
+    [Fact]
+    public async Task Tokens_taking_turns_each_keep_their_own_claims()
+    {
+        var validator = new MercureTokenValidator(Options.Create(new HeraldOptions { PublisherJwtKey = Key, SubscriberJwtKey = Key }));
+        var a = TokenIssuer.Create(Key, ["https://example.com/a"], null, TimeSpan.FromHours(1));
+        var b = TokenIssuer.Create(Key, ["https://example.com/b"], ["https://example.com/s"], TimeSpan.FromHours(1));
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(["https://example.com/a"], (await validator.ValidateAsync(a, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(["https://example.com/b"], (await validator.ValidateAsync(b, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(["https://example.com/s"], (await validator.ValidateAsync(b, TokenAudience.Subscriber, CancellationToken.None)).Claims!.Subscribe);
+            Assert.False((await validator.ValidateAsync(a + "x", TokenAudience.Publisher, CancellationToken.None)).IsValid);
+        }
+    }
 }

@@ -36,6 +36,29 @@ public sealed class SseFrameTests
         Assert.Equal(TimeSpan.FromSeconds(3), item.ReconnectionInterval);
     }
 
+    public static TheoryData<string?, string?, string?, int?> EncodeCases => new()
+    {
+        { null, null, null, null },
+        { "", null, null, null },
+        { "one line", "update", "id-1", 3000 },
+        { "a\nb\rc\r\nd\n\r\n", "t", "i", 0 },
+        { "\r\n", null, "", null },
+        { "multi-byte: héllo — ✓ 日本語 🎉", "typé", "ïd", 2_147_483_647 },
+        { "lone \ud800 surrogate \udc00", null, null, null },
+        { "ends in CR\r", null, null, -5 },
+    };
+
+    [Theory]
+    [MemberData(nameof(EncodeCases))]
+    public void Encode_gives_exactly_the_bytes_Write_gives(string? data, string? eventType, string? id, int? retryMs)
+    {
+        TimeSpan? retry = retryMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+        var written = new System.Buffers.ArrayBufferWriter<byte>();
+        SseFrame.Write(written, data, eventType, id, retry);
+
+        Assert.Equal(written.WrittenSpan.ToArray(), SseFrame.Encode(data, eventType, id, retry));
+    }
+
     [Fact]
     public void A_one_megabyte_payload_round_trips()
     {

@@ -47,6 +47,25 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     }
 
     [Fact]
+    public async Task Text_is_stored_as_UTF8_keeping_NUL_and_replacing_a_lone_surrogate()
+    {
+        var store = NewStore();
+        await using (store)
+        {
+            await store.StartAsync(CancellationToken.None).Within();
+            await store.AppendAsync(new Update { Topics = ["t"], Id = "nul-1", Data = "a\0b \ud800 c", Type = "t\0u" }, CancellationToken.None).Within();
+            await store.AppendAsync(new Update { Topics = ["t"], Id = "", Data = "" }, CancellationToken.None).Within();
+
+            var read = await store.ReadAllAsync();
+
+            Assert.Equal("a\0b \ufffd c", read[0].Update.Data);
+            Assert.Equal("t\0u", read[0].Update.Type);
+            Assert.Equal("", read[1].Id);
+            Assert.Equal("", read[1].Update.Data);
+        }
+    }
+
+    [Fact]
     public async Task Reopening_keeps_history_and_continues_the_sequence()
     {
         var before = new List<StoredUpdate>();

@@ -98,7 +98,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
         Assert.Equal([generated.Id, given.Id], (await store.ReadAllAsync()).Select(s => s.Id));
     }
 
-    public static TheoryData<string> RoundTripCases => ["full", "minimal", "multiline", "empty data"];
+    public static TheoryData<string> RoundTripCases => ["full", "minimal", "multiline", "empty data", "topics to escape"];
 
     [Theory]
     [MemberData(nameof(RoundTripCases))]
@@ -117,6 +117,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
             },
             "minimal" => new Update { Topics = [Topic] },
             "multiline" => new Update { Topics = [Topic], Data = "line 1\nline 2\r\nline 3\rline 4 – “quoted” 🚀" },
+            "topics to escape" => new Update { Topics = ["a \"quoted\" \\ <topic> & 'x' + `y`", "tab\tline\nend", Topic] },
             _ => new Update { Topics = [Topic], Data = string.Empty },
         };
         var store = await StartStoreAsync();
