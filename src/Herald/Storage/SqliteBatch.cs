@@ -113,6 +113,13 @@ internal sealed class SqliteBatch : IDisposable
     /// <summary>Commits the batch; on failure, <see cref="RollBack"/> what is left.</summary>
     public void Commit() => Run(_commit);
 
+    /// <summary>Log frames (pages) the connection has written since the last call.</summary>
+    public int TakeFramesWritten()
+    {
+        const int CacheWrite = 9; // SQLITE_DBSTATUS_CACHE_WRITE: in WAL mode, pages written to the log.
+        return raw.sqlite3_db_status(_db, CacheWrite, out var written, out _, 1) == raw.SQLITE_OK ? written : 0;
+    }
+
     /// <summary>Rolls back the open transaction, if SQLite has not already (it does on some I/O errors).</summary>
     public void RollBack()
     {

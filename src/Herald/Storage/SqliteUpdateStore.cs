@@ -42,6 +42,9 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private const int MaxBatch = 4096;
     private const int PageSize = 512;
     private const int TrimBatch = 2000;
+
+    /// <summary>Log frames (pages) written between checkpoints: SQLite's own automatic checkpoint threshold.</summary>
+    private const int CheckpointFrames = 1000;
     private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
 
     private readonly string _directory;
@@ -62,6 +65,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private FileStream? _lockFile;
     private SqliteConnection? _writer;
     private SqliteBatch? _batchStatements;
+    private SqliteConnection? _checkpointer;
+    private Thread? _checkpointThread;
+    private readonly AutoResetEvent _checkpointDue = new(false);
+    private volatile bool _checkpointStopping;
+    private long _framesSinceCheckpoint;
     private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
@@ -124,6 +132,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
 
         _writerLoop = Task.Run(WriteLoopAsync, CancellationToken.None);
+        _checkpointThread = new Thread(CheckpointLoop) { IsBackground = true, Name = "Herald history checkpoints" };
+        _checkpointThread.Start();
         if (_maxCount > 0 || _maxAge > TimeSpan.Zero)
         {
             _retentionLoop = Task.Run(() => RetainLoopAsync(_stopping.Token), CancellationToken.None);
@@ -240,8 +250,21 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         {
         }
 
+        if (_checkpointThread is { } checkpoints)
+        {
+            _checkpointStopping = true;
+            _checkpointDue.Set();
+            checkpoints.Join();
+            _checkpointThread = null;
+        }
+
+        _checkpointDue.Dispose();
+
         lock (_writeGate)
         {
+            // The writer last: closing the last connection checkpoints the log and deletes it.
+            _checkpointer?.Dispose();
+            _checkpointer = null;
             _batchStatements?.Dispose();
             _batchStatements = null;
             _writer?.Dispose();
@@ -322,6 +345,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         var readConnectionString = builder.ToString();
 
         SqliteConnection? connection = null;
+        SqliteConnection? checkpointer = null;
         try
         {
             connection = new SqliteConnection(writerConnectionString);
@@ -332,16 +356,29 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             // Checkpoints keep the log short; after a burst, truncate it back rather than leave it at its peak.
             Execute(connection, "PRAGMA journal_size_limit=67108864");
 
+            // SQLite would checkpoint inside a commit, copying pages and syncing two files while every publisher
+            // of the next batch waits; the checkpoint thread does it beside the writer instead (see CheckpointLoop).
+            Execute(connection, "PRAGMA wal_autocheckpoint=0");
+
             // The id index takes a page per insert when ids are not time-ordered; a larger cache keeps those hot.
             Execute(connection, "PRAGMA cache_size=-16384");
             CheckOwnership(connection);
             CreateSchema(connection);
             ReadPositions(connection);
 
+            // Its own connection, synced as the writer syncs: before copying the log, and after a full checkpoint.
+            checkpointer = new SqliteConnection(writerConnectionString);
+            checkpointer.Open();
+            Execute(checkpointer, _syncEveryCommit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+            Execute(checkpointer, "PRAGMA journal_size_limit=67108864");
+
             _batchStatements = SqliteBatch.Prepare(connection, Columns);
             _writer = connection;
+            _checkpointer = checkpointer;
+            _framesSinceCheckpoint = 0;
             _readConnectionString = readConnectionString;
             connection = null;
+            checkpointer = null;
         }
         catch (SqliteException ex)
         {
@@ -349,6 +386,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
         finally
         {
+            checkpointer?.Dispose();
             if (connection is not null)
             {
                 _batchStatements?.Dispose();
@@ -523,6 +561,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
                 statements.Commit();
                 committed = true;
+                _framesSinceCheckpoint += statements.TakeFramesWritten();
+                if (_framesSinceCheckpoint >= CheckpointFrames)
+                {
+                    _framesSinceCheckpoint = 0;
+                    _checkpointDue.Set();
+                }
             }
             catch (SqliteException ex)
             {
@@ -596,6 +640,37 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 #pragma warning restore CA1031
         {
             _logger.LogDebug(ex, "Rolling back a failed batch in {Path} failed.", _path);
+        }
+    }
+
+    /// <summary>
+    /// Copies the log into the database whenever the writer has added <see cref="CheckpointFrames"/> pages to it, on
+    /// its own thread and connection, so commits never wait for it. Passive: it takes what no reader still needs and
+    /// never blocks the writer or readers; the writer starts the log over once it has all been copied.
+    /// </summary>
+    private void CheckpointLoop()
+    {
+        while (true)
+        {
+            _checkpointDue.WaitOne();
+            if (_checkpointStopping)
+            {
+                return;
+            }
+
+            try
+            {
+                using var command = _checkpointer!.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+                command.CommandTimeout = 1;
+                command.ExecuteNonQuery();
+            }
+#pragma warning disable CA1031 // A failed checkpoint is retried after the next pages; the log only grows meanwhile.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _logger.LogWarning(ex, "Checkpointing the log of {Path} failed; retrying later.", _path);
+            }
         }
     }
 

@@ -66,6 +66,28 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     }
 
     [Fact]
+    public async Task The_log_is_copied_into_the_database_beside_the_writer()
+    {
+        var store = NewStore();
+        await using (store)
+        {
+            await store.StartAsync(CancellationToken.None).Within();
+
+            // SQLite's automatic checkpoint is off on the writer; the checkpoint thread does it instead.
+            Assert.Equal(0L, store.ExecuteOnWriterForTesting("PRAGMA wal_autocheckpoint"));
+
+            var data = new string('x', 1000);
+            var appends = Enumerable.Range(0, 6000).Select(i => store.AppendAsync(NewUpdate(data: data), CancellationToken.None).AsTask());
+            await Task.WhenAll(appends).Within();
+
+            // Well over a thousand pages went to the log; without checkpoints the database file would stay empty.
+            await TestTimeouts.EventuallyAsync(
+                () => Task.FromResult(new FileInfo(DatabasePath).Length > 1024 * 1024),
+                "the database file receives the logged pages");
+        }
+    }
+
+    [Fact]
     public async Task Reopening_keeps_history_and_continues_the_sequence()
     {
         var before = new List<StoredUpdate>();
