@@ -25,10 +25,15 @@ public static class HeraldEndpointRouteBuilderExtensions
         var publish = services.GetRequiredService<PublishEndpoint>();
         var subscriptions = services.GetRequiredService<SubscriptionsEndpoint>();
 
-        // Tells UseHeraldSubscriptions (the connection middleware) which requests are subscriptions.
-        var route = services.GetRequiredService<Herald.Hosting.HubRoute>();
-        route.Path = path;
-        route.Subscribe = subscribe;
+        // Tells UseHeraldSubscriptions / UseHeraldListener which requests are subscriptions. Inside a route group the
+        // hub's real path has the group's prefix (and its conventions), which the connection level cannot see: those
+        // subscriptions stay on Kestrel's HTTP path.
+        if (endpoints is not RouteGroupBuilder)
+        {
+            var route = services.GetRequiredService<Herald.Hosting.HubRoute>();
+            route.Path = path;
+            route.Subscribe = subscribe;
+        }
 
         var group = endpoints.MapGroup(path);
         group.MapGet(string.Empty, subscribe.HandleAsync);

@@ -656,6 +656,39 @@ public sealed class DirectSubscribeTests
     }
 
     [Fact]
+    public async Task A_hub_mounted_in_a_route_group_is_served_only_at_its_prefixed_path()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseHeraldListener();
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions()));
+        builder.Logging.ClearProviders();
+        builder.Services.AddHerald(o => o.Anonymous = true);
+        var app = builder.Build();
+        app.MapGroup("/api").MapHerald();
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using var _ = app;
+        var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
+        var authority = new Uri(baseUrl).Authority;
+        var hub = app.Services.GetRequiredService<Herald.Mercure.MercureHub>();
+
+        // The unprefixed path was never mapped: no subscription there, whatever the connection level sees.
+        await using (var wrong = await RawConnection.OpenAsync(baseUrl))
+        {
+            await wrong.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+            Assert.Equal(404, (await wrong.ReadHeadAsync()).Status);
+        }
+
+        await using var connection = await RawConnection.OpenAsync(baseUrl);
+        await connection.SendAsync($"GET /api/.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+        var head = await connection.ReadHeadAsync();
+        Assert.Equal(200, head.Status);
+        await TestHub.Eventually(() => hub.SubscriberCount == 1, "the subscriber");
+        await hub.PublishAsync(new Update { Topics = [Topic], Data = "in the group" });
+        Assert.Equal("in the group", (await new ChunkedEvents(connection).NextAsync()).Data);
+    }
+
+    [Fact]
     public async Task Behind_TLS_the_hub_leaves_the_connection_to_Kestrel()
     {
         using var certificate = SelfSigned();
