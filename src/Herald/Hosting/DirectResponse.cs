@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
@@ -148,13 +147,7 @@ internal sealed class DirectResponse(DirectConnection connection)
     }
 
     /// <summary>The subscriber's output: chunks written to the socket, after the head <see cref="StartAsync"/> sent.</summary>
-    public Dispatch.SubscriberOutput CreateOutput()
-    {
-        // Writes from the writer loop must never wait: a full socket reports WouldBlock, and the rest goes
-        // asynchronously. Kestrel's own reads on this socket are asynchronous and do not care.
-        socket.Blocking = false;
-        return _output = new Dispatch.SocketOutput(socket);
-    }
+    public Dispatch.SubscriberOutput CreateOutput() => _output = new Dispatch.SocketOutput(socket);
 
     /// <summary>The client went away (its side of the connection ended).</summary>
     public void ClientGone() => Cancel();
@@ -235,17 +228,12 @@ internal sealed class DirectResponse(DirectConnection connection)
         }
     }
 
-    private void SendNow(ReadOnlySpan<byte> bytes)
-    {
-        socket.Blocking = false;
-        socket.Send(bytes, SocketFlags.None, out _);
-    }
+    private void SendNow(ReadOnlySpan<byte> bytes) => socket.Send(bytes, SocketFlags.None, out _);
 
     private async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         // Tried at once first: the head nearly always fits the socket's buffer, and an asynchronous send would
         // leave the socket holding an event-args object and this buffer for as long as the stream lives.
-        socket.Blocking = false;
         var first = socket.Send(bytes.Span, SocketFlags.None, out var error);
         if (error is not (SocketError.Success or SocketError.WouldBlock))
         {

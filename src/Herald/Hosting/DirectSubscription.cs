@@ -7,9 +7,17 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Hosting;
 
 /// <summary>A connection the hub took over to serve one subscription on it directly.</summary>
-internal abstract class DirectConnection(Socket socket)
+internal abstract class DirectConnection
 {
-    public Socket Socket => socket;
+    protected DirectConnection(Socket socket)
+    {
+        // Taken over: from now on the hub's writes never wait — a full socket reports WouldBlock and the rest goes
+        // asynchronously. The server's own reads on this socket are asynchronous and do not care.
+        socket.Blocking = false;
+        Socket = socket;
+    }
+
+    public Socket Socket { get; }
 
     public abstract string Id { get; }
 

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Herald.Dispatch;
 using Herald.Mercure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;

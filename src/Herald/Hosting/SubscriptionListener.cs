@@ -280,15 +280,7 @@ internal sealed class SubscriptionListener : IConnectionListener
 
         public override void Abort()
         {
-            try
-            {
-                Socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // Already closed.
-            }
-
+            StopDraining();
             Socket.Dispose();
         }
 

@@ -461,13 +461,8 @@ public sealed class DirectSubscribeTests
         var hub = await Start();
         try
         {
-            await using var connection = await RawConnection.OpenAsync(hub.BaseUrl, receiveBufferSize: 8192);
-            await connection.SendAsync(Subscribe(hub, TopicQuery));
-            Assert.Equal("close", (await connection.ReadHeadAsync()).Single("Connection"));
-            Assert.Equal(":\n\n", Encoding.ASCII.GetString((await connection.ReadChunkAsync())!));
-            await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "the subscriber");
-            var published = await PublishLargeAsync(hub, 10);
-            await TestHub.Eventually(() => connection.Socket.Available > 0, "the first bytes of the events");
+            var (connection, published) = await SubscribeBehindTenLargeEventsAsync(hub);
+            await using var _ = connection;
 
             // The hub's socket is full and a write waits for the client: shutdown must neither wait for it (the
             // host's timeout is 30 s) nor finish the stream with a last chunk in the middle of the cut one.
@@ -489,13 +484,8 @@ public sealed class DirectSubscribeTests
         var hub = await Start();
         try
         {
-            await using var connection = await RawConnection.OpenAsync(hub.BaseUrl, receiveBufferSize: 8192);
-            await connection.SendAsync(Subscribe(hub, TopicQuery));
-            Assert.Equal("close", (await connection.ReadHeadAsync()).Single("Connection"));
-            Assert.Equal(":\n\n", Encoding.ASCII.GetString((await connection.ReadChunkAsync())!));
-            await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "the subscriber");
-            var published = await PublishLargeAsync(hub, 10);
-            await TestHub.Eventually(() => connection.Socket.Available > 0, "the first bytes of the events");
+            var (connection, published) = await SubscribeBehindTenLargeEventsAsync(hub);
+            await using var _ = connection;
 
             // The client reads while the hub stops: whatever ends the stream must not turn the cut event into a whole one.
             var stopping = hub.App.StopAsync();
@@ -508,6 +498,22 @@ public sealed class DirectSubscribeTests
         {
             await hub.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// A subscriber with a small receive buffer that has read only the stream's opening, with ten 1 MB events
+    /// published behind it and their first bytes arrived: the hub's socket is full and a write waits for the client.
+    /// </summary>
+    private static async Task<(RawConnection Connection, List<Event> Published)> SubscribeBehindTenLargeEventsAsync(TestHub hub)
+    {
+        var connection = await RawConnection.OpenAsync(hub.BaseUrl, receiveBufferSize: 8192);
+        await connection.SendAsync(Subscribe(hub, TopicQuery));
+        Assert.Equal("close", (await connection.ReadHeadAsync()).Single("Connection"));
+        Assert.Equal(":\n\n", Encoding.ASCII.GetString((await connection.ReadChunkAsync())!));
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "the subscriber");
+        var published = await PublishLargeAsync(hub, 10);
+        await TestHub.Eventually(() => connection.Socket.Available > 0, "the first bytes of the events");
+        return (connection, published);
     }
 
     /// <summary>Short, comparable forms of big events: id, length and a digest of the data.</summary>
