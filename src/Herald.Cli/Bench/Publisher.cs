@@ -10,17 +10,22 @@ namespace Herald.Cli.Bench;
 internal sealed record PublishReport(long Succeeded, long Failed, double Seconds, double UpdatesPerSecond, Histogram Latency, string? FirstError, long FirstTimestamp);
 
 /// <summary>
-/// Publishes over a few keep-alive HTTP/1.1 connections, paced to an absolute schedule (update i is due at
-/// start + i/rate), so a late response delays one connection, never the whole schedule.
+/// Publishes over a few keep-alive HTTP/1.1 connections from one thread and its own epoll set, paced to an absolute
+/// schedule (update i is due at start + i/rate), so a late response delays one connection, never the whole
+/// schedule.
 /// </summary>
+/// <remarks>
+/// One loop, not a task per connection: each publish costs one <c>send</c> and one <c>recv</c> and no thread hop.
+/// With 64 publishers the async version spent about 15 µs of CPU per publish, on the two cores the server under
+/// test needs.
+/// </remarks>
 internal sealed class Publisher : IDisposable
 {
     private readonly BenchSettings _settings;
     private readonly PublishConnection[] _connections;
-    private long _next = -1;
+    private long _started;
     private long _succeeded;
     private long _failed;
-    private long _lastSendStart;
     private string? _firstError;
 
     public Publisher(BenchSettings settings)
@@ -33,92 +38,163 @@ internal sealed class Publisher : IDisposable
         }
     }
 
-    public long Started => Math.Min(Interlocked.Read(ref _next) + 1, _settings.Updates);
+    public long Started => Interlocked.Read(ref _started);
 
     public long Succeeded => Interlocked.Read(ref _succeeded);
 
     public LatencyRecorder Latency { get; } = new();
 
     /// <summary>Publishes one unmeasured event; subscribers that see it are known to be live.</summary>
-    public async Task<string?> WarmUpAsync(CancellationToken cancellationToken)
+    public Task<string?> WarmUpAsync(CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            var connection = _connections[0];
+            var error = connection.Send(timestamp: null);
+            while (error is null && !connection.Receive(out error))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            return error;
+        },
+        cancellationToken);
+
+    public Task<PublishReport> RunAsync(CancellationToken cancellationToken)
     {
-        var (status, error) = await _connections[0].PublishAsync(timestamp: null, cancellationToken);
-        return status is >= 200 and < 300 ? null : error;
+        var done = new TaskCompletionSource<PublishReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.SetResult(Run(cancellationToken));
+            }
+            catch (OperationCanceledException e)
+            {
+                done.SetCanceled(e.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "bench-publisher",
+        };
+        thread.Start();
+        return done.Task;
     }
 
-    public async Task<PublishReport> RunAsync(CancellationToken cancellationToken)
+    private PublishReport Run(CancellationToken cancellationToken)
     {
+        var updates = _settings.Updates;
+        var ticksPerUpdate = _settings.Rate > 0 ? Stopwatch.Frequency / _settings.Rate : 0;
+        using var epoll = new Epoll(_connections.Length);
+        var idle = new Queue<int>(Enumerable.Range(0, _connections.Length));
+        var sentAt = new long[_connections.Length];
+        var waiting = new bool[_connections.Length];
+        var inFlight = 0;
+        long next = 0;
+        long lastSendStart = 0;
         var start = Stopwatch.GetTimestamp();
-        var loops = new Task[_connections.Length];
-        for (var i = 0; i < loops.Length; i++)
+
+        while (true)
         {
-            var connection = _connections[i];
-            loops[i] = Task.Run(() => LoopAsync(connection, start, cancellationToken), CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Start every update that is due while a connection is free.
+            var timeout = 100;
+            while (idle.Count > 0 && next < updates)
+            {
+                if (ticksPerUpdate > 0)
+                {
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), start + (long)(next * ticksPerUpdate));
+                    if (wait > TimeSpan.FromMilliseconds(1))
+                    {
+                        timeout = (int)wait.TotalMilliseconds;
+                        break;
+                    }
+                }
+
+                var c = idle.Dequeue();
+                next++;
+                Interlocked.Exchange(ref _started, next);
+                var sent = Stopwatch.GetTimestamp();
+                lastSendStart = sent;
+                var connection = _connections[c];
+                if (connection.Send(sent, epoll, c) is { } error)
+                {
+                    Finished(sent, error);
+                    idle.Enqueue(c);
+                    continue;
+                }
+
+                sentAt[c] = sent;
+                waiting[c] = true;
+                inFlight++;
+            }
+
+            if (inFlight == 0 && next >= updates)
+            {
+                break;
+            }
+
+            var ready = epoll.Wait(inFlight > 0 || timeout < 100 ? timeout : 100);
+            if (ready < 0)
+            {
+                throw new IOException("epoll_wait failed");
+            }
+
+            for (var i = 0; i < ready; i++)
+            {
+                var c = epoll.Ready(i);
+                if (!waiting[c])
+                {
+                    // The server closed a connection that had nothing in flight: the next send reconnects.
+                    _connections[c].Close();
+                    continue;
+                }
+
+                if (!_connections[c].Receive(out var error))
+                {
+                    continue;
+                }
+
+                Finished(sentAt[c], error);
+                waiting[c] = false;
+                inFlight--;
+                idle.Enqueue(c);
+            }
         }
 
-        await Task.WhenAll(loops);
-        var end = Stopwatch.GetTimestamp();
         double seconds;
         double rate;
         if (_settings.Rate > 0)
         {
             // On schedule, the last send starts (M-1)/R after the first: count one more interval for it.
-            seconds = Stopwatch.GetElapsedTime(start, Math.Max(start, _lastSendStart)).TotalSeconds + (1 / _settings.Rate);
-            rate = _settings.Updates / seconds;
+            seconds = Stopwatch.GetElapsedTime(start, Math.Max(start, lastSendStart)).TotalSeconds + (1 / _settings.Rate);
+            rate = updates / seconds;
         }
         else
         {
-            seconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
-            rate = _settings.Updates / Math.Max(seconds, 1e-9);
+            seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            rate = updates / Math.Max(seconds, 1e-9);
         }
 
         return new PublishReport(Succeeded, Interlocked.Read(ref _failed), seconds, rate, Latency.Snapshot(), _firstError, start);
     }
 
-    private async Task LoopAsync(PublishConnection connection, long start, CancellationToken cancellationToken)
+    private void Finished(long sent, string? error)
     {
-        var ticksPerUpdate = _settings.Rate > 0 ? Stopwatch.Frequency / _settings.Rate : 0;
-        long i;
-        while ((i = Interlocked.Increment(ref _next)) < _settings.Updates && !cancellationToken.IsCancellationRequested)
+        Latency.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+        if (error is null)
         {
-            if (ticksPerUpdate > 0)
-            {
-                var due = start + (long)(i * ticksPerUpdate);
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.FromMilliseconds(1))
-                {
-                    await Task.Delay(wait, cancellationToken);
-                }
-            }
-
-            var sent = Stopwatch.GetTimestamp();
-            InterlockedMax(ref _lastSendStart, sent);
-            var (status, error) = await connection.PublishAsync(sent, cancellationToken);
-            Latency.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
-            if (status is >= 200 and < 300)
-            {
-                Interlocked.Increment(ref _succeeded);
-            }
-            else
-            {
-                Interlocked.Increment(ref _failed);
-                Interlocked.CompareExchange(ref _firstError, error, null);
-            }
+            Interlocked.Increment(ref _succeeded);
         }
-    }
-
-    private static void InterlockedMax(ref long slot, long value)
-    {
-        var current = Interlocked.Read(ref slot);
-        while (value > current)
+        else
         {
-            var seen = Interlocked.CompareExchange(ref slot, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
+            Interlocked.Increment(ref _failed);
+            Interlocked.CompareExchange(ref _firstError, error, null);
         }
     }
 
@@ -133,7 +209,8 @@ internal sealed class Publisher : IDisposable
 
 /// <summary>
 /// One keep-alive publishing connection on a raw socket. The request is built once; each publish writes the
-/// 19-digit timestamp into its fixed place and sends the same bytes again.
+/// 19-digit timestamp into its fixed place and sends the same bytes again. The response is read as it arrives,
+/// one <c>recv</c> per call, so one thread can wait for many connections.
 /// </summary>
 internal sealed class PublishConnection : IDisposable
 {
@@ -145,6 +222,17 @@ internal sealed class PublishConnection : IDisposable
     private readonly int _timestampOffset;
     private readonly byte[] _response = new byte[16 * 1024];
     private Socket? _socket;
+    private Epoll? _watchedBy;
+
+    // The response being read.
+    private int _filled;
+    private bool _headersRead;
+    private int _status;
+    private bool _keepAlive;
+    private bool _chunked;
+    private long _remaining;
+    private string _firstBody = "";
+    private ChunkedDecoder _decoder;
 
     public PublishConnection(BenchSettings settings)
     {
@@ -154,8 +242,12 @@ internal sealed class PublishConnection : IDisposable
         (_warmUpRequest, _) = BuildRequest(settings, "warmup");
     }
 
-    /// <summary>Sends one update (<paramref name="timestamp"/> null: a warm-up) and returns the HTTP status.</summary>
-    public async Task<(int Status, string? Error)> PublishAsync(long? timestamp, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends one update (<paramref name="timestamp"/> null: a warm-up), connecting first if need be; returns an
+    /// error, or null once the request is sent. The connection's readiness is reported by <paramref name="epoll"/>
+    /// as <paramref name="token"/>.
+    /// </summary>
+    public string? Send(long? timestamp, Epoll? epoll = null, int token = 0)
     {
         byte[] request;
         if (timestamp is { } ts)
@@ -172,79 +264,127 @@ internal sealed class PublishConnection : IDisposable
         {
             if (_socket is null)
             {
-                _socket = new Socket(System.Net.Sockets.AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await _socket.ConnectAsync(_settings.Publish.EndPoint, cancellationToken);
+                _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                _socket.Connect(_settings.Publish.EndPoint);
             }
 
-            await _socket.SendAsync(request, SocketFlags.None, cancellationToken);
-            var (status, keepAlive, body) = await ReadResponseAsync(_socket, cancellationToken);
-            if (!keepAlive)
+            if (epoll is not null && _watchedBy != epoll)
             {
-                Reset();
+                epoll.Add((int)_socket.SafeHandle.DangerousGetHandle(), token);
+                _watchedBy = epoll;
             }
 
-            return status is >= 200 and < 300 ? (status, null) : (status, $"publish answered {status}: {body}");
+            _filled = 0;
+            _headersRead = false;
+            for (var sent = 0; sent < request.Length;)
+            {
+                sent += _socket.Send(request.AsSpan(sent));
+            }
+
+            return null;
         }
         catch (Exception e) when (e is SocketException or IOException)
         {
             Reset();
-            return (0, $"publish: {e.Message}");
+            return $"publish: {e.Message}";
         }
     }
 
-    private async Task<(int Status, bool KeepAlive, string Body)> ReadResponseAsync(Socket socket, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads what has arrived of the response (one <c>recv</c>; it blocks when nothing has). Returns true once the
+    /// response is complete, with <paramref name="error"/> null for a 2xx.
+    /// </summary>
+    public bool Receive(out string? error)
     {
-        var filled = 0;
-        int headerEnd;
-        while ((headerEnd = _response.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
+        error = null;
+        try
         {
-            if (filled == _response.Length)
+            if (!Advance())
+            {
+                return false;
+            }
+
+            if (!_keepAlive)
+            {
+                Reset();
+            }
+
+            if (_status is < 200 or >= 300)
+            {
+                error = $"publish answered {_status}: {_firstBody.Trim()}";
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            Reset();
+            error = $"publish: {e.Message}";
+            return true;
+        }
+    }
+
+    private bool Advance()
+    {
+        var socket = _socket ?? throw new IOException("the publishing connection is closed");
+        if (!_headersRead)
+        {
+            if (_filled == _response.Length)
             {
                 throw new IOException("response headers too large");
             }
 
-            filled += await ReceiveSomeAsync(socket, _response.AsMemory(filled), cancellationToken);
-        }
-
-        var (status, contentLength, chunked, keepAlive) = ParseHeaders(_response.AsSpan(0, headerEnd + 2));
-        var bodyStart = headerEnd + 4;
-        var body = filled - bodyStart;
-        var firstBody = Encoding.ASCII.GetString(_response, bodyStart, Math.Min(body, 200));
-
-        if (chunked)
-        {
-            var decoder = default(ChunkedDecoder);
-            decoder.Decode(_response.AsSpan(bodyStart, body));
-            while (!decoder.IsDone)
+            _filled += ReceiveSome(socket, _response.AsSpan(_filled));
+            var headerEnd = _response.AsSpan(0, _filled).IndexOf("\r\n\r\n"u8);
+            if (headerEnd < 0)
             {
-                if (decoder.IsFailed)
-                {
-                    throw new IOException("malformed chunked response");
-                }
-
-                var n = await ReceiveSomeAsync(socket, _response, cancellationToken);
-                decoder.Decode(_response.AsSpan(0, n));
+                return false;
             }
-        }
-        else if (contentLength >= 0)
-        {
-            var remaining = contentLength - body;
-            while (remaining > 0)
+
+            _headersRead = true;
+            (_status, var contentLength, _chunked, _keepAlive) = ParseHeaders(_response.AsSpan(0, headerEnd + 2));
+            var bodyStart = headerEnd + 4;
+            var body = _filled - bodyStart;
+            _firstBody = Encoding.ASCII.GetString(_response, bodyStart, Math.Min(body, 200));
+            if (_chunked)
             {
-                remaining -= await ReceiveSomeAsync(socket, _response, cancellationToken);
+                _decoder.Reset();
+                _decoder.Decode(_response.AsSpan(bodyStart, body));
+            }
+            else if (contentLength >= 0)
+            {
+                _remaining = contentLength - body;
+            }
+            else
+            {
+                _keepAlive = false; // body runs to the end of the connection; we do not need it
+                _remaining = 0;
             }
         }
         else
         {
-            keepAlive = false; // body runs to the end of the connection; we do not need it
+            var n = ReceiveSome(socket, _response);
+            if (_chunked)
+            {
+                _decoder.Decode(_response.AsSpan(0, n));
+            }
+            else
+            {
+                _remaining -= n;
+            }
         }
 
-        return (status, keepAlive, firstBody.Trim());
+        if (!_chunked)
+        {
+            return _remaining <= 0;
+        }
+
+        return _decoder.IsFailed ? throw new IOException("malformed chunked response") : _decoder.IsDone;
     }
 
-    private static async ValueTask<int> ReceiveSomeAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
+    private static int ReceiveSome(Socket socket, Span<byte> buffer)
     {
-        var n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        var n = socket.Receive(buffer);
         return n > 0 ? n : throw new IOException("server closed the publishing connection");
     }
 
@@ -315,10 +455,15 @@ internal sealed class PublishConnection : IDisposable
         return (Encoding.ASCII.GetBytes(prefix + data), Encoding.ASCII.GetByteCount(prefix));
     }
 
+    /// <summary>Closes the connection; the next send opens a new one.</summary>
+    public void Close() => Reset();
+
     private void Reset()
     {
+        // Closing the socket also takes it out of the epoll set.
         _socket?.Dispose();
         _socket = null;
+        _watchedBy = null;
     }
 
     public void Dispose() => Reset();

@@ -108,10 +108,10 @@ internal sealed class SubscriberConnection
     /// <summary>Called by the epoll receiver when the socket is readable: one recv, then parse.</summary>
     public bool ReceiveAvailable()
     {
-        var n = EpollReceiver.Receive(Descriptor, ref _slab[_offset + _pending], _length - _pending, out var error);
+        var n = Epoll.Receive(Descriptor, ref _slab[_offset + _pending], _length - _pending, out var error);
         return n >= 0
             ? OnReceived(SocketError.Success, n)
-            : error == EpollReceiver.WouldBlock || Fail($"receive: errno {error}");
+            : error == Epoll.WouldBlock || Fail($"receive: errno {error}");
     }
 
     private void ReceiveLoop()

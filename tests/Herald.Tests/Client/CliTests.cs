@@ -86,6 +86,42 @@ public sealed class CliTests
         Assert.Equal(error, Assert.Single(Lines(run.Stderr)));
     }
 
+    [Theory]
+    [InlineData("0", "4")] // as fast as the hub answers, over four connections
+    [InlineData("200", "2")] // paced to an absolute schedule
+    public async Task Bench_delivers_every_update_to_every_subscriber_and_reports_it_as_JSON(string rate, string publishers)
+    {
+        await using var hub = await TestHub.StartAsync();
+
+        var run = await ChildProcess.RunHeraldAsync(
+            ["bench", "--url", hub.HubUrl + "?topic=bench", "--jwt-key", TestHub.Key, "--subscriber-token", TestHub.SubscriberToken(), "-n", "20", "-m", "60", "-r", rate, "--publishers", publishers, "--json"]);
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var document = JsonDocument.Parse(run.Stdout);
+        var result = document.RootElement;
+        Assert.Equal(
+            (20, 60, 0, 1200, 100.0, true),
+            (result.GetProperty("subscribed").GetInt32(), result.GetProperty("published").GetInt32(), result.GetProperty("publishFailed").GetInt32(),
+                result.GetProperty("delivered").GetInt32(), result.GetProperty("deliveryPercent").GetDouble(), result.GetProperty("pass").GetBoolean()));
+        Assert.True(result.GetProperty("latencyP50Ms").GetDouble() > 0, run.Stdout);
+        Assert.True(result.GetProperty("publishRate").GetDouble() > 0, run.Stdout);
+    }
+
+    [Fact]
+    public async Task Bench_with_a_key_the_hub_refuses_fails_naming_the_answer()
+    {
+        await using var hub = await TestHub.StartAsync();
+
+        var run = await ChildProcess.RunHeraldAsync(
+            ["bench", "--url", hub.HubUrl + "?topic=bench", "--jwt-key", "not-the-hub-key-0123456789-0123456789", "-n", "0", "-m", "10", "-r", "0", "--json"]);
+
+        Assert.NotEqual(0, run.ExitCode);
+        using var document = JsonDocument.Parse(run.Stdout);
+        var result = document.RootElement;
+        Assert.Equal((0, 10), (result.GetProperty("published").GetInt32(), result.GetProperty("publishFailed").GetInt32()));
+        Assert.StartsWith("publish answered 401", result.GetProperty("firstError").GetString(), StringComparison.Ordinal);
+    }
+
     private static void AssertJson(string line, string id, string type, string data)
     {
         using var document = JsonDocument.Parse(line);
