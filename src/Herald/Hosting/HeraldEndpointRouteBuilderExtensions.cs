@@ -28,15 +28,13 @@ public static class HeraldEndpointRouteBuilderExtensions
         // Tells UseHeraldSubscriptions / UseHeraldListener which requests are subscriptions. Inside a route group the
         // hub's real path has the group's prefix (and its conventions), which the connection level cannot see: those
         // subscriptions stay on Kestrel's HTTP path.
+        var group = endpoints.MapGroup(path);
+        var get = group.MapGet(string.Empty, subscribe.HandleAsync);
         if (endpoints is not RouteGroupBuilder)
         {
-            var route = services.GetRequiredService<Herald.Hosting.HubRoute>();
-            route.Path = path;
-            route.Subscribe = subscribe;
+            services.GetRequiredService<Herald.Hosting.HubRoute>().Mount(path, subscribe, endpoints, get);
         }
 
-        var group = endpoints.MapGroup(path);
-        group.MapGet(string.Empty, subscribe.HandleAsync);
         group.MapPost(string.Empty, publish.HandleAsync).DisableAntiforgery();
         group.MapGet("/subscriptions/{**rest}", subscriptions.HandleAsync);
         group.MapMethods(string.Empty, [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));

@@ -2,10 +2,16 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Herald.Mercure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -38,7 +44,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
 
         // Behind TLS (UseHttps before this middleware) the bytes read here are decrypted but the socket carries TLS
         // records: writing to it directly would corrupt the stream.
-        if (route?.Path is not { } path || socket is null || connection.Features.Get<ITlsConnectionFeature>() is not null)
+        if (route?.DirectPath is not { } path || socket is null || connection.Features.Get<ITlsConnectionFeature>() is not null)
         {
             await next(connection).ConfigureAwait(false);
             return;
@@ -153,10 +159,92 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     }
 }
 
-/// <summary>Where <c>MapHerald</c> mounted the hub, so the connection middleware knows which requests are subscriptions.</summary>
+/// <summary>
+/// Where <c>MapHerald</c> mounted the hub, so the connection level (<c>UseHeraldListener</c>,
+/// <c>UseHeraldSubscriptions</c>) knows which requests are subscriptions, and whether it may serve them itself.
+/// </summary>
+/// <remarks>
+/// A subscription served on its connection skips the app's middleware. That is only right while the subscribe
+/// endpoint asks nothing of it: once the app adds a convention that middleware enforces (<c>RequireAuthorization</c>,
+/// <c>RequireCors</c>, <c>RequireHost</c>, rate limiting, request timeouts), subscriptions go through Kestrel and
+/// the app's pipeline like any request. The endpoint's final metadata is known only once the app's endpoints are
+/// built, so the first connection looks it up.
+/// </remarks>
 internal sealed class HubRoute
 {
-    public string? Path { get; set; }
+    private readonly Lock _gate = new();
+    private string? _path;
+    private IEndpointRouteBuilder? _endpoints;
+    private object? _marker;
+    private bool _checked;
+    private string? _directPath;
 
-    public SubscribeEndpoint? Subscribe { get; set; }
+    public SubscribeEndpoint? Subscribe { get; private set; }
+
+    /// <summary>Called by <c>MapHerald</c> (outside route groups) with the hub's subscribe endpoint.</summary>
+    public void Mount(string path, SubscribeEndpoint subscribe, IEndpointRouteBuilder endpoints, IEndpointConventionBuilder get)
+    {
+        var marker = new object();
+        get.WithMetadata(new SubscribeEndpointMarker(marker));
+        lock (_gate)
+        {
+            _path = path;
+            _endpoints = endpoints;
+            _marker = marker;
+            _checked = false;
+            Subscribe = subscribe;
+        }
+    }
+
+    /// <summary>
+    /// The hub's path when subscriptions may be served on their connections; null when the hub is not mapped, or
+    /// when its subscribe endpoint carries conventions the app's middleware must apply.
+    /// </summary>
+    public string? DirectPath
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (!_checked && _path is not null)
+                {
+                    _directPath = HasMiddlewareConventions() ? null : _path;
+                    _checked = true;
+                }
+
+                return _directPath;
+            }
+        }
+    }
+
+    private bool HasMiddlewareConventions()
+    {
+        foreach (var source in _endpoints!.DataSources)
+        {
+            foreach (var endpoint in source.Endpoints)
+            {
+                var metadata = endpoint.Metadata;
+                if (metadata.GetMetadata<SubscribeEndpointMarker>()?.Owner != _marker)
+                {
+                    continue;
+                }
+
+                foreach (var item in metadata)
+                {
+                    if (item is IAuthorizeData or AuthorizationPolicy or ICorsMetadata or IHostMetadata or EnableRateLimitingAttribute or RequestTimeoutAttribute or RequestTimeoutPolicy)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+
+        // Not found (endpoints filtered out by the app): leave subscriptions to the pipeline.
+        return true;
+    }
+
+    /// <summary>Marks the subscribe endpoint of one mounted hub.</summary>
+    private sealed record SubscribeEndpointMarker(object Owner);
 }

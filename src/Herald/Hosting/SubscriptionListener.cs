@@ -166,7 +166,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private async Task ClassifyAsync(Socket socket)
     {
         var route = _services.GetService<HubRoute>();
-        if (route?.Path is not { } path)
+        if (route?.DirectPath is not { } path)
         {
             ToKestrel(socket);
             return;

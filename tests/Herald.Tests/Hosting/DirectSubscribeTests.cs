@@ -695,6 +695,64 @@ public sealed class DirectSubscribeTests
     }
 
     [Fact]
+    public async Task A_hub_that_requires_a_host_is_not_served_at_the_connection_level_for_another_host()
+    {
+        await using var app = await StartEmbeddedAsync(services => { }, hub => hub.RequireHost("hub.example"));
+        var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
+        var hub = app.Services.GetRequiredService<Herald.Mercure.MercureHub>();
+
+        // The endpoint only matches Host: hub.example; served on the connection, it would have answered 200.
+        await using (var wrong = await RawConnection.OpenAsync(baseUrl))
+        {
+            await wrong.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n\r\n");
+            Assert.Equal(404, (await wrong.ReadHeadAsync()).Status);
+        }
+
+        await using var connection = await RawConnection.OpenAsync(baseUrl);
+        await connection.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: hub.example\r\n\r\n");
+        Assert.Equal(200, (await connection.ReadHeadAsync()).Status);
+        await TestHub.Eventually(() => hub.SubscriberCount == 1, "the subscriber");
+        await hub.PublishAsync(new Update { Topics = [Topic], Data = "for hub.example" });
+        Assert.Equal("for hub.example", (await new ChunkedEvents(connection).NextAsync()).Data);
+    }
+
+    [Fact]
+    public async Task A_hub_that_requires_authorization_sends_subscriptions_through_the_apps_authorization()
+    {
+        await using var app = await StartEmbeddedAsync(
+            services =>
+            {
+                services.AddAuthentication("cookie").AddCookie("cookie");
+                services.AddAuthorization();
+            },
+            hub => hub.RequireAuthorization());
+        var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
+
+        // Anonymous subscribers are allowed by the hub itself, but the app asked for a signed-in user: the cookie
+        // scheme's challenge (a redirect to its login page) answers, not the event stream.
+        await using var connection = await RawConnection.OpenAsync(baseUrl);
+        await connection.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n\r\n");
+        Assert.Equal(302, (await connection.ReadHeadAsync()).Status);
+        Assert.Equal(0, app.Services.GetRequiredService<Herald.Mercure.MercureHub>().SubscriberCount);
+    }
+
+    /// <summary>A hub embedded with both connection-level paths on, mapped with <paramref name="conventions"/>.</summary>
+    private static async Task<WebApplication> StartEmbeddedAsync(Action<IServiceCollection> services, Action<IEndpointConventionBuilder> conventions)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseHeraldListener();
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions()));
+        builder.Logging.ClearProviders();
+        builder.Services.AddHerald(o => o.Anonymous = true);
+        services(builder.Services);
+        var app = builder.Build();
+        conventions(app.MapHerald());
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return app;
+    }
+
+    [Fact]
     public async Task Behind_TLS_the_hub_leaves_the_connection_to_Kestrel()
     {
         using var certificate = SelfSigned();
