@@ -29,9 +29,16 @@ internal abstract class DirectConnection
     public abstract void Abort();
 
     /// <summary>
+    /// How much a client may send after its subscription's head before it is cut: an event-stream request has no
+    /// body, and a client that keeps sending only costs the hub reads.
+    /// </summary>
+    public const int MaxBytesAfterHead = 64 * 1024;
+
+    /// <summary>
     /// Reads and drops whatever else the client sends (an event-stream request has no body): keeps the receive side
-    /// moving, and tells the response the moment the client closes its side (<see cref="DirectResponse.ClientGone"/>).
-    /// Returns when the client is gone or <see cref="StopDraining"/> was called.
+    /// moving, and tells the response the moment the client closes its side (<see cref="DirectResponse.ClientGone"/>),
+    /// or has sent more than <see cref="MaxBytesAfterHead"/>. Returns when the client is gone or
+    /// <see cref="StopDraining"/> was called.
     /// </summary>
     public abstract Task DrainAsync(DirectResponse response);
 

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Hosting;
 
@@ -35,7 +36,11 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     /// <summary>The longest request head read before giving up and handing over (Kestrel then applies its own limits).</summary>
     private const int MaxHeadBytes = 288 * 1024;
 
+    private static readonly byte[] RequestTimeout = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+
     private readonly ILogger _logger = services.GetRequiredService<ILogger<SubscribeConnectionMiddleware>>();
+
+    private readonly TimeSpan _headTimeout = services.GetService<IOptions<KestrelServerOptions>>()?.Value.Limits.RequestHeadersTimeout ?? TimeSpan.FromSeconds(30);
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
@@ -50,7 +55,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
             return;
         }
 
-        var (head, toKestrel) = await ReadHeadAsync(connection, path).ConfigureAwait(false);
+        var (head, toKestrel) = await ReadHeadAsync(connection, path, _headTimeout).ConfigureAwait(false);
         if (head is not null)
         {
             // Nothing of the request outlives the subscription's setup: the head and the HTTP context are garbage
@@ -69,47 +74,82 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     /// Reads the first request head: the subscription when it is ours; otherwise whether Kestrel should have the
     /// connection (false: it is gone already).
     /// </summary>
-    private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, string path)
+    private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, string path, TimeSpan headTimeout)
     {
         // On shutdown Kestrel asks its connections to close; one still waiting for its first head goes to Kestrel,
         // which closes it as it closes an idle one, instead of holding the stop until its timeout.
+        // A head that has not come whole within Kestrel's own limit for request heads is answered 408 and the
+        // connection closed, as Kestrel answers any slow head (a client trickling bytes must not hold the connection
+        // here). One still waiting when Kestrel asks its connections to close (shutdown) goes to Kestrel, which closes
+        // it as an idle one. Both cancel the pending read rather than pass a token, so the read returns the bytes so
+        // far and they can be handed over unexamined. (Nothing for the connection closing: the read ends by itself.)
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        // (No token for the connection closing: the read ends by itself then. Every registration stays allocated on
-        // its token source for the connection's life, so there is only the one that is needed.)
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(closeRequested);
+        giveUp.CancelAfter(headTimeout);
         var input = connection.Transport.Input;
-        while (true)
+        var cancelSeen = false;
+        var registration = giveUp.Token.UnsafeRegister(static reader => ((PipeReader)reader!).CancelPendingRead(), input);
+        try
         {
-            ReadResult result;
-            try
+            return await ReadAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await registration.DisposeAsync().ConfigureAwait(false);
+
+            // Cancelled after the last read: the cancellation is still pending and would end the next reader's
+            // first read (Kestrel's, or the drain's). Take it here.
+            if (giveUp.IsCancellationRequested && !cancelSeen && input.TryRead(out var stray))
             {
-                result = await input.ReadAsync(closeRequested).ConfigureAwait(false);
+                input.AdvanceTo(stray.Buffer.Start);
             }
-            catch (OperationCanceledException) when (closeRequested.IsCancellationRequested && !connection.ConnectionClosed.IsCancellationRequested)
+        }
+
+        async Task<(RequestHead? Head, bool ToKestrel)> ReadAsync()
+        {
+            while (true)
             {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
+                {
+                    return (null, false);
+                }
+
+                if (result.IsCanceled)
+                {
+                    input.AdvanceTo(result.Buffer.Start);
+                    cancelSeen = true;
+                    if (closeRequested.IsCancellationRequested || connection.ConnectionClosed.IsCancellationRequested)
+                    {
+                        return (null, !connection.ConnectionClosed.IsCancellationRequested);
+                    }
+
+                    await connection.Transport.Output.WriteAsync(RequestTimeout).ConfigureAwait(false);
+                    return (null, false);
+                }
+
+                var buffer = result.Buffer;
+                var read = RequestHead.TryRead(buffer, path, out var head, out var end);
+                if (read == RequestHead.Result.Ours)
+                {
+                    input.AdvanceTo(end);
+                    return (head, false);
+                }
+
+                if (read == RequestHead.Result.NeedMore && !result.IsCompleted && buffer.Length < MaxHeadBytes)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                // Not ours: nothing consumed and nothing marked as examined, so Kestrel reads the same bytes at once.
+                input.AdvanceTo(buffer.Start);
                 return (null, true);
             }
-            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
-            {
-                return (null, false);
-            }
-
-            var buffer = result.Buffer;
-            var read = RequestHead.TryRead(buffer, path, out var head, out var end);
-            if (read == RequestHead.Result.Ours)
-            {
-                input.AdvanceTo(end);
-                return (head, false);
-            }
-
-            if (read == RequestHead.Result.NeedMore && !result.IsCompleted && buffer.Length < MaxHeadBytes)
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                continue;
-            }
-
-            // Not ours: nothing consumed and nothing marked as examined, so Kestrel reads the same bytes at once.
-            input.AdvanceTo(buffer.Start);
-            return (null, true);
         }
     }
 
@@ -132,9 +172,11 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
             var input = connection.Transport.Input;
             try
             {
-                while (true)
+                var received = 0L;
+                while (received <= MaxBytesAfterHead)
                 {
                     var result = await input.ReadAsync().ConfigureAwait(false);
+                    received += result.Buffer.Length;
                     input.AdvanceTo(result.Buffer.End);
                     if (result.IsCanceled)
                     {

@@ -288,8 +288,11 @@ internal sealed class SubscriptionListener : IConnectionListener
         {
             try
             {
-                while (await Socket.ReceiveAsync(Discard, SocketFlags.None).ConfigureAwait(false) > 0)
+                var received = 0L;
+                int n;
+                while (received <= MaxBytesAfterHead && (n = await Socket.ReceiveAsync(Discard, SocketFlags.None).ConfigureAwait(false)) > 0)
                 {
+                    received += n;
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)

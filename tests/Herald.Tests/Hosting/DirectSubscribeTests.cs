@@ -736,13 +736,77 @@ public sealed class DirectSubscribeTests
         Assert.Equal(0, app.Services.GetRequiredService<Herald.Mercure.MercureHub>().SubscriberCount);
     }
 
-    /// <summary>A hub embedded with both connection-level paths on, mapped with <paramref name="conventions"/>.</summary>
-    private static async Task<WebApplication> StartEmbeddedAsync(Action<IServiceCollection> services, Action<IEndpointConventionBuilder> conventions)
+    [Theory]
+    [InlineData(true)] // a connection Herald's listener accepted
+    [InlineData(false)] // a connection Kestrel accepted, taken over by the connection middleware
+    public async Task A_client_that_keeps_sending_after_its_subscription_head_is_cut(bool listener)
+    {
+        await using var app = await StartEmbeddedAsync(_ => { }, _ => { }, listener);
+        var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
+        var hub = app.Services.GetRequiredService<Herald.Mercure.MercureHub>();
+        await using var connection = await RawConnection.OpenAsync(baseUrl);
+        await connection.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n\r\n");
+        Assert.Equal(200, (await connection.ReadHeadAsync()).Status);
+        await TestHub.Eventually(() => hub.SubscriberCount == 1, "the subscriber");
+
+        // An event-stream request has no body: past 64 KB of anything after the head, the hub stops reading and
+        // ends the stream.
+        try
+        {
+            var junk = new string('x', 16 * 1024);
+            for (var i = 0; i < 8; i++)
+            {
+                await connection.SendAsync(junk);
+            }
+        }
+        catch (SocketException)
+        {
+            // The hub may close the connection before the last of it is sent.
+        }
+
+        await TestHub.Eventually(() => hub.SubscriberCount == 0, "the subscriber to be cut");
+        Assert.True(await connection.EndsAsync(drain: true), "the hub closes the connection");
+    }
+
+    [Fact]
+    public async Task A_head_that_trickles_past_the_servers_head_timeout_is_answered_408_and_the_connection_closed()
+    {
+        await using var app = await StartEmbeddedAsync(
+            _ => { }, _ => { }, listener: false, kestrel: k => k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+        var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
+        await using var connection = await RawConnection.OpenAsync(baseUrl);
+
+        // The start of a subscription, then nothing: the head never completes.
+        await connection.SendAsync($"GET /.well-known/mercure?{TopicQuery} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n");
+
+        // Held by the connection middleware it would stay open for good; like Kestrel, the hub answers a head this
+        // slow with a 408 and closes.
+        Assert.Equal(408, (await connection.ReadHeadAsync()).Status);
+        Assert.True(await connection.EndsAsync(drain: true), "the connection is closed");
+    }
+
+    /// <summary>
+    /// A hub embedded with the connection middleware on (and Herald's listener too when <paramref name="listener"/>),
+    /// mapped with <paramref name="conventions"/>.
+    /// </summary>
+    private static async Task<WebApplication> StartEmbeddedAsync(
+        Action<IServiceCollection> services,
+        Action<IEndpointConventionBuilder> conventions,
+        bool listener = true,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.UseHeraldListener();
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions()));
+        if (listener)
+        {
+            builder.WebHost.UseHeraldListener();
+        }
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
+            kestrel?.Invoke(k);
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddHerald(o => o.Anonymous = true);
         services(builder.Services);
