@@ -109,10 +109,11 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 
             await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(PublishAsync))).WaitAsync(TimeSpan.FromMinutes(2));
 
-            // A log that is never started over only grows (SQLite never shrinks it in use): it would hold every page
-            // written. Started over after each checkpoint, it stays at a few thousand pages.
+            // A log that is never started over only grows (SQLite never shrinks it in use): it holds every page written,
+            // 164 MB here. Started over after each checkpoint it holds what the writer adds during one checkpoint: a few
+            // MB on a quiet machine, 26 MB seen with the whole test suite running beside it.
             var log = new FileInfo(DatabasePath + "-wal").Length;
-            Assert.True(log < 24 * 1024 * 1024, $"the log grew to {log / (1024 * 1024)} MB");
+            Assert.True(log < 48 * 1024 * 1024, $"the log grew to {log / (1024 * 1024)} MB");
             Assert.Equal(36_000, store.LastSequence);
         }
     }
