@@ -31,12 +31,13 @@ dotnet "$herald" bench --url "$url" --jwt-key $key --server-pid $hub --json $arg
 bench=$!
 
 snapshot() { # file: one line per thread "name<TAB>utime+stime", then the machine's /proc/stat cpu line
+    local file=$1
     for task in /proc/$hub/task/*; do
         stat=$(cat "$task/stat" 2> /dev/null) || continue
         set -- ${stat##*) }
         printf '%s\t%s\n' "$(cat "$task/comm" 2> /dev/null)" $(( ${12} + ${13} ))
-    done > "$1"
-    head -1 /proc/stat >> "$1"
+    done > "$file"
+    head -1 /proc/stat >> "$file"
 }
 sleep "$DELAY"; snapshot "$work/a"; sleep "$seconds"; snapshot "$work/b"
 wait $bench || true
@@ -64,5 +65,6 @@ print(f"{'hub in all':28s} {total:6.1f} % of a core")
 d = [b - a for a, b in zip(ca, cb)]
 print(f"machine busy {100 * (sum(d[:8]) - d[3] - d[4]) / sum(d[:8]):.1f} % of all cores (softirq {100 * d[6] / sum(d[:8]):.1f} %)")
 PY
-sed -E 's/.*"deliveryPercent":([^,]*).*"publishRate":([^,]*).*/delivery \1 %, publish rate \2/' "$work/bench.json" | head -1
-grep -o '"latencyP99Ms":[^,]*\|"serverCpuMicrosPerDelivery":[^,]*' "$work/bench.json" | tr '\n' ' '; echo
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(", ".join(f"{k} {d.get(k)}" for k in ("deliveryPercent", "publishRate", "latencyP99Ms", "serverCpuMicrosPerDelivery")))' "$work/bench.json"
+kill $hub 2> /dev/null; wait $hub 2> /dev/null || true
+rm -rf "$work"
