@@ -28,7 +28,7 @@ public class DispatchBenchmarks
         _subscribers = new TopicSubscriber[Subscribers];
         for (var i = 0; i < Subscribers; i++)
         {
-            _subscribers[i] = new TopicSubscriber(new DiscardingPipeWriter(), Topics, null, capacity: 1 << 20);
+            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), Topics, null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[i]);
         }
     }

@@ -1,5 +1,3 @@
-using System.IO.Pipelines;
-
 namespace Herald.Dispatch;
 
 /// <summary>A subscriber that receives the updates whose topics match its selectors.</summary>
@@ -13,17 +11,6 @@ internal sealed class TopicSubscriber : Subscriber
     private readonly object _holdGate = new();
     private List<(byte[] Frame, long Sequence)>? _held;
     private volatile bool _catchingUp;
-
-    public TopicSubscriber(
-        PipeWriter output,
-        IReadOnlyList<string> selectors,
-        IReadOnlyList<string>? privateSelectors,
-        int capacity,
-        long maxQueuedBytes = long.MaxValue,
-        Action? abort = null)
-        : this(new PipeOutput(output), selectors, privateSelectors, capacity, maxQueuedBytes, abort)
-    {
-    }
 
     public TopicSubscriber(
         SubscriberOutput output,

@@ -76,19 +76,18 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     /// </summary>
     private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, string path, TimeSpan headTimeout)
     {
-        // On shutdown Kestrel asks its connections to close; one still waiting for its first head goes to Kestrel,
-        // which closes it as it closes an idle one, instead of holding the stop until its timeout.
         // A head that has not come whole within Kestrel's own limit for request heads is answered 408 and the
         // connection closed, as Kestrel answers any slow head (a client trickling bytes must not hold the connection
-        // here). One still waiting when Kestrel asks its connections to close (shutdown) goes to Kestrel, which closes
-        // it as an idle one. Both cancel the pending read rather than pass a token, so the read returns the bytes so
-        // far and they can be handed over unexamined. (Nothing for the connection closing: the read ends by itself.)
+        // here); the deadline is checked on Kestrel's once-a-second connection heartbeat, not a timer per connection.
+        // One still waiting when Kestrel asks its connections to close (shutdown) goes to Kestrel, which closes it as
+        // an idle one. Both cancel the pending read rather than pass a token, so the read returns the bytes so far and
+        // they can be handed over unexamined. (Nothing for the connection closing: the read ends by itself.)
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(closeRequested);
-        giveUp.CancelAfter(headTimeout);
         var input = connection.Transport.Input;
+        var deadline = new HeadDeadline(input, headTimeout);
+        connection.Features.Get<IConnectionHeartbeatFeature>()?.OnHeartbeat(static state => ((HeadDeadline)state).Tick(), deadline);
+        var registration = closeRequested.UnsafeRegister(static state => ((HeadDeadline)state!).GiveUp(), deadline);
         var cancelSeen = false;
-        var registration = giveUp.Token.UnsafeRegister(static reader => ((PipeReader)reader!).CancelPendingRead(), input);
         try
         {
             return await ReadAsync().ConfigureAwait(false);
@@ -97,9 +96,9 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         {
             await registration.DisposeAsync().ConfigureAwait(false);
 
-            // Cancelled after the last read: the cancellation is still pending and would end the next reader's
-            // first read (Kestrel's, or the drain's). Take it here.
-            if (giveUp.IsCancellationRequested && !cancelSeen && input.TryRead(out var stray))
+            // Given up on after the last read: the cancellation is still pending and would end the next reader's first
+            // read (Kestrel's, or the drain's). Take it here.
+            if (deadline.Finish() && !cancelSeen && input.TryRead(out var stray))
             {
                 input.AdvanceTo(stray.Buffer.Start);
             }
@@ -149,6 +148,46 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
                 // Not ours: nothing consumed and nothing marked as examined, so Kestrel reads the same bytes at once.
                 input.AdvanceTo(buffer.Start);
                 return (null, true);
+            }
+        }
+    }
+
+    /// <summary>When the first head must have come whole; gives up on the read (once) when it has not.</summary>
+    private sealed class HeadDeadline(PipeReader input, TimeSpan timeout)
+    {
+        private readonly Lock _gate = new();
+        private readonly long _at = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        private bool _finished;
+        private bool _gaveUp;
+
+        /// <summary>Called on Kestrel's heartbeat for the connection's whole life: acts only while the head is awaited.</summary>
+        public void Tick()
+        {
+            if (!Volatile.Read(ref _finished) && Environment.TickCount64 >= _at)
+            {
+                GiveUp();
+            }
+        }
+
+        public void GiveUp()
+        {
+            lock (_gate)
+            {
+                if (!_finished && !_gaveUp)
+                {
+                    _gaveUp = true;
+                    input.CancelPendingRead();
+                }
+            }
+        }
+
+        /// <summary>Stops watching; returns whether the read was given up on.</summary>
+        public bool Finish()
+        {
+            lock (_gate)
+            {
+                _finished = true;
+                return _gaveUp;
             }
         }
     }
@@ -246,12 +285,18 @@ internal sealed class HubRoute
     {
         get
         {
+            // Decided once per mount; every connection after the first reads it without a lock.
+            if (Volatile.Read(ref _checked))
+            {
+                return _directPath;
+            }
+
             lock (_gate)
             {
                 if (!_checked && _path is not null)
                 {
                     _directPath = HasMiddlewareConventions() ? null : _path;
-                    _checked = true;
+                    Volatile.Write(ref _checked, true);
                 }
 
                 return _directPath;
