@@ -59,7 +59,7 @@ internal sealed class RedisServer : IAsyncDisposable
         if (_process is { HasExited: false } process)
         {
             process.Kill();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 
@@ -103,7 +103,7 @@ internal sealed class RedisServer : IAsyncDisposable
             if (!process.HasExited)
             {
                 process.Kill();
-                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
             }
 
             if (attempt == 5)
