@@ -21,9 +21,15 @@ internal static class HubServer
 
     /// <summary>
     /// Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win
-    /// over appsettings and environment; <paramref name="defaults"/> lose to everything.
+    /// over appsettings and environment; <paramref name="defaults"/> lose to everything. <paramref name="services"/>
+    /// runs last on the app's services (tests register a <see cref="TimeProvider"/> they move).
     /// </summary>
-    public static WebApplication Build(string[] args, IDictionary<string, string?> settings, TextWriter? console = null, IEnumerable<KeyValuePair<string, string?>>? defaults = null)
+    public static WebApplication Build(
+        string[] args,
+        IDictionary<string, string?> settings,
+        TextWriter? console = null,
+        IEnumerable<KeyValuePair<string, string?>>? defaults = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -64,6 +70,7 @@ internal static class HubServer
         builder.Services.AddHerald().UseRedis();
         builder.Services.AddDemos(builder.Configuration);
         builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(new GeneratedKey(console ?? Console.Out));
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseDefaultFiles();

@@ -12,6 +12,8 @@ namespace Herald.Client.Tests;
 /// <summary>The client against a real Kestrel server that misbehaves on purpose.</summary>
 public sealed class EventSourceClientTests
 {
+    private static readonly TimeSpan QuietIdleTimeout = TimeSpan.FromSeconds(3);
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -58,6 +60,7 @@ public sealed class EventSourceClientTests
         Assert.Equal(Enumerable.Range(1, 9).Select(i => $"event {i}"), messages.Select(m => m.Data));
         Assert.Equal(Enumerable.Range(1, 9).Select(i => $"{i}"), messages.Select(m => m.LastEventId));
         Assert.Equal(["", "3", "6"], lastEventIds.Take(3));
+        Assert.True(errors.Count >= 2, $"{errors.Count} errors for two ended streams");
         Assert.All(errors, e => Assert.True(e.WillRetry));
         Assert.All(errors.Take(2), e => Assert.IsAssignableFrom(abort ? typeof(IOException) : typeof(EventSourceException), e.Exception));
     }
@@ -217,11 +220,11 @@ public sealed class EventSourceClientTests
     [Fact]
     public async Task A_network_error_is_retried()
     {
-        // A port that was free a moment ago: connecting to it is refused.
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // A port bound but not listening: connecting to it is refused, and while we hold it no one else can take it
+        // (a port found free and released could be anyone's by the time the client connects).
+        using var reserved = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        reserved.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)reserved.LocalEndPoint!).Port;
 
         await using var client = new EventSourceClient(FastOptions(new Uri($"http://127.0.0.1:{port}/sse")));
         using var stop = new CancellationTokenSource(TestServer.Timeout);
@@ -324,7 +327,7 @@ public sealed class EventSourceClientTests
         Assert.Equal(["1", "2"], messages.Select(m => m.Data));
         Assert.Equal(1, Volatile.Read(ref oldHits));
         Assert.Equal(2, Volatile.Read(ref streamHits));
-        Assert.All(opened, url => Assert.Equal(server.Url("sse"), url));
+        Assert.Equal([server.Url("sse"), server.Url("sse")], opened);
     }
 
     [Fact]
@@ -399,8 +402,10 @@ public sealed class EventSourceClientTests
             Interlocked.Increment(ref connections);
             await TestServer.StartStreamAsync(context);
 
-            // Twice the idle timeout in all, but never more than a tenth of it without a byte.
-            for (var i = 0; i < 30; i++)
+            // Twice the idle timeout in all (timed here, so a slow machine sends more, never fewer), with a thirtieth
+            // of it between bytes: a stall long enough to look idle would have to last 3 s.
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (System.Diagnostics.Stopwatch.GetElapsedTime(started) < 2 * QuietIdleTimeout)
             {
                 await Task.Delay(100, context.RequestAborted);
                 await TestServer.WriteAsync(context, ":\n\n");
@@ -411,7 +416,7 @@ public sealed class EventSourceClientTests
         }));
         await using var client = new EventSourceClient(FastOptions(server.Url("sse")) with
         {
-            IdleTimeout = TimeSpan.FromSeconds(1.5),
+            IdleTimeout = QuietIdleTimeout,
         });
         var errors = CollectErrors(client);
 
@@ -582,7 +587,7 @@ public sealed class EventSourceClientTests
         Url = url,
         ReconnectDelay = TimeSpan.FromMilliseconds(20),
         MaxReconnectDelay = TimeSpan.FromSeconds(1),
-        IdleTimeout = TimeSpan.FromSeconds(10),
+        IdleTimeout = TimeSpan.FromSeconds(60),
     };
 
     private static List<EventSourceErrorEventArgs> CollectErrors(EventSourceClient client)

@@ -13,8 +13,8 @@ namespace Herald.Client.Tests;
 /// <summary>A real Kestrel server on 127.0.0.1 and a free port, with the endpoints a test maps.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
-    /// <summary>The bound on every await in these tests.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    /// <summary>The bound on every await in these tests: generous, as it only runs out when a test fails.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private readonly WebApplication _app;
 

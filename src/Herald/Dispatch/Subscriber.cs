@@ -97,8 +97,8 @@ internal class Subscriber
     internal long DispatchStamp;
 
     /// <summary>
-    /// <see cref="Environment.TickCount64"/> at which the server ends this stream (token expiry, write timeout);
-    /// zero for never. Checked by the <see cref="HeartbeatTimer"/> sweep, not by a timer per connection.
+    /// Milliseconds (<see cref="HeartbeatTimer.Now"/> on the hub's clock) at which the server ends this stream (token
+    /// expiry, write timeout); zero for never. Checked by the <see cref="HeartbeatTimer"/> sweep, not by a timer per connection.
     /// </summary>
     public long DeadlineTicks { get; set; }
 

@@ -15,15 +15,20 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     private readonly HeartbeatTimer _heartbeat;
     private volatile bool _stopping;
 
-    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IUpdateStore store)
+    /// <summary>
+    /// Stream deadlines (token expiry, write timeout) run on <paramref name="time"/>: the app's <see cref="TimeProvider"/>
+    /// when it registers one, so tests can pass a deadline instead of waiting for it.
+    /// </summary>
+    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IUpdateStore store, TimeProvider? time = null)
     {
+        Time = time ?? TimeProvider.System;
         Options = options.Value;
         Store = store;
         store.SetListener(OnStored);
         Matcher = matcher;
         Metrics = metrics;
         Dispatcher = new Dispatcher(matcher);
-        _heartbeat = new HeartbeatTimer(Options.Heartbeat);
+        _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
     }
 
     /// <summary>
@@ -40,6 +45,9 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     }
 
     public HeraldOptions Options { get; }
+
+    /// <summary>The clock stream deadlines are set and checked on.</summary>
+    public TimeProvider Time { get; }
 
     public TopicMatcher Matcher { get; }
 

@@ -102,7 +102,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
             lifetime.Abort);
-        subscriber.DeadlineTicks = Deadline(claims?.Expires, options.WriteTimeout);
+        subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
         var session = new Session(hub, presence, subscriber, resume);
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
@@ -197,13 +197,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         return result.IsValid ? (result.Claims, null) : (null, "invalid subscriber token: " + result.Error);
     }
 
-    private static long Deadline(DateTimeOffset? expires, TimeSpan writeTimeout)
+    private static long Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)
     {
-        var now = Environment.TickCount64;
+        var now = HeartbeatTimer.Now(time);
         long deadline = 0;
         if (expires is { } exp)
         {
-            deadline = now + Math.Max(0, (long)(exp - DateTimeOffset.UtcNow).TotalMilliseconds);
+            deadline = now + Math.Max(0, (long)(exp - time.GetUtcNow()).TotalMilliseconds);
         }
 
         if (writeTimeout > TimeSpan.Zero)

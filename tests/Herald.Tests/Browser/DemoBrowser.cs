@@ -1,17 +1,27 @@
+using System.Collections.Concurrent;
 using Herald.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace Herald.Tests.Browser;
 
 /// <summary>
-/// One Chromium for all the demo page tests, which run one after another (a collection): they assert on how fast
-/// a message arrives, and on a small shared machine parallel browsers would measure each other.
+/// One Chromium for every browser test, which run one after another (a collection): on a small shared machine
+/// parallel browsers starve each other and the hubs they talk to. Each test starts with no page open and no error
+/// recorded (<see cref="ResetAsync"/>), so nothing one test left behind can fail or slow down the next.
 /// </summary>
 public sealed class DemoBrowser : IAsyncLifetime
 {
+    /// <summary>How long any single browser wait may take: it only runs out when the test is failing anyway.</summary>
+    public const int WaitMs = 30_000;
+
+    private readonly List<IBrowserContext> _contexts = [];
+    private readonly ConcurrentQueue<string> _errors = new();
     private IPlaywright? _playwright;
 
     public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary>Uncaught errors of the pages the current test opened (a demo page should have none).</summary>
+    public IReadOnlyCollection<string> Errors => _errors.ToArray();
 
     public async Task InitializeAsync() => (_playwright, Browser) = await Chromium.LaunchAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
@@ -19,14 +29,37 @@ public sealed class DemoBrowser : IAsyncLifetime
     public async Task<IPage> NewPageAsync(int width = 1440, int height = 900)
     {
         var context = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = width, Height = height }, ColorScheme = ColorScheme.Light });
-        context.SetDefaultTimeout(15_000);
+        lock (_contexts)
+        {
+            _contexts.Add(context);
+        }
+
+        context.SetDefaultTimeout(WaitMs);
         var page = await context.NewPageAsync();
-        page.PageError += (_, error) => Errors.Add(error);
+        page.PageError += (_, error) => _errors.Enqueue(error);
         return page;
     }
 
-    /// <summary>Uncaught errors of any page (a demo page should have none).</summary>
-    public List<string> Errors { get; } = [];
+    /// <summary>
+    /// Closes every context opened since the last reset (their streams end with them) and forgets their errors.
+    /// The browser tests call it before and after each test.
+    /// </summary>
+    public async Task ResetAsync()
+    {
+        IBrowserContext[] open;
+        lock (_contexts)
+        {
+            open = [.. _contexts];
+            _contexts.Clear();
+        }
+
+        foreach (var context in open)
+        {
+            await context.CloseAsync().WaitAsync(TimeSpan.FromMilliseconds(WaitMs));
+        }
+
+        _errors.Clear();
+    }
 
     /// <summary>Saves a screenshot for a person to look at (not committed).</summary>
     public static async Task ScreenshotAsync(IPage page, string name)
@@ -38,6 +71,7 @@ public sealed class DemoBrowser : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await ResetAsync();
         if (Browser is not null)
         {
             await Browser.DisposeAsync();

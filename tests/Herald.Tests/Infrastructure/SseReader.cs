@@ -23,7 +23,7 @@ internal sealed class SseReader : IAsyncDisposable
     }
 
     /// <summary>The next event, or fails after <paramref name="timeoutMs"/>. Returns null at the end of the stream.</summary>
-    public async Task<SseItem<string>?> NextAsync(int timeoutMs = 10_000)
+    public async Task<SseItem<string>?> NextAsync(int timeoutMs = 30_000)
     {
         var next = _events.MoveNextAsync().AsTask();
         if (await Task.WhenAny(next, Task.Delay(timeoutMs)) != next)

@@ -28,7 +28,11 @@ internal sealed class TestHub : IAsyncDisposable
 
     public MercureHub Hub => App.Services.GetRequiredService<MercureHub>();
 
-    public static async Task<TestHub> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// Starts a hub with <paramref name="settings"/> over the defaults. With <paramref name="time"/>, stream deadlines
+    /// (token expiry, write timeout) run on that clock (<see cref="SkippingClock"/>), so a test can pass them at once.
+    /// </summary>
+    public static async Task<TestHub> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -42,7 +46,7 @@ internal sealed class TestHub : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = HubServer.Build([], all, TextWriter.Null);
+        var app = HubServer.Build([], all, TextWriter.Null, services: time is null ? null : services => services.AddSingleton(time));
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var address = HubServer.Addresses(app).First().TrimEnd('/');
         return new TestHub(app, address);
@@ -68,7 +72,7 @@ internal sealed class TestHub : IAsyncDisposable
             form.Add(new("private", "on"));
         }
 
-        using var response = await PostAsync(form).WaitAsync(TimeSpan.FromSeconds(10));
+        using var response = await PostAsync(form).WaitAsync(TimeSpan.FromSeconds(30));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"publish failed: {(int)response.StatusCode} {body}");
         return body;
@@ -88,12 +92,15 @@ internal sealed class TestHub : IAsyncDisposable
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
-        var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(10));
+        var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
         return await SseReader.OpenAsync(response);
     }
 
-    /// <summary>Waits (polling with a deadline) until <paramref name="condition"/> holds.</summary>
-    public static async Task Eventually(Func<bool> condition, string what, int timeoutMs = 10_000)
+    /// <summary>
+    /// Waits (polling with a deadline) until <paramref name="condition"/> holds. The deadline is generous because it
+    /// only matters when the test fails: on a loaded two-core machine a healthy hub can take seconds.
+    /// </summary>
+    public static async Task Eventually(Func<bool> condition, string what, int timeoutMs = 30_000)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
         while (!condition())

@@ -269,6 +269,7 @@ public sealed class HistoryTests
         using var post = new HttpRequestMessage(HttpMethod.Post, second.HubUrl) { Content = new FormUrlEncodedContent([new("topic", topic), new("data", "after")]) };
         post.Headers.Authorization = new("Bearer", TestHub.PublisherToken());
         using var afterResponse = await resumeClient.SendAsync(post);
+        Assert.Equal(HttpStatusCode.OK, afterResponse.StatusCode);
         var afterId = await afterResponse.Content.ReadAsStringAsync();
         var next = await resumeReader.NextAsync();
         Assert.Equal("after", next?.Data);

@@ -42,7 +42,7 @@ public sealed class PublishFormTests
         };
         try
         {
-            var fields = await reader.ReadFormAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var fields = await reader.ReadFormAsync().WaitAsync(TimeSpan.FromSeconds(30));
             return Describe(PublishForm.From(new FormCollection(fields)));
         }
         catch (InvalidDataException e)

@@ -19,7 +19,7 @@ public sealed class PublishTests : IAsyncLifetime
 
     private async Task<(HttpStatusCode Status, string Body)> Post(List<KeyValuePair<string, string>> form, string? token = null)
     {
-        using var response = await _hub.PostAsync(form, token).WaitAsync(TimeSpan.FromSeconds(10));
+        using var response = await _hub.PostAsync(form, token).WaitAsync(TimeSpan.FromSeconds(30));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -163,7 +163,7 @@ public sealed class PublishTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, _hub.HubUrl) { Content = content };
         request.Headers.Authorization = new("Bearer", TestHub.PublisherToken());
-        var response = await _hub.Client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(10));
+        var response = await _hub.Client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
         return (response.StatusCode, await response.Content.ReadAsStringAsync(), response);
     }
 

@@ -163,22 +163,39 @@ public sealed class SubscribeTests
     [Fact]
     public async Task The_stream_is_closed_when_the_token_expires()
     {
-        await using var hub = await Start();
-        var token = TokenIssuer.Create(TestHub.Key, null, ["*"], TimeSpan.FromSeconds(2));
+        // The hub's clock is skipped past the expiry rather than waited for: no window for a slow machine to miss.
+        var clock = new SkippingClock();
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Anonymous"] = "false" }, clock);
+        var token = TokenIssuer.Create(TestHub.Key, null, ["*"], TimeSpan.FromMinutes(10));
         await using var reader = await hub.SubscribeAsync("topic=t", token);
+        Assert.Equal(HttpStatusCode.OK, reader.Response.StatusCode);
         await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "subscriber");
 
-        Assert.True(await reader.EndsWithinAsync(10_000), "the stream should end once the token expires");
+        // Open and delivering before the expiry...
+        await hub.PublishAsync("t", "before the expiry");
+        Assert.Equal("before the expiry", (await reader.NextAsync())?.Data);
+
+        // ...and ended by the hub once it is past.
+        clock.Skip(TimeSpan.FromMinutes(11));
+        Assert.True(await reader.EndsWithinAsync(30_000), "the stream should end once the token expires");
         await TestHub.Eventually(() => hub.Hub.SubscriberCount == 0, "the subscriber removed");
     }
 
     [Fact]
     public async Task A_write_timeout_recycles_the_stream()
     {
-        await using var hub = await Start(anonymous: true, ("Herald:WriteTimeout", "00:00:01"));
+        var clock = new SkippingClock();
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Anonymous"] = "true", ["Herald:WriteTimeout"] = "00:10:00" }, clock);
         await using var reader = await hub.SubscribeAsync("topic=t");
+        Assert.Equal(HttpStatusCode.OK, reader.Response.StatusCode);
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "subscriber");
+        await hub.PublishAsync("t", "before the timeout");
+        Assert.Equal("before the timeout", (await reader.NextAsync())?.Data);
 
-        Assert.True(await reader.EndsWithinAsync(10_000), "the stream should be recycled");
+        clock.Skip(TimeSpan.FromMinutes(11));
+
+        Assert.True(await reader.EndsWithinAsync(30_000), "the stream should be recycled");
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 0, "the subscriber removed");
     }
 
     [Fact]
@@ -189,7 +206,7 @@ public sealed class SubscribeTests
         await using var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[64];
         var colons = 0;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (colons < 3)
         {
             var n = await body.ReadAsync(buffer, timeout.Token);

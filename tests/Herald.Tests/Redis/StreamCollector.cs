@@ -86,19 +86,19 @@ internal sealed class StreamCollector : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        await _pump.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _pump.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
     }
 
     private async Task ConnectAsync(string hubUrl, string lastEventId)
     {
-        await _pump.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _pump.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var request = new HttpRequestMessage(HttpMethod.Get, hubUrl + "?" + _query);
         request.Headers.Add("Last-Event-ID", lastEventId);
-        var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).WaitAsync(TimeSpan.FromSeconds(10));
+        var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(response.IsSuccessStatusCode, $"subscribe on {hubUrl} answered {(int)response.StatusCode}");
-        var body = await response.Content.ReadAsStreamAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var body = await response.Content.ReadAsStreamAsync().WaitAsync(TimeSpan.FromSeconds(30));
         _pump = Task.Run(() => PumpAsync(response, body));
     }
 

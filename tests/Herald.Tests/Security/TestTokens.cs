@@ -15,7 +15,7 @@ internal static class TestTokens
     public const string PublisherKey = "publisher-secret-publisher-secret-0123456789";
     public const string SubscriberKey = "subscriber-secret-subscriber-secret-987654321";
 
-    public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
 
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
