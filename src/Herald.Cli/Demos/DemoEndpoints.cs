@@ -46,7 +46,7 @@ internal static class DemoEndpoints
         return true;
     }
 
-    /// <summary>Maps <c>/demo/…</c> (nothing when the demos are off; the pages then say so).</summary>
+    /// <summary>Maps <c>/demo/…</c> (nothing when the demos are off: then neither the pages nor these endpoints exist).</summary>
     public static IEndpointRouteBuilder MapDemos(this IEndpointRouteBuilder endpoints)
     {
         if (endpoints.ServiceProvider.GetService<DemoTokens>() is null)
