@@ -156,8 +156,10 @@ for server in $SERVERS; do
                 ran+=(herald)
                 continue
             fi
+            # --data-dir "": history in memory, as these figures were always measured (a plain serve now keeps
+            # SQLite history in ./herald-data, which would also land in the working tree).
             $herald serve --urls "http://127.0.0.1:$HERALD_PORT" --publisher-jwt-key "$JWT_KEY" \
-                --subscriber-jwt-key "$JWT_KEY" --anonymous > "$logs/herald-server.log" 2>&1 &
+                --subscriber-jwt-key "$JWT_KEY" --anonymous --data-dir "" > "$logs/herald-server.log" 2>&1 &
             server_pid=$!
             started_pids+=("$server_pid")
             target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?topic=bench" --dialect mercure --jwt-key "$JWT_KEY")

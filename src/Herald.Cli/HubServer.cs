@@ -8,16 +8,16 @@ using Microsoft.Extensions.Options;
 namespace Herald.Cli;
 
 /// <summary>
-/// The standalone hub of <c>herald serve</c>: Herald mounted in a Kestrel app, with the demo pages at <c>/</c>.
-/// Tests build it the same way, on 127.0.0.1 port 0.
+/// The standalone hub of <c>herald serve</c>: Herald mounted in a Kestrel app, with the demo pages at <c>/</c> when
+/// they are asked for (<c>--demo</c>). Tests build it the same way, on 127.0.0.1 port 0.
 /// </summary>
 internal static class HubServer
 {
     public const string DefaultUrl = "http://localhost:5080";
     public const string KeyFileName = "jwt.key";
 
-    /// <summary>Where the key generated on this start was kept, or <c>null</c> when a key was configured.</summary>
-    public static string? GeneratedKeyPath => GeneratedKey.GeneratedKeyPathValue;
+    /// <summary>The data directory of <c>herald serve</c> when none is configured, relative to the working directory.</summary>
+    public const string DefaultDataDir = "herald-data";
 
     /// <summary>
     /// Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win
@@ -68,23 +68,38 @@ internal static class HubServer
         builder.WebHost.UseHeraldListener();
 
         builder.Services.AddHerald().UseRedis();
-        builder.Services.AddDemos(builder.Configuration);
-        builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(new GeneratedKey(console ?? Console.Out));
+        var demos = builder.Services.AddDemosIfEnabled(builder.Configuration);
+        var generatedKey = new GeneratedKey(console ?? Console.Out);
+        builder.Services.AddSingleton(generatedKey);
+        builder.Services.AddSingleton<IPostConfigureOptions<HeraldOptions>>(generatedKey);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.UseDefaultFiles();
-        app.UseStaticFiles(new StaticFileOptions
+        if (demos)
         {
-            FileProvider = Directory.Exists(app.Environment.WebRootPath)
-                ? new PhysicalFileProvider(app.Environment.WebRootPath)
-                : new NullFileProvider(),
-            OnPrepareResponse = DemoEndpoints.AddPageHeaders,
-        });
+            app.UseRateLimiter();
+            app.UseDefaultFiles();
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = Directory.Exists(app.Environment.WebRootPath)
+                    ? new PhysicalFileProvider(app.Environment.WebRootPath)
+                    : new NullFileProvider(),
+                OnPrepareResponse = DemoEndpoints.AddPageHeaders,
+            });
+        }
+        else
+        {
+            // Someone opening the hub's address should learn it is up and where the demos went, not get a bare 404.
+            app.MapGet("/", DemoEndpoints.DemosOffPage);
+        }
+
         app.MapHerald();
         app.MapDemos();
         return app;
     }
+
+    /// <summary>Whether this start runs on a key it generated, and where that key is kept.</summary>
+    public static GeneratedKey KeyOf(WebApplication app) => app.Services.GetRequiredService<GeneratedKey>();
 
     /// <summary>The addresses Kestrel bound (after start), e.g. the real port behind port 0.</summary>
     public static IReadOnlyList<string> Addresses(WebApplication app)
@@ -92,10 +107,19 @@ internal static class HubServer
 
     /// <summary>
     /// With no key configured, a newcomer should still be able to publish at once: generate a random key once,
-    /// keep it in the data directory readable by its owner only, and use it for publishers and subscribers.
+    /// keep it in the data directory readable by its owner only, and use it for publishers and subscribers. With
+    /// no data directory (history in memory, asked for) nothing is written: the key lasts as long as the process.
     /// </summary>
-    private sealed class GeneratedKey(TextWriter console) : IPostConfigureOptions<HeraldOptions>
+    internal sealed class GeneratedKey(TextWriter console) : IPostConfigureOptions<HeraldOptions>
     {
+        private string? _key;
+
+        /// <summary>Whether this start runs on a key it generated.</summary>
+        public bool Generated { get; private set; }
+
+        /// <summary>The file holding the generated key, or <c>null</c> when it is kept nowhere.</summary>
+        public string? Path { get; private set; }
+
         public void PostConfigure(string? name, HeraldOptions options)
         {
             if (options.PublisherJwtKey is not null || options.SubscriberJwtKey is not null
@@ -104,37 +128,50 @@ internal static class HubServer
                 return;
             }
 
-            var dataDir = options.DataDir ?? Path.Combine(Directory.GetCurrentDirectory(), "herald-data");
-            Directory.CreateDirectory(dataDir);
-            var path = Path.Combine(dataDir, KeyFileName);
-            string key;
-            if (File.Exists(path))
+            if (_key is null)
             {
-                key = File.ReadAllText(path).Trim();
-            }
-            else
-            {
-                key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-                var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
+                if (string.IsNullOrEmpty(options.DataDir))
                 {
-                    fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                    _key = NewKey();
+                    console.WriteLine("herald: no JWT key configured and no data directory; generated one for this run only.");
                 }
-
-                using (var file = new FileStream(path, fileOptions))
-                using (var writer = new StreamWriter(file))
+                else
                 {
-                    writer.Write(key);
+                    (_key, Path) = ReadOrCreate(options.DataDir);
                 }
-
-                console.WriteLine($"herald: no JWT key configured; generated one in {path} (readable by you only).");
             }
 
-            options.PublisherJwtKey = key;
-            options.SubscriberJwtKey = key;
-            GeneratedKeyPathValue = path;
+            options.PublisherJwtKey = _key;
+            options.SubscriberJwtKey = _key;
+            Generated = true;
         }
 
-        public static string? GeneratedKeyPathValue { get; private set; }
+        private static string NewKey() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
+        private (string Key, string Path) ReadOrCreate(string dataDir)
+        {
+            Directory.CreateDirectory(dataDir);
+            var path = System.IO.Path.Combine(dataDir, KeyFileName);
+            if (File.Exists(path))
+            {
+                return (File.ReadAllText(path).Trim(), path);
+            }
+
+            var key = NewKey();
+            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var file = new FileStream(path, fileOptions))
+            using (var writer = new StreamWriter(file))
+            {
+                writer.Write(key);
+            }
+
+            console.WriteLine($"herald: no JWT key configured; generated one in {path} (readable by you only).");
+            return (key, path);
+        }
     }
 }

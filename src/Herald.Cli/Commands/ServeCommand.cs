@@ -25,13 +25,17 @@ internal static class ServeCommand
         var subscriptions = new Option<bool>("--subscriptions") { Description = "Publish subscription events and serve the subscriptions API (presence)" };
         var heartbeat = new Option<string>("--heartbeat") { Description = "Heartbeat interval on idle streams, e.g. 15s (0 turns it off)" };
         var writeTimeout = new Option<string>("--write-timeout") { Description = "Close streams after this long so clients reconnect, e.g. 10m (0: never)" };
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory for the history database and the generated key (default ./herald-data)" };
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = $"Directory for the SQLite history (herald.db) and the generated key (default ./{HubServer.DefaultDataDir}); \"\" keeps history in memory only (lost on restart)",
+        };
         var transport = new Option<string>("--transport") { Description = "Where updates go: empty for the local store, or redis://host:port for a cluster" };
+        var demo = new Option<bool>("--demo") { Description = "Serve the demo pages at / (front page, dashboard, chat), their /demo endpoints and the figures feed; turns presence on" };
 
-        var command = new Command("serve", "Run the Herald hub (Mercure protocol) with its demo pages.")
+        var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
-            anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport,
+            anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -72,7 +76,17 @@ internal static class ServeCommand
 
             SetList("Herald:CorsOrigins", parse.GetValue(cors));
             SetList("Herald:PublishOrigins", parse.GetValue(publishOrigins));
-            Set("Herald:DataDir", parse.GetValue(dataDir));
+            if (parse.GetValue(dataDir) is { } directory)
+            {
+                // Set even when empty: "" is how to ask for history in memory over the default directory.
+                settings["Herald:DataDir"] = directory;
+            }
+
+            if (parse.GetValue(demo))
+            {
+                Set(Demos.DemoEndpoints.EnabledKey, "true");
+            }
+
             Set("Herald:Transport", parse.GetValue(transport));
             foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
             {
@@ -90,17 +104,38 @@ internal static class ServeCommand
                 }
             }
 
-            return await RunAsync(settings, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(demo), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(Dictionary<string, string?> settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <c>herald serve</c> starts from; appsettings, environment and flags all win. History is durable by
+    /// default: SQLite in <c>./herald-data</c>, beside the generated key.
+    /// </summary>
+    internal static Dictionary<string, string?> Defaults(bool demo)
+    {
+        var defaults = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Herald:DataDir"] = Path.GetFullPath(HubServer.DefaultDataDir),
+        };
+        if (demo)
+        {
+            foreach (var (key, value) in Demos.DemoEndpoints.ServeDefaults)
+            {
+                defaults[key] = value;
+            }
+        }
+
+        return defaults;
+    }
+
+    private static async Task<int> RunAsync(Dictionary<string, string?> settings, bool demo, CancellationToken cancellationToken)
     {
         WebApplication app;
         try
         {
-            app = HubServer.Build([], settings, defaults: Demos.DemoEndpoints.ServeDefaults);
+            app = HubServer.Build([], settings, defaults: Defaults(demo));
             _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -111,12 +146,15 @@ internal static class ServeCommand
         }
 
         var options = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
+        var demos = app.Services.GetService<Demos.DemoTokens>() is not null;
         foreach (var address in HubServer.Addresses(app))
         {
-            Console.WriteLine($"herald: hub at {address.TrimEnd('/')}/.well-known/mercure (demos at {address.TrimEnd('/')}/)");
+            var root = address.TrimEnd('/');
+            Console.WriteLine($"herald: hub at {root}/.well-known/mercure" + (demos ? $" (demos at {root}/)" : string.Empty));
         }
 
-        if (HubServer.GeneratedKeyPath is not null && options.PublisherJwtKey is { } key)
+        Console.WriteLine("herald: history: " + DescribeHistory(app.Services.GetRequiredService<Herald.Mercure.MercureHub>().Store, options));
+        if (HubServer.KeyOf(app).Generated && options.PublisherJwtKey is { } key)
         {
             var token = TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], TimeSpan.FromDays(1));
             Console.WriteLine("herald: a token to publish and subscribe to any topic (valid 24 h):");
@@ -126,4 +164,14 @@ internal static class ServeCommand
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         return 0;
     }
+
+    /// <summary>Where acknowledged updates live, so nobody mistakes a hub that forgets on restart for a durable one.</summary>
+    private static string DescribeHistory(IUpdateStore store, HeraldOptions options) => store switch
+    {
+        SqliteUpdateStore sqlite => $"SQLite in {sqlite.DatabasePath}",
+        MemoryUpdateStore => "in memory: not durable (lost on restart; no data directory)",
+
+        // Only the scheme: the rest of the URL may hold a password.
+        _ => $"in the cluster's shared log ({options.Transport?.Split("://")[0]}://…)",
+    };
 }

@@ -6,15 +6,19 @@ using Microsoft.AspNetCore.StaticFiles;
 namespace Herald.Cli.Demos;
 
 /// <summary>
-/// The server side of the pages <c>herald serve</c> shows at <c>/</c>: the live figures feed, subscribe-only
-/// tokens for the pages, and the two endpoints that publish on a visitor's behalf after checking what they sent.
+/// The server side of the pages <c>herald serve --demo</c> shows at <c>/</c>: the live figures feed, subscribe-only
+/// tokens for the pages, and the two endpoints that publish on a visitor's behalf after checking what they sent
+/// (rate-limited per client, see <see cref="DemoPublishLimit"/>).
 /// </summary>
 internal static class DemoEndpoints
 {
-    /// <summary>Configuration key that turns the demos off (<c>Demos__Enabled=false</c>), e.g. on a production hub.</summary>
+    /// <summary>
+    /// Configuration key that turns the demos on (<c>herald serve --demo</c>, <c>Demos__Enabled=true</c>). Off by
+    /// default: they publish into history on a visitor's behalf without a token, which a production hub must not do.
+    /// </summary>
     public const string EnabledKey = "Demos:Enabled";
 
-    /// <summary>Settings <c>herald serve</c> starts from; configuration and flags still win.</summary>
+    /// <summary>Settings <c>herald serve --demo</c> starts from; configuration and flags still win.</summary>
     /// <remarks>Presence is on so the chat can show who is online; <c>Herald__Subscriptions=false</c> turns it off.</remarks>
     public static IReadOnlyDictionary<string, string?> ServeDefaults { get; } = new Dictionary<string, string?>
     {
@@ -28,18 +32,21 @@ internal static class DemoEndpoints
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static IServiceCollection AddDemos(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>Registers the demos' services when <see cref="EnabledKey"/> asks for them; returns whether it did.</summary>
+    public static bool AddDemosIfEnabled(this IServiceCollection services, IConfiguration configuration)
     {
-        if (configuration.GetValue(EnabledKey, defaultValue: true))
+        if (!configuration.GetValue(EnabledKey, defaultValue: false))
         {
-            services.AddSingleton<DemoTokens>();
-            services.AddHostedService<HubFiguresPublisher>();
+            return false;
         }
 
-        return services;
+        services.AddSingleton<DemoTokens>();
+        services.AddHostedService<HubFiguresPublisher>();
+        DemoPublishLimit.Add(services, configuration);
+        return true;
     }
 
-    /// <summary>Maps <c>/demo/…</c> (nothing when the demos are off; the pages then say so).</summary>
+    /// <summary>Maps <c>/demo/…</c> (nothing when the demos are off: then neither the pages nor these endpoints exist).</summary>
     public static IEndpointRouteBuilder MapDemos(this IEndpointRouteBuilder endpoints)
     {
         if (endpoints.ServiceProvider.GetService<DemoTokens>() is null)
@@ -49,10 +56,34 @@ internal static class DemoEndpoints
 
         var demo = endpoints.MapGroup("/demo");
         demo.MapPost("/session", Session);
-        demo.MapPost("/dashboard/updates", PublishTestUpdateAsync);
+        demo.MapPost("/dashboard/updates", PublishTestUpdateAsync).RequireRateLimiting(DemoPublishLimit.PolicyName);
         demo.MapPost("/chat/{room}/join", JoinRoomAsync);
-        demo.MapPost("/chat/{room}/messages", PostMessageAsync);
+        demo.MapPost("/chat/{room}/messages", PostMessageAsync).RequireRateLimiting(DemoPublishLimit.PolicyName);
         return endpoints;
+    }
+
+    /// <summary><c>GET /</c> when the demos are off: the hub is up, here is where it listens, here is how to see the demos.</summary>
+    public static IResult DemosOffPage(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.ContentSecurityPolicy = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers.CacheControl = "no-cache";
+        return Results.Content(
+            $"""
+            <!doctype html>
+            <html lang="en">
+            <meta charset="utf-8">
+            <title>Herald hub</title>
+            <h1>Herald hub is running</h1>
+            <p>The Mercure hub is at <code>{HeraldEndpointRouteBuilderExtensions.DefaultPath}</code>: publish with
+            <code>POST</code>, subscribe with <code>GET</code> (an <code>EventSource</code>).</p>
+            <p>The demo pages (overview, live dashboard, chat) are off. Start the hub with
+            <code>herald serve --demo</code> to see them.</p>
+            </html>
+
+            """,
+            "text/html; charset=utf-8");
     }
 
     /// <summary>Security headers for the demo pages: scripts and styles from this hub only, so text can never become code.</summary>
@@ -160,6 +191,9 @@ internal static class DemoEndpoints
                 topic,
                 token = tokens.SubscribeOnly([topic, DemoTopics.RoomSubscriptionEvents(room), DemoTopics.RoomSubscriptions(room)], payload),
 
+                // Sent back with each message (Authorization: Bearer): the nickname is the one this join was given.
+                sendToken = tokens.ChatPass(room, nickname!),
+
                 // Presence needs both the hub option and a token (the subscriptions API and events are private).
                 presence = tokens.Presence && tokens.CanIssue,
                 subscriptionEvents = DemoTopics.RoomSubscriptionEvents(room),
@@ -169,12 +203,22 @@ internal static class DemoEndpoints
             Json);
     }
 
-    /// <summary><c>POST /demo/chat/{room}/messages</c> <c>{"nickname":…,"text":…}</c>: checks both and publishes the message on the room.</summary>
-    private static async Task<IResult> PostMessageAsync(string room, HttpContext context, IHeraldPublisher publisher)
+    /// <summary>
+    /// <c>POST /demo/chat/{room}/messages</c> <c>{"nickname":…,"text":…}</c> with the join's <c>sendToken</c> as a
+    /// bearer token: checks all three and publishes the message on the room under the nickname the pass carries.
+    /// </summary>
+    private static async Task<IResult> PostMessageAsync(string room, HttpContext context, IHeraldPublisher publisher, DemoTokens tokens)
     {
         if (DemoText.CheckRoom(room) is { } badRoom)
         {
             return Error(StatusCodes.Status400BadRequest, badRoom);
+        }
+
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var pass = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+        if (tokens.NicknameOf(pass, room) is not { } joined)
+        {
+            return Error(StatusCodes.Status401Unauthorized, $"join the room first: send the sendToken of POST /demo/chat/{room}/join as 'Authorization: Bearer'");
         }
 
         var (body, error) = await ReadJsonAsync<ChatMessageRequest>(context);
@@ -183,11 +227,16 @@ internal static class DemoEndpoints
             return error;
         }
 
-        var (nickname, nicknameError) = DemoText.Nickname(body!.Nickname);
+        var (nickname, nicknameError) = body!.Nickname is null ? (joined, null) : DemoText.Nickname(body.Nickname);
         var (text, textError) = DemoText.Message(body.Text, DemoText.MaxMessageLength, multiline: true);
         if ((nicknameError ?? textError) is { } reason)
         {
             return Error(StatusCodes.Status400BadRequest, reason);
+        }
+
+        if (!string.Equals(nickname, joined, StringComparison.Ordinal))
+        {
+            return Error(StatusCodes.Status403Forbidden, "the nickname is not the one this room was joined with; join again to change it");
         }
 
         var id = await publisher.PublishAsync(

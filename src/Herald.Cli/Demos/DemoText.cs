@@ -82,7 +82,8 @@ internal static partial class DemoText
         return (value, null);
     }
 
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final newline, and "abc\n" would become part of a topic.
+    [GeneratedRegex(@"\A[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?\z", RegexOptions.CultureInvariant)]
     private static partial Regex RoomName();
 
     [GeneratedRegex(@"\s+", RegexOptions.CultureInvariant)]

@@ -310,7 +310,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new HistoryStoreException(
-                $"Cannot create the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another --data-dir.",
+                $"Cannot create the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another data directory.",
                 ex);
         }
 
@@ -323,13 +323,13 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         catch (IOException ex) when (File.Exists(_path + ".lock"))
         {
             throw new HistoryStoreException(
-                $"'{_path}' is in use by another Herald process ({Reason(ex)}): stop it or choose another --data-dir.",
+                $"'{_path}' is in use by another Herald process ({Reason(ex)}): stop it or choose another data directory.",
                 ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new HistoryStoreException(
-                $"Cannot write in the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another --data-dir.",
+                $"Cannot write in the data directory '{_directory}' ({Reason(ex)}): make it writable by this user or choose another data directory.",
                 ex);
         }
 
@@ -414,13 +414,13 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         if (applicationId != ApplicationId)
         {
             throw new HistoryStoreException(
-                $"'{_path}' is not a Herald database (it belongs to another application): move it away or choose another --data-dir.");
+                $"'{_path}' is not a Herald database (it belongs to another application): move it away or choose another data directory.");
         }
 
         if (version > SchemaVersion)
         {
             throw new HistoryStoreException(
-                $"'{_path}' was written by a newer Herald (schema {version}, this one reads {SchemaVersion}): upgrade Herald or choose another --data-dir.");
+                $"'{_path}' was written by a newer Herald (schema {version}, this one reads {SchemaVersion}): upgrade Herald or choose another data directory.");
         }
     }
 
@@ -460,17 +460,17 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         return ex.SqliteErrorCode switch
         {
             SQLitePCL.raw.SQLITE_NOTADB =>
-                $"'{_path}' is not a Herald database ({reason}): move it away or choose another --data-dir.",
+                $"'{_path}' is not a Herald database ({reason}): move it away or choose another data directory.",
             SQLitePCL.raw.SQLITE_CORRUPT =>
-                $"'{_path}' is corrupt ({reason}): move it away (or restore a backup) or choose another --data-dir.",
+                $"'{_path}' is corrupt ({reason}): move it away (or restore a backup) or choose another data directory.",
             SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM
                 or SQLitePCL.raw.SQLITE_AUTH or SQLitePCL.raw.SQLITE_IOERR =>
-                $"Cannot write the history database '{_path}' ({reason}): make it and its directory writable by this user or choose another --data-dir.",
+                $"Cannot write the history database '{_path}' ({reason}): make it and its directory writable by this user or choose another data directory.",
             SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED =>
-                $"'{_path}' is locked by another process ({reason}): stop the other hub or choose another --data-dir.",
+                $"'{_path}' is locked by another process ({reason}): stop the other hub or choose another data directory.",
             SQLitePCL.raw.SQLITE_FULL =>
-                $"The disk holding '{_path}' is full ({reason}): free some space or choose another --data-dir.",
-            _ => $"Cannot open the history database '{_path}' ({reason}): move it away or choose another --data-dir.",
+                $"The disk holding '{_path}' is full ({reason}): free some space or choose another data directory.",
+            _ => $"Cannot open the history database '{_path}' ({reason}): move it away or choose another data directory.",
         };
     }
 

@@ -19,8 +19,9 @@ public sealed class DemoEndpointTests
     public async Task A_chat_message_the_rules_refuse_gets_a_400_with_the_reason(string room, string json, string reason)
     {
         await using var hub = await TestHub.StartAsync();
+        var pass = await JoinAsync(hub, "lobby", "ada");
 
-        using var response = await hub.Client.PostAsync($"/demo/chat/{room}/messages", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        using var response = await PostMessageAsync(hub, room, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), pass);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -31,9 +32,10 @@ public sealed class DemoEndpointTests
     public async Task A_message_longer_than_the_limit_is_refused_and_one_at_the_limit_is_published()
     {
         await using var hub = await TestHub.StartAsync();
+        var pass = await JoinAsync(hub, "lobby", "ada");
 
-        using var tooLong = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/messages", new { nickname = "ada", text = new string('x', 501) });
-        using var atLimit = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/messages", new { nickname = "ada", text = new string('x', 500) });
+        using var tooLong = await PostMessageAsync(hub, "lobby", JsonContent.Create(new { nickname = "ada", text = new string('x', 501) }), pass);
+        using var atLimit = await PostMessageAsync(hub, "lobby", JsonContent.Create(new { nickname = "ada", text = new string('x', 500) }), pass);
 
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
@@ -44,8 +46,9 @@ public sealed class DemoEndpointTests
     public async Task Only_JSON_is_accepted_so_a_cross_site_form_cannot_post_for_a_visitor()
     {
         await using var hub = await TestHub.StartAsync();
+        var pass = await JoinAsync(hub, "lobby", "ada");
 
-        using var form = await hub.Client.PostAsync("/demo/chat/lobby/messages", new FormUrlEncodedContent([new("nickname", "ada"), new("text", "hi")]));
+        using var form = await PostMessageAsync(hub, "lobby", new FormUrlEncodedContent([new("nickname", "ada"), new("text", "hi")]), pass);
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
     }
@@ -59,13 +62,15 @@ public sealed class DemoEndpointTests
         using var session = await hub.Client.PostAsync("/demo/session", null);
         var sessionToken = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
         var roomToken = room.GetProperty("token").GetString()!;
+        var sendToken = room.GetProperty("sendToken").GetString()!;
 
-        foreach (var token in new[] { roomToken, sessionToken })
+        // Valid tokens without a publish claim: forbidden. The chat's pass is no token at all to the hub.
+        foreach (var (token, refusal) in new[] { (roomToken, HttpStatusCode.Forbidden), (sessionToken, HttpStatusCode.Forbidden), (sendToken, HttpStatusCode.Unauthorized) })
         {
             foreach (var topic in new[] { "https://herald.local/demo/chat/lobby", "https://example.com/anything" })
             {
                 using var publish = await hub.PostAsync([new("topic", topic), new("data", "forged")], token);
-                Assert.NotEqual(HttpStatusCode.OK, publish.StatusCode);
+                Assert.Equal(refusal, publish.StatusCode);
             }
         }
 
@@ -98,5 +103,25 @@ public sealed class DemoEndpointTests
         {
             Assert.True(data.TryGetProperty(name, out _), name);
         }
+    }
+
+    /// <summary>Joins a room as a page does; returns the pass its messages must carry.</summary>
+    internal static async Task<string> JoinAsync(TestHub hub, string room, string nickname)
+    {
+        using var join = await hub.Client.PostAsJsonAsync($"/demo/chat/{room}/join", new { nickname });
+        Assert.Equal(HttpStatusCode.OK, join.StatusCode);
+        return (await join.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sendToken").GetString()!;
+    }
+
+    /// <summary>Posts a chat message as a page does, with the pass of its join (if any).</summary>
+    internal static Task<HttpResponseMessage> PostMessageAsync(TestHub hub, string room, HttpContent content, string? pass)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/demo/chat/{room}/messages") { Content = content };
+        if (pass is not null)
+        {
+            request.Headers.Authorization = new("Bearer", pass);
+        }
+
+        return hub.Client.SendAsync(request);
     }
 }

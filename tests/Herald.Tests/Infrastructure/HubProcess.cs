@@ -52,6 +52,17 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return new HubProcess(process, url!, lines);
     }
 
+    /// <summary>
+    /// Starts <c>herald serve</c> as a newcomer runs it: in <paramref name="workingDirectory"/>, with no
+    /// <c>--data-dir</c> and no key, so every default applies.
+    /// </summary>
+    public static async Task<HubProcess> StartWithDefaultsAsync(string workingDirectory, params string[] extraArgs)
+    {
+        var (process, lines) = Launch(dataDir: null, withKey: false, extraArgs, workingDirectory: workingDirectory);
+        var url = await WaitForAsync(process, lines, line => HubUrlPattern().Match(line) is { Success: true } m ? m.Groups[1].Value : null);
+        return new HubProcess(process, url!, lines);
+    }
+
     /// <summary>Runs <c>herald serve</c> expecting it to fail at start; returns its exit code and what it printed to stderr.</summary>
     public static async Task<(int ExitCode, string Stderr)> FailToStartAsync(string dataDir, params string[] extraArgs)
     {
@@ -66,14 +77,15 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return (process.ExitCode, await process.StandardError.ReadToEndAsync());
     }
 
-    private static (Process Process, List<string> Lines) Launch(string dataDir, bool withKey, string[] extraArgs, IDictionary<string, string>? environment = null)
+    private static (Process Process, List<string> Lines) Launch(
+        string? dataDir, bool withKey, string[] extraArgs, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
+            WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -82,7 +94,8 @@ internal sealed partial class HubProcess : IAsyncDisposable
         }
 
         string[] key = withKey ? ["--jwt-key", TestHub.Key] : [];
-        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", "--data-dir", dataDir, .. key, .. extraArgs])
+        string[] data = dataDir is null ? [] : ["--data-dir", dataDir];
+        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", .. data, .. key, .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }
@@ -139,6 +152,21 @@ internal sealed partial class HubProcess : IAsyncDisposable
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>SIGTERM, as <c>kill</c> and service managers send it: the hub shuts down gracefully. Waits for the exit.</summary>
+    public async Task TerminateAsync()
+    {
+        // The runtime can only SIGKILL a process; a graceful stop needs the signal sent the way `kill` does.
+        if (Terminate(_process.Id, SigTerm) != 0)
+        {
+            Assert.Fail("kill(SIGTERM) failed");
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>The exit code, once it has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -148,6 +176,11 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
         _process.Dispose();
     }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Terminate(int pid, int signal);
 
     [GeneratedRegex(@"hub at (http://[^/\s]+)/\.well-known/mercure")]
     private static partial Regex HubUrlPattern();

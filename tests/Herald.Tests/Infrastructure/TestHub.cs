@@ -40,6 +40,9 @@ internal sealed class TestHub : IAsyncDisposable
             ["Herald:PublisherJwtKey"] = Key,
             ["Herald:SubscriberJwtKey"] = Key,
             ["Herald:DataDir"] = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N")),
+
+            // The demo pages and endpoints are tested on this hub (herald serve has them only with --demo).
+            ["Demos:Enabled"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

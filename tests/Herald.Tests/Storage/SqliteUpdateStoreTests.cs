@@ -188,7 +188,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => store.StartAsync(CancellationToken.None).Within());
 
             Assert.Equal(
-                $"'{DatabasePath}' is not a Herald database (file is not a database): move it away or choose another --data-dir.",
+                $"'{DatabasePath}' is not a Herald database (file is not a database): move it away or choose another data directory.",
                 error.Message);
             await Assert.ThrowsAsync<InvalidOperationException>(async () => await store.AppendAsync(NewUpdate(), CancellationToken.None).Within());
         }
@@ -213,7 +213,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 
             Assert.Contains(DatabasePath, error.Message, StringComparison.Ordinal);
             Assert.Contains("is not a Herald database", error.Message, StringComparison.Ordinal);
-            Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
+            Assert.Contains("choose another data directory", error.Message, StringComparison.Ordinal);
         }
     }
 
@@ -248,7 +248,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
         {
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => second.StartAsync(CancellationToken.None).Within());
             Assert.StartsWith($"'{DatabasePath}' is in use by another Herald process (", error.Message, StringComparison.Ordinal);
-            Assert.EndsWith("): stop it or choose another --data-dir.", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith("): stop it or choose another data directory.", error.Message, StringComparison.Ordinal);
 
             await first.DisposeAsync().Within();
 
@@ -274,7 +274,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => store.StartAsync(CancellationToken.None).Within());
 
             Assert.StartsWith($"Cannot create the data directory '{dataDir}' (", error.Message, StringComparison.Ordinal);
-            Assert.EndsWith("): make it writable by this user or choose another --data-dir.", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith("): make it writable by this user or choose another data directory.", error.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', error.Message);
         }
     }
@@ -291,7 +291,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => store.StartAsync(CancellationToken.None).Within());
 
             Assert.Equal(
-                $"Cannot write the history database '{DatabasePath}' (unable to open database file): make it and its directory writable by this user or choose another --data-dir.",
+                $"Cannot write the history database '{DatabasePath}' (unable to open database file): make it and its directory writable by this user or choose another data directory.",
                 error.Message);
         }
     }

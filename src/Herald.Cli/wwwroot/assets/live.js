@@ -143,10 +143,15 @@ export class HttpError extends Error {
 }
 
 /** POSTs JSON and returns the parsed answer; throws {@link HttpError} with the server's reason otherwise. */
-export async function postJson(url, body) {
+export async function postJson(url, body, { token } = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) {
+    headers.Authorization = `Bearer ${token}`;
+  }
+
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers,
     body: JSON.stringify(body ?? {}),
     cache: 'no-store',
   });

@@ -328,7 +328,7 @@ $('#send-form').addEventListener('submit', async event => {
   error.textContent = '';
   button.disabled = true;
   try {
-    await postJson(`/demo/chat/${encodeURIComponent(room)}/messages`, { nickname, text: text.value });
+    await sendMessage(text.value);
     text.value = '';
     fit();
   } catch (e) {
@@ -338,6 +338,24 @@ $('#send-form').addEventListener('submit', async event => {
     text.focus();
   }
 });
+
+/**
+ * Posts a message with the join's send token, which binds our nickname. The hub's passes last an hour and do not
+ * survive a restart: on a 401 join again (once) for a fresh one, then send.
+ */
+async function sendMessage(value) {
+  const url = `/demo/chat/${encodeURIComponent(room)}/messages`;
+  try {
+    await postJson(url, { nickname, text: value }, { token: session.sendToken });
+  } catch (e) {
+    if (e.status !== 401) {
+      throw e;
+    }
+
+    await refreshSession();
+    await postJson(url, { nickname, text: value }, { token: session.sendToken });
+  }
+}
 
 // ---- looks ------------------------------------------------------------------------------------------------------
 
