@@ -7,9 +7,10 @@ namespace Herald.Storage;
 /// </summary>
 /// <remarks>
 /// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/>, then
-/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered. That
-/// is gap-free because a store calls the listener only after the update is readable, and raises
-/// <see cref="LastSequence"/> before it calls the listener.
+/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered (also
+/// after the switch: a replay may read an update before the listener gets it). That is gap-free because a
+/// store calls the listener only after the update is readable, and raises <see cref="LastSequence"/> before it
+/// calls the listener.
 /// </remarks>
 internal interface IUpdateStore : IAsyncDisposable
 {
@@ -45,8 +46,8 @@ internal interface IUpdateStore : IAsyncDisposable
 
     /// <summary>The sequence of the update with this id, or <c>null</c> when it was never stored or retention removed it.</summary>
     /// <remarks>
-    /// What the hub does with <c>null</c> is its policy; the reference hub replays nothing for an unknown
-    /// <c>Last-Event-ID</c> and answers with the newest id, and <c>ReadAfterAsync(LastSequence, …)</c> gives that.
+    /// What the hub does with <c>null</c> is its policy: it replays nothing for an unknown <c>Last-Event-ID</c>
+    /// (from <see cref="LastSequence"/> on) and answers <c>earliest</c>, never the newest id, which may be private.
     /// </remarks>
     ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken);
 

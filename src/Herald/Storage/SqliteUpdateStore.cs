@@ -107,6 +107,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// <summary>How many updates the writer has committed.</summary>
     internal long WrittenCount => Volatile.Read(ref _writtenCount);
 
+    /// <summary>
+    /// Runs on the writer after a batch is committed (and <see cref="LastSequence"/> raised), before it is handed to
+    /// the listener: tests hold it there to open the window between the two.
+    /// </summary>
+    internal Action<IReadOnlyList<StoredUpdate>>? AfterCommitForTesting { get; set; }
+
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -513,6 +519,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                     pending.Error ??= new StoreUnavailableException($"The history database '{_path}' cannot store updates right now.", ex);
                 }
             }
+
+            AfterCommitForTesting?.Invoke(_committed);
 
             // Listener first, then the publishers: by the time a publish is acknowledged, it has been dispatched.
             foreach (var stored in _committed)
