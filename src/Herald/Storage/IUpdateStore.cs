@@ -24,6 +24,22 @@ internal interface IUpdateStore : IAsyncDisposable
     /// </summary>
     void SetListener(Action<StoredUpdate> listener);
 
+    /// <summary>
+    /// Sets the listener of announcements: events the hub makes itself (presence) that every hub sharing this store
+    /// must learn of. May be set at any time; announcements made while none is set are not kept for it.
+    /// </summary>
+    void SetAnnouncementListener(Action<string> listener);
+
+    /// <summary>
+    /// Hands <paramref name="announcement"/> to the announcement listener of every hub sharing this store, this one
+    /// included, once each and in the order made. Announcements are not history: not numbered, never replayed, not
+    /// counted by retention (so they can never push an update out), and nothing a publisher sends becomes one, which
+    /// is why presence believes only these.
+    /// </summary>
+    /// <remarks>A single-node store calls the listener before this returns; a shared one (Redis) once its reader gets it back.</remarks>
+    /// <exception cref="StoreUnavailableException">The store cannot take it now.</exception>
+    ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken);
+
     /// <summary>Opens or creates the store (for SQLite: the file, WAL and the schema).</summary>
     /// <exception cref="HistoryStoreException">The store cannot be used (corrupt or foreign file, unwritable directory).</exception>
     Task StartAsync(CancellationToken cancellationToken);

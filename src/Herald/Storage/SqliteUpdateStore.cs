@@ -75,6 +75,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+    private Action<string>? _announcementListener;
     private long _trimmedThrough;
     private long _batchCount;
     private long _writtenCount;
@@ -117,6 +118,17 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
+
+    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
+
+    /// <summary>One node, nothing stored: the listener gets the announcement at once, on the caller's thread.</summary>
+    public ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(announcement);
+        ThrowIfNotRunning();
+        ListenerCall.Announce(Volatile.Read(ref _announcementListener), announcement, _logger);
+        return ValueTask.CompletedTask;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
