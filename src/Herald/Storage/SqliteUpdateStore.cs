@@ -45,6 +45,9 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
     /// <summary>Log frames (pages) written between checkpoints: SQLite's own automatic checkpoint threshold.</summary>
     private const int CheckpointFrames = 1000;
+    /// <summary>How long a log restart waits for readers before it gives up until the next batch.</summary>
+    private static readonly TimeSpan LogRestartPatience = TimeSpan.FromSeconds(30);
+
     private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
 
     private readonly string _directory;
@@ -78,6 +81,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private Action<string>? _announcementListener;
     private long _trimmedThrough;
     private long _batchCount;
+    private long _logRestarts;
     private long _writtenCount;
 
     public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
@@ -113,6 +117,20 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// the listener: tests hold it there to open the window between the two.
     /// </summary>
     internal Action<IReadOnlyList<StoredUpdate>>? AfterCommitForTesting { get; set; }
+
+    /// <summary>
+    /// The log's hard bound: when a commit leaves it larger, the writer restarts it (<c>wal_checkpoint(TRUNCATE)</c>)
+    /// before the next batch, and publishers wait meanwhile. It can exceed this by one batch only.
+    /// </summary>
+    /// <remarks>
+    /// Checkpoints beside the writer keep the log far smaller on a steady stream, but they only copy pages no reader
+    /// still needs and the writer starts the log over only once all of it is copied, so a loaded machine (52 MB seen
+    /// against 26 MB usually) or a slow reader let it grow with nothing to stop it.
+    /// </remarks>
+    internal long MaxLogBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>How many times the writer restarted a log that passed <see cref="MaxLogBytes"/> (counted when it begins).</summary>
+    internal long LogRestarts => Volatile.Read(ref _logRestarts);
 
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -563,6 +581,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                 CheckpointTail();
             }
 
+            if (LogBytes() > MaxLogBytes)
+            {
+                RestartLog();
+            }
+
             try
             {
                 statements.Begin();
@@ -723,6 +746,56 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 #pragma warning restore CA1031
         {
             _logger.LogDebug(ex, "Copying the tail of the log of {Path} failed; retrying after the next checkpoint.", _path);
+        }
+    }
+
+    /// <summary>The log's size: one stat per batch, not per update.</summary>
+    private long LogBytes()
+    {
+        try
+        {
+            return new FileInfo(_path + "-wal").Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Copies the whole log into the database and truncates it, between two batches (the writer holds the gate, so
+    /// publishers wait). A reader still on an older snapshot holds it up; readers read a page at a time, so it is a
+    /// short wait, retried until <see cref="LogRestartPatience"/> passes.
+    /// </summary>
+    private void RestartLog()
+    {
+        Volatile.Write(ref _logRestarts, _logRestarts + 1);
+        var deadline = Environment.TickCount64 + (long)LogRestartPatience.TotalMilliseconds;
+        while (true)
+        {
+            try
+            {
+                using var command = _writer!.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                using var reader = command.ExecuteReader();
+                if (reader.Read() && reader.GetInt64(0) == 0)
+                {
+                    _framesSinceCheckpoint = 0;
+                    return;
+                }
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED)
+            {
+                // The checkpoint thread is copying: try again once it is done.
+            }
+
+            if (Environment.TickCount64 > deadline)
+            {
+                _logger.LogWarning("The log of {Path} passed {Bound} bytes and could not be restarted: a reader held it for {Patience}.", _path, MaxLogBytes, LogRestartPatience);
+                return;
+            }
+
+            Thread.Sleep(1);
         }
     }
 
