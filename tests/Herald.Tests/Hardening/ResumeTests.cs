@@ -36,7 +36,8 @@ public sealed class ResumeTests
         Assert.Equal("held", (await reader.NextAsync())?.Data);
         await TestHub.Eventually(
             () => hub.Hub.Dispatcher.Snapshot().Any(s => !s.IsCatchingUp),
-            "the resumed subscriber to end its catch-up");
+            "the resumed subscriber to end its catch-up",
+            30_000);
 
         store.AfterCommitForTesting = null;
         release.Set();
