@@ -37,12 +37,23 @@ namespace Herald.Redis;
 /// Retention trims the stream from its oldest end in small atomic batches (<see cref="RedisScripts.Trim"/>) that
 /// drop the ids from the index too; every node runs it and the work is idempotent.
 /// </para>
+/// <para>
+/// Announcements (presence) go to a stream of their own, capped at <see cref="PresenceMaxLength"/> entries and
+/// followed by the same <c>XREAD</c>: they never take a sequence or a place in history, so no number of joins and
+/// leaves can push an update out, and an update published on the subscriptions path can never pass for one.
+/// </para>
 /// </remarks>
 internal sealed class RedisUpdateStore : IUpdateStore
 {
     private const int ReadBatch = 1000;
     private const int PageSize = 512;
     private const int TrimBatch = 1000;
+
+    /// <summary>
+    /// Announcements kept in their stream (approximately: <c>MAXLEN ~</c>). Only a node cut off from Redis reads old
+    /// ones; one behind by more than this misses some joins and leaves, never an update.
+    /// </summary>
+    private const int PresenceMaxLength = 10_000;
 
     /// <summary>How long one <c>XREAD</c> waits for new entries before it asks again (and so notices a dead link).</summary>
     private static readonly TimeSpan BlockFor = TimeSpan.FromSeconds(2);
@@ -74,6 +85,10 @@ internal sealed class RedisUpdateStore : IUpdateStore
     private Task _readLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+    private Action<string>? _announcementListener;
+
+    // The reader's position in the announcement stream (only the reader touches it once started).
+    private string _announcedThrough = "0-0";
 
     // The listener has been called for every update up to here (LastSequence moves just before each call).
     private long _notifiedThrough;
@@ -84,6 +99,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
         ArgumentNullException.ThrowIfNull(transport);
         _transport = transport;
         _keys = [new RedisKey(StreamKeyFor(transport.Prefix)), new RedisKey(IdsKeyFor(transport.Prefix))];
+        PresenceKey = new RedisKey(PresenceKeyFor(transport.Prefix));
         _maxCount = options.HistoryMaxCount;
         _maxAge = options.HistoryMaxAge;
         _time = time ?? TimeProvider.System;
@@ -102,7 +118,30 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     internal static string IdsKeyFor(string prefix) => "{" + prefix + "}:ids";
 
+    /// <summary>The announcement stream's key (same hash tag: one <c>XREAD</c> follows both streams).</summary>
+    internal static string PresenceKeyFor(string prefix) => "{" + prefix + "}:presence";
+
+    /// <summary>The announcement stream's key.</summary>
+    public RedisKey PresenceKey { get; }
+
     public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
+
+    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
+
+    public async ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(announcement);
+        ThrowIfNotRunning();
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await Database.ExecuteAsync("XADD", [PresenceKey, "MAXLEN", "~", PresenceMaxLength, "*", "a", announcement]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw Unavailable("cannot announce right now", ex);
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -116,6 +155,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             _reader = await ConnectAsync("herald-reader", BlockFor + _transport.Timeout).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             _notifiedThrough = await ReadLastGeneratedAsync().ConfigureAwait(false);
+            _announcedThrough = await ReadLastAnnouncementAsync().ConfigureAwait(false);
             Volatile.Write(ref _lastSequence, _notifiedThrough);
         }
         catch
@@ -375,6 +415,20 @@ internal sealed class RedisUpdateStore : IUpdateStore
             $"Redis key '{StreamKey}' at {_transport.Display} {what}, not Herald's update stream: choose another key prefix (redis://…?prefix=NAME).");
     }
 
+    /// <summary>Where the announcement stream stands: this node hears the announcements made from now on.</summary>
+    private async Task<string> ReadLastAnnouncementAsync()
+    {
+        try
+        {
+            var last = await Database.StreamRangeAsync(PresenceKey, "-", "+", 1, Order.Descending).ConfigureAwait(false);
+            return last.Length == 0 ? "0-0" : last[0].Id.ToString();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new HistoryStoreException($"Cannot read the announcement stream from Redis at {_transport.Display} ({Reason(ex)}): check that it is up.", ex);
+        }
+    }
+
     /// <summary>
     /// Follows the stream and hands each entry to the listener, in order, then releases the appends waiting for
     /// it. On any failure it waits (backoff) and asks again from the last entry it delivered.
@@ -391,7 +445,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             try
             {
                 result = await database
-                    .ExecuteAsync("XREAD", ["COUNT", ReadBatch, "BLOCK", blockMs, "STREAMS", StreamKey, EntryId(LastSequence)])
+                    .ExecuteAsync("XREAD", ["COUNT", ReadBatch, "BLOCK", blockMs, "STREAMS", StreamKey, PresenceKey, EntryId(LastSequence), _announcedThrough])
                     .WaitAsync(stopping)
                     .ConfigureAwait(false);
             }
@@ -436,14 +490,42 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     private void Deliver(RedisResult result)
     {
-        // RESP2: [[stream, [[entry id, [field, value, …]], …]]]
-        var streams = (RedisResult[])result!;
-        if (streams.Length == 0)
+        // RESP2: [[stream, [[entry id, [field, value, …]], …]], …], only the streams that had entries.
+        foreach (var streamResult in (RedisResult[])result!)
         {
-            return;
+            var stream = (RedisResult[])streamResult!;
+            var entries = (RedisResult[])stream[1]!;
+            if ((string?)stream[0] == (string?)PresenceKey)
+            {
+                DeliverAnnouncements(entries);
+            }
+            else
+            {
+                DeliverUpdates(entries);
+            }
         }
+    }
 
-        var entries = (RedisResult[])((RedisResult[])streams[0]!)[1]!;
+    private void DeliverAnnouncements(RedisResult[] entries)
+    {
+        var listener = Volatile.Read(ref _announcementListener);
+        foreach (var entryResult in entries)
+        {
+            var entry = (RedisResult[])entryResult!;
+            _announcedThrough = (string)entry[0]!;
+            var fields = (RedisResult[])entry[1]!;
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                if ((string?)fields[i] == "a" && (string?)fields[i + 1] is { } announcement)
+                {
+                    ListenerCall.Announce(listener, announcement, _logger);
+                }
+            }
+        }
+    }
+
+    private void DeliverUpdates(RedisResult[] entries)
+    {
         var last = LastSequence;
         foreach (var entryResult in entries)
         {

@@ -4,13 +4,18 @@ namespace Herald.Dispatch;
 /// <remarks>
 /// A subscriber resuming from history is registered before its replay starts, so no live update can slip
 /// between the two. While it catches up, live frames are held with their sequence; when the replay reaches
-/// sequence N, the held frames above N are queued and the rest dropped: no gap and no duplicate.
+/// sequence N, the held frames above N are queued and the rest dropped: no gap and no duplicate. A frame at or
+/// below N that is offered after the catch-up ended is dropped too: a store raises its last sequence at commit,
+/// before it dispatches, so a replay can read an update whose live frame comes only after the replay is over.
 /// </remarks>
 internal sealed class TopicSubscriber : Subscriber
 {
     private readonly object _holdGate = new();
     private List<(byte[] Frame, long Sequence)>? _held;
     private volatile bool _catchingUp;
+
+    // Written before _catchingUp is cleared and read after it, so a frame that finds the catch-up over sees it.
+    private long _replayedThrough;
 
     public TopicSubscriber(
         SubscriberOutput output,
@@ -30,6 +35,9 @@ internal sealed class TopicSubscriber : Subscriber
 
     /// <summary>Selectors (from the <c>mercure.subscribe</c> claim) of the private updates it may see.</summary>
     public IReadOnlyList<string> PrivateSelectors { get; }
+
+    /// <summary>Whether live frames are still being held for a replay (tests wait on it).</summary>
+    internal bool IsCatchingUp => _catchingUp;
 
     /// <summary>Holds live frames from now on, until <see cref="EndCatchUpAsync"/>. Call before registering.</summary>
     public void BeginCatchUp()
@@ -66,6 +74,12 @@ internal sealed class TopicSubscriber : Subscriber
             }
         }
 
+        if (sequence <= Volatile.Read(ref _replayedThrough))
+        {
+            // The replay already sent it (its live dispatch ran after the catch-up ended).
+            return true;
+        }
+
         return TryEnqueue(frame, out startWriter);
     }
 
@@ -77,6 +91,7 @@ internal sealed class TopicSubscriber : Subscriber
     /// </summary>
     public async Task EndCatchUpAsync(long replayedThrough, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _replayedThrough, replayedThrough);
         while (true)
         {
             List<(byte[] Frame, long Sequence)> held;

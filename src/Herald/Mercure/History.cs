@@ -18,8 +18,8 @@ internal static class History
     /// <summary>
     /// Reads the <c>Last-Event-ID</c> header (it wins) or the <c>lastEventID</c> query parameter. An id history
     /// does not hold (never stored, or removed by retention) replays nothing, like the reference hub: the
-    /// subscriber gets live updates and the response header names the newest stored event, so the client can
-    /// tell that it may have missed something.
+    /// subscriber gets live updates and the response header says <c>earliest</c> (as Mercure 1.0 requires), so
+    /// the client can tell that it may have missed something without learning the id of any stored update.
     /// </summary>
     public static async ValueTask<Resume> ResolveAsync(HttpRequest request, IUpdateStore store, CancellationToken cancellationToken)
     {
@@ -44,18 +44,9 @@ internal static class History
             return new(true, known, requested);
         }
 
-        // Unknown id: nothing to replay; name the newest event we have.
-        var newest = store.LastSequence;
-        string? newestId = null;
-        if (newest > 0)
-        {
-            await foreach (var update in store.ReadAfterAsync(newest - 1, newest, cancellationToken).ConfigureAwait(false))
-            {
-                newestId = update.Id;
-            }
-        }
-
-        return new(true, newest, newestId ?? Earliest);
+        // Unknown id: nothing to replay. The header says "earliest", never the newest stored id: that may be a
+        // private update this subscriber is not allowed to see, and its id alone would leak it.
+        return new(true, store.LastSequence, Earliest);
     }
 
     /// <summary>

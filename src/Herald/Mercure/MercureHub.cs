@@ -113,14 +113,16 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
     private const long Transient = long.MaxValue;
 
-    /// <summary>Sees every stored update after dispatch, in order: presence learns other nodes' subscriptions from it.</summary>
-    internal Action<StoredUpdate>? Observer { get; set; }
+    /// <summary>
+    /// Delivers an event the hub made itself (a subscription event) to this node's subscribers, outside history.
+    /// Not <see cref="Prepare"/>d: it is on the hub's own reserved path, which publishers may not use.
+    /// </summary>
+    internal void DeliverHubEvent(Update update) => Deliver(update, Transient);
 
     /// <summary>The store's listener: every stored update, once, in sequence order.</summary>
     private void OnStored(StoredUpdate stored)
     {
         Deliver(stored.Update, stored.Sequence);
-        Observer?.Invoke(stored);
     }
 
     /// <summary>Encodes the update once and queues it on every subscriber it concerns.</summary>

@@ -11,9 +11,20 @@ namespace Herald.Mercure;
 /// (Mercure "active subscriptions") and answers the subscriptions API from the same registry.
 /// </summary>
 /// <remarks>
-/// The registry also learns from the subscription updates the store hands back, so in a cluster (one shared
-/// store) every node lists the subscribers of every node. It knows what happened since this node started, and a
-/// node killed without shutdown leaves its subscribers listed until the other nodes restart.
+/// <para>
+/// A join or leave is one announcement through the store (<see cref="IUpdateStore.AnnounceAsync"/>), never an
+/// update in history: subscription events are not replayed, take no sequence and are not counted by retention, so
+/// no number of joins and leaves can push a real update out of history (storing one update per topic let one
+/// anonymous connection with 1,000 topics add 2,000 rows per join and leave). Each node turns the announcement into
+/// the spec's one update per topic for its own subscribers: what a join costs is one store entry (none on a single
+/// node) and a dispatch linear in the topics the client sent, which <see cref="HeraldOptions.MaxTopicsPerSubscription"/> bounds.
+/// </para>
+/// <para>
+/// The registry learns only from announcements, so in a cluster (one shared store) every node lists the subscribers
+/// of every node, and an update published on the subscriptions path, whoever sent it, is never taken for one. It
+/// knows what happened since this node started, and a node killed without shutdown leaves its subscribers listed
+/// until the other nodes restart.
+/// </para>
 /// </remarks>
 internal sealed class Presence
 {
@@ -29,7 +40,7 @@ internal sealed class Presence
     {
         this.hub = hub;
         this.logger = logger;
-        hub.Observer = Observe;
+        hub.Store.SetAnnouncementListener(OnAnnouncement);
     }
 
     public bool Enabled => hub.Options.Subscriptions;
@@ -46,7 +57,7 @@ internal sealed class Presence
 
         var entry = new SubscriberEntry(MercureHub.NewId(), subscriber.Selectors, payload);
         _subscribers[entry.Id] = entry;
-        Announce(entry, active: true);
+        _ = AnnounceAsync(entry, active: true);
         return entry;
     }
 
@@ -57,7 +68,7 @@ internal sealed class Presence
             return;
         }
 
-        Announce(entry, active: false);
+        _ = AnnounceAsync(entry, active: false);
     }
 
     /// <summary>The active subscriptions, optionally only those of one topic selector and one subscriber.</summary>
@@ -81,65 +92,117 @@ internal sealed class Presence
     }
 
     /// <summary>
-    /// Applies a subscription update from the store, wherever it was published. Updates come in store order and
-    /// each names one topic of one subscriber, so applying them one by one converges on every node; this node's
-    /// own updates find their subscriber already registered and change nothing.
+    /// Applies a join or leave announced by any node (this one included) and sends its subscription events to this
+    /// node's subscribers. Announcements come in one order everywhere, so the registries converge; this node's own
+    /// find their subscriber already registered (or removed) and change nothing.
     /// </summary>
-    private void Observe(StoredUpdate stored)
+    private void OnAnnouncement(string announcement)
     {
-        var update = stored.Update;
-        if (!Enabled || !update.Private || update.Topics.Count != 1 || update.Data is null
-            || !update.Topics[0].StartsWith(SubscriptionsPath + "/", StringComparison.Ordinal))
+        if (!Enabled || !TryParse(announcement, out var entry, out var active))
         {
             return;
         }
 
-        string? subscriber, topic;
-        bool active;
-        JsonElement? payload = null;
-        try
+        if (active)
         {
-            using var json = JsonDocument.Parse(update.Data);
-            var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "Subscription"
-                || !root.TryGetProperty("subscriber", out var s) || s.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("active", out var a) || a.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            _subscribers.TryAdd(entry.Id, entry);
+        }
+        else
+        {
+            _subscribers.TryRemove(entry.Id, out _);
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        foreach (var topic in entry.Topics)
+        {
+            buffer.ResetWrittenCount();
+            using (var json = new Utf8JsonWriter(buffer))
             {
-                return;
+                WriteSubscription(json, new Subscription(entry.Id, topic, entry.Payload, active), withContext: true);
             }
 
-            (subscriber, topic, active) = (s.GetString()!, t.GetString()!, a.GetBoolean());
-            if (root.TryGetProperty("payload", out var p))
+            var update = new Update
             {
-                payload = p.Clone();
+                Topics = [SubscriptionId(topic, entry.Id)],
+                Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
+                Private = true,
+                Id = MercureHub.NewId(),
+            };
+            Volatile.Write(ref _lastEventId, update.Id);
+            hub.DeliverHubEvent(update);
+        }
+    }
+
+    private async Task AnnounceAsync(SubscriberEntry entry, bool active)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("subscriber", entry.Id);
+            json.WriteBoolean("active", active);
+            json.WriteStartArray("topics");
+            foreach (var topic in entry.Topics)
+            {
+                json.WriteStringValue(topic);
             }
+
+            json.WriteEndArray();
+            if (entry.Payload is { } payload)
+            {
+                json.WritePropertyName("payload");
+                payload.WriteTo(json);
+            }
+
+            json.WriteEndObject();
+        }
+
+        try
+        {
+            await hub.Store.AnnounceAsync(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // Presence is best effort: a join or leave lost while the store is down is not worth failing a stream for.
+            logger.LogWarning("Subscription events of {Subscriber} not sent: {Reason}", entry.Id, e.Message);
+        }
+    }
+
+    private static bool TryParse(string announcement, out SubscriberEntry entry, out bool active)
+    {
+        entry = null!;
+        active = false;
+        try
+        {
+            using var json = JsonDocument.Parse(announcement);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("subscriber", out var s) || s.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("active", out var a) || a.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
+                || !root.TryGetProperty("topics", out var t) || t.ValueKind != JsonValueKind.Array)
+            {
+                return false;
+            }
+
+            var topics = new List<string>(t.GetArrayLength());
+            foreach (var topic in t.EnumerateArray())
+            {
+                if (topic.ValueKind != JsonValueKind.String)
+                {
+                    return false;
+                }
+
+                topics.Add(topic.GetString()!);
+            }
+
+            JsonElement? payload = root.TryGetProperty("payload", out var p) ? p.Clone() : null;
+            entry = new SubscriberEntry(s.GetString()!, topics, payload);
+            active = a.GetBoolean();
+            return true;
         }
         catch (JsonException)
         {
-            return;
-        }
-
-        Volatile.Write(ref _lastEventId, stored.Id);
-        if (active)
-        {
-            _subscribers.AddOrUpdate(
-                subscriber,
-                static (id, arg) => new SubscriberEntry(id, [arg.topic], arg.payload),
-                static (_, entry, arg) => entry.Topics.Contains(arg.topic) ? entry : entry with { Topics = [.. entry.Topics, arg.topic] },
-                (topic, payload));
-        }
-        else if (_subscribers.TryGetValue(subscriber, out var entry) && entry.Topics.Contains(topic))
-        {
-            if (entry.Topics.Count == 1)
-            {
-                _subscribers.TryRemove(KeyValuePair.Create(subscriber, entry));
-            }
-            else
-            {
-                _subscribers.TryUpdate(subscriber, entry with { Topics = [.. entry.Topics.Where(x => x != topic)] }, entry);
-            }
+            return false;
         }
     }
 
@@ -166,42 +229,6 @@ internal sealed class Presence
         }
 
         json.WriteEndObject();
-    }
-
-    private void Announce(SubscriberEntry entry, bool active)
-    {
-        foreach (var topic in entry.Topics)
-        {
-            var subscription = new Subscription(entry.Id, topic, entry.Payload, active);
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            using (var json = new Utf8JsonWriter(buffer))
-            {
-                WriteSubscription(json, subscription, withContext: true);
-            }
-
-            var update = new Update
-            {
-                Topics = [SubscriptionId(topic, entry.Id)],
-                Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
-                Private = true,
-                Id = MercureHub.NewId(),
-            };
-            Volatile.Write(ref _lastEventId, update.Id);
-            _ = PublishAsync(update);
-        }
-    }
-
-    private async Task PublishAsync(Update update)
-    {
-        try
-        {
-            await hub.PublishAsync(update).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is Storage.StoreUnavailableException or ObjectDisposedException or OperationCanceledException)
-        {
-            // Presence is best effort: a subscription event lost while the store is down is not worth failing a stream for.
-            logger.LogWarning("Subscription event {Id} not published: {Reason}", update.Id, e.Message);
-        }
     }
 
     internal sealed record SubscriberEntry(string Id, IReadOnlyList<string> Topics, JsonElement? Payload);

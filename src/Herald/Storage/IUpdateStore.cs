@@ -7,9 +7,10 @@ namespace Herald.Storage;
 /// </summary>
 /// <remarks>
 /// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/>, then
-/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered. That
-/// is gap-free because a store calls the listener only after the update is readable, and raises
-/// <see cref="LastSequence"/> before it calls the listener.
+/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered (also
+/// after the switch: a replay may read an update before the listener gets it). That is gap-free because a
+/// store calls the listener only after the update is readable, and raises <see cref="LastSequence"/> before it
+/// calls the listener.
 /// </remarks>
 internal interface IUpdateStore : IAsyncDisposable
 {
@@ -22,6 +23,22 @@ internal interface IUpdateStore : IAsyncDisposable
     /// be quick and must not throw; an exception is logged and swallowed, because the update is already stored.
     /// </summary>
     void SetListener(Action<StoredUpdate> listener);
+
+    /// <summary>
+    /// Sets the listener of announcements: events the hub makes itself (presence) that every hub sharing this store
+    /// must learn of. May be set at any time; announcements made while none is set are not kept for it.
+    /// </summary>
+    void SetAnnouncementListener(Action<string> listener);
+
+    /// <summary>
+    /// Hands <paramref name="announcement"/> to the announcement listener of every hub sharing this store, this one
+    /// included, once each and in the order made. Announcements are not history: not numbered, never replayed, not
+    /// counted by retention (so they can never push an update out), and nothing a publisher sends becomes one, which
+    /// is why presence believes only these.
+    /// </summary>
+    /// <remarks>A single-node store calls the listener before this returns; a shared one (Redis) once its reader gets it back.</remarks>
+    /// <exception cref="StoreUnavailableException">The store cannot take it now.</exception>
+    ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken);
 
     /// <summary>Opens or creates the store (for SQLite: the file, WAL and the schema).</summary>
     /// <exception cref="HistoryStoreException">The store cannot be used (corrupt or foreign file, unwritable directory).</exception>
@@ -45,8 +62,8 @@ internal interface IUpdateStore : IAsyncDisposable
 
     /// <summary>The sequence of the update with this id, or <c>null</c> when it was never stored or retention removed it.</summary>
     /// <remarks>
-    /// What the hub does with <c>null</c> is its policy; the reference hub replays nothing for an unknown
-    /// <c>Last-Event-ID</c> and answers with the newest id, and <c>ReadAfterAsync(LastSequence, …)</c> gives that.
+    /// What the hub does with <c>null</c> is its policy: it replays nothing for an unknown <c>Last-Event-ID</c>
+    /// (from <see cref="LastSequence"/> on) and answers <c>earliest</c>, never the newest id, which may be private.
     /// </remarks>
     ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken);
 

@@ -19,4 +19,19 @@ internal static class ListenerCall
             logger.LogError(ex, "The history listener failed on update {Sequence}.", stored.Sequence);
         }
     }
+
+    /// <summary>Calls the announcement listener; a failure is logged, never thrown.</summary>
+    public static void Announce(Action<string>? listener, string announcement, ILogger logger)
+    {
+        try
+        {
+            listener?.Invoke(announcement);
+        }
+#pragma warning disable CA1031 // A faulty listener must not fail the stream whose join or leave it announces.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            logger.LogError(ex, "The announcement listener failed.");
+        }
+    }
 }

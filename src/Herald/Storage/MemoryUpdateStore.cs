@@ -38,6 +38,7 @@ internal sealed class MemoryUpdateStore : IUpdateStore
     private Action<StoredUpdate>? _listener;
     private bool _started;
     private bool _disposed;
+    private Action<string>? _announcementListener;
 
     public MemoryUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
     {
@@ -69,6 +70,21 @@ internal sealed class MemoryUpdateStore : IUpdateStore
 
             _listener = listener;
         }
+    }
+
+    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
+
+    /// <summary>One node, nothing stored: the listener gets the announcement at once, on the caller's thread.</summary>
+    public ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(announcement);
+        lock (_gate)
+        {
+            ThrowIfNotRunning();
+        }
+
+        ListenerCall.Announce(Volatile.Read(ref _announcementListener), announcement, _logger);
+        return ValueTask.CompletedTask;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

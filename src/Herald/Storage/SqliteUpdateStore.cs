@@ -45,6 +45,9 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
     /// <summary>Log frames (pages) written between checkpoints: SQLite's own automatic checkpoint threshold.</summary>
     private const int CheckpointFrames = 1000;
+    /// <summary>How long a log restart waits for readers before it gives up until the next batch.</summary>
+    private static readonly TimeSpan LogRestartPatience = TimeSpan.FromSeconds(30);
+
     private const string Columns = "seq, id, topics, data, private, type, retry, stored_at";
 
     private readonly string _directory;
@@ -75,8 +78,10 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+    private Action<string>? _announcementListener;
     private long _trimmedThrough;
     private long _batchCount;
+    private long _logRestarts;
     private long _writtenCount;
 
     public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
@@ -107,10 +112,41 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// <summary>How many updates the writer has committed.</summary>
     internal long WrittenCount => Volatile.Read(ref _writtenCount);
 
+    /// <summary>
+    /// Runs on the writer after a batch is committed (and <see cref="LastSequence"/> raised), before it is handed to
+    /// the listener: tests hold it there to open the window between the two.
+    /// </summary>
+    internal Action<IReadOnlyList<StoredUpdate>>? AfterCommitForTesting { get; set; }
+
+    /// <summary>
+    /// The log's hard bound: when a commit leaves it larger, the writer restarts it (<c>wal_checkpoint(TRUNCATE)</c>)
+    /// before the next batch, and publishers wait meanwhile. It can exceed this by one batch only.
+    /// </summary>
+    /// <remarks>
+    /// Checkpoints beside the writer keep the log far smaller on a steady stream, but they only copy pages no reader
+    /// still needs and the writer starts the log over only once all of it is copied, so a loaded machine (52 MB seen
+    /// against 26 MB usually) or a slow reader let it grow with nothing to stop it.
+    /// </remarks>
+    internal long MaxLogBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>How many times the writer restarted a log that passed <see cref="MaxLogBytes"/> (counted when it begins).</summary>
+    internal long LogRestarts => Volatile.Read(ref _logRestarts);
+
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
+
+    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
+
+    /// <summary>One node, nothing stored: the listener gets the announcement at once, on the caller's thread.</summary>
+    public ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(announcement);
+        ThrowIfNotRunning();
+        ListenerCall.Announce(Volatile.Read(ref _announcementListener), announcement, _logger);
+        return ValueTask.CompletedTask;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -514,6 +550,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
                 }
             }
 
+            AfterCommitForTesting?.Invoke(_committed);
+
             // Listener first, then the publishers: by the time a publish is acknowledged, it has been dispatched.
             foreach (var stored in _committed)
             {
@@ -541,6 +579,11 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             if (_tailCheckpointDue)
             {
                 CheckpointTail();
+            }
+
+            if (LogBytes() > MaxLogBytes)
+            {
+                RestartLog();
             }
 
             try
@@ -703,6 +746,56 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 #pragma warning restore CA1031
         {
             _logger.LogDebug(ex, "Copying the tail of the log of {Path} failed; retrying after the next checkpoint.", _path);
+        }
+    }
+
+    /// <summary>The log's size: one stat per batch, not per update.</summary>
+    private long LogBytes()
+    {
+        try
+        {
+            return new FileInfo(_path + "-wal").Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Copies the whole log into the database and truncates it, between two batches (the writer holds the gate, so
+    /// publishers wait). A reader still on an older snapshot holds it up; readers read a page at a time, so it is a
+    /// short wait, retried until <see cref="LogRestartPatience"/> passes.
+    /// </summary>
+    private void RestartLog()
+    {
+        Volatile.Write(ref _logRestarts, _logRestarts + 1);
+        var deadline = Environment.TickCount64 + (long)LogRestartPatience.TotalMilliseconds;
+        while (true)
+        {
+            try
+            {
+                using var command = _writer!.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                using var reader = command.ExecuteReader();
+                if (reader.Read() && reader.GetInt64(0) == 0)
+                {
+                    _framesSinceCheckpoint = 0;
+                    return;
+                }
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED)
+            {
+                // The checkpoint thread is copying: try again once it is done.
+            }
+
+            if (Environment.TickCount64 > deadline)
+            {
+                _logger.LogWarning("The log of {Path} passed {Bound} bytes and could not be restarted: a reader held it for {Patience}.", _path, MaxLogBytes, LogRestartPatience);
+                return;
+            }
+
+            Thread.Sleep(1);
         }
     }
 

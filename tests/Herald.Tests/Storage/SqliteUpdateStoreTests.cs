@@ -88,33 +88,72 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     }
 
     [Fact]
-    public async Task Under_a_steady_stream_of_publishes_the_log_is_started_over_and_stays_small()
+    public async Task Under_a_steady_stream_of_publishes_and_a_reader_holding_a_snapshot_the_log_stays_within_its_bound()
     {
-        var store = NewStore();
+        const long Bound = 8L * 1024 * 1024;
+
+        // The bound holds to within one batch: eight publishers make batches of at most eight 1.5 KB updates.
+        const long OneBatch = 1024 * 1024;
+        var store = new SqliteUpdateStore(new HeraldOptions { DataDir = _dataDir }) { MaxLogBytes = Bound };
         await using (store)
         {
             await store.StartAsync(CancellationToken.None).Within();
+            var log = new FileInfo(DatabasePath + "-wal");
+            long largest = 0;
+            void Sample()
+            {
+                log.Refresh();
+                largest = Math.Max(largest, log.Exists ? log.Length : 0);
+            }
 
-            // Eight publishers that never pause, 36,000 updates of 1.5 KB: over 50 MB goes through the log, and the
-            // writer is never idle long enough for the checkpoint thread to catch up on its own.
+            // A reader on an old snapshot: no checkpoint can copy past it, so without the bound the log holds every
+            // page written (about 30 MB here). The writer restarting the log has to wait for it.
+            await using var reader = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+            await reader.OpenAsync().Within();
+            var snapshot = reader.BeginTransaction();
+            using (var command = reader.CreateCommand())
+            {
+                command.Transaction = snapshot;
+                command.CommandText = "SELECT count(*) FROM updates";
+                await command.ExecuteScalarAsync().Within();
+            }
+
             var data = new string('x', 1500);
             var next = 0;
             async Task PublishAsync()
             {
-                while (Interlocked.Increment(ref next) <= 36_000)
+                while (Interlocked.Increment(ref next) <= 12_000)
                 {
                     await store.AppendAsync(NewUpdate(data: data), CancellationToken.None);
                 }
             }
 
-            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(PublishAsync))).WaitAsync(TimeSpan.FromMinutes(2));
+            var publishing = Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(PublishAsync)));
 
-            // A log that is never started over only grows (SQLite never shrinks it in use): it holds every page written,
-            // 164 MB here. Started over after each checkpoint it holds what the writer adds during one checkpoint: a few
-            // MB on a quiet machine, 26 MB seen with the whole test suite running beside it.
-            var log = new FileInfo(DatabasePath + "-wal").Length;
-            Assert.True(log < 48 * 1024 * 1024, $"the log grew to {log / (1024 * 1024)} MB");
-            Assert.Equal(36_000, store.LastSequence);
+            // Hold the snapshot until the writer starts restarting the log (it then waits for it) or everything is in.
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (store.LogRestarts == 0 && !publishing.IsCompleted)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "neither a log restart nor the end of publishing came");
+                Sample();
+                await Task.Delay(5);
+            }
+
+            Sample();
+            snapshot.Dispose();
+            await reader.CloseAsync();
+            while (!publishing.IsCompleted)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "publishing did not end");
+                Sample();
+                await Task.Delay(5);
+            }
+
+            await publishing.WaitAsync(TimeSpan.FromMinutes(2));
+            Sample();
+            Assert.True(largest <= Bound + OneBatch, $"the log grew to {largest / 1024} KB against a bound of {Bound / 1024} KB");
+            Assert.True(store.LogRestarts > 0);
+            Assert.Equal(12_000, store.LastSequence);
         }
     }
 

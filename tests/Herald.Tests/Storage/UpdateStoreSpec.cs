@@ -70,6 +70,33 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Announcements_reach_the_listener_in_order_and_take_no_place_in_history()
+    {
+        var store = await StartStoreAsync(new StoreSettings { HistoryMaxCount = 3 });
+        var heard = new ConcurrentQueue<string>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.SetAnnouncementListener(a =>
+        {
+            heard.Enqueue(a);
+            if (heard.Count == 50)
+            {
+                all.TrySetResult();
+            }
+        });
+        var kept = await AppendAsync(store, NewUpdate(data: "kept"));
+
+        for (var i = 0; i < 50; i++)
+        {
+            await store.AnnounceAsync("a" + i, CancellationToken.None).AsTask().Within();
+        }
+
+        await all.Task.Within();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => "a" + i), heard);
+        Assert.Equal(kept.Sequence, store.LastSequence);
+        Assert.Equal(["kept"], (await store.ReadAllAsync()).Select(u => u.Update.Data));
+    }
+
+    [Fact]
     public async Task Sequences_are_strictly_increasing_and_LastSequence_follows()
     {
         var store = await StartStoreAsync();
