@@ -195,7 +195,7 @@ internal sealed class Presence
     {
         try
         {
-            await hub.PublishAsync(update).ConfigureAwait(false);
+            await hub.PublishOwnAsync(update).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Storage.StoreUnavailableException or ObjectDisposedException or OperationCanceledException)
         {
