@@ -71,7 +71,8 @@ internal static class UpdateValidation
 
             if (fromOutside && ReservedTopics.Contains(topic))
             {
-                return $"topic {topic} is in the hub's own namespace ({ReservedTopics.HubPath} and below): only the hub publishes there";
+                // The topic is not quoted: it may be a megabyte long.
+                return $"a topic is in the hub's own namespace ({ReservedTopics.HubPath} and below): only the hub publishes there";
             }
         }
 

