@@ -28,11 +28,13 @@ internal static class AllowedOrigins
 
     /// <summary>
     /// Whether the list names <paramref name="origin"/> itself (not through <c>*</c>). The opaque origin <c>null</c>
-    /// is never named: any page can put itself in a sandboxed frame to send it, so trusting it trusts everyone.
+    /// is never named: any page can put itself in a sandboxed frame to send it, so trusting it trusts everyone. Nor is
+    /// an origin that is not printable ASCII (a browser's never is: hosts go as punycode), since it is echoed in a
+    /// response header, which could not carry it.
     /// </summary>
     public static bool ContainsByName(IList<string> allowedOrigins, string origin)
     {
-        if (origin.Length == 0 || origin == Opaque)
+        if (origin.Length == 0 || origin == Opaque || origin.AsSpan().ContainsAnyExceptInRange((char)0x20, (char)0x7E))
         {
             return false;
         }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Herald.Tests.Infrastructure;
 
 namespace Herald.Tests.Hardening;
@@ -114,5 +115,26 @@ public sealed class CorsTests
         Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
         Assert.Null(Header(stream, "Access-Control-Allow-Origin"));
         Assert.Null(Header(stream, "Access-Control-Allow-Credentials"));
+    }
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("https://\u00e9.example")]
+    public async Task A_non_ASCII_Origin_is_never_answered_500_on_either_path(string allowed)
+    {
+        // Latin-1: one byte per character, as a client can send it.
+        var origin = Encoding.Latin1.GetBytes("Origin: https://\u00e9.example");
+        await using (var hub = await Start(allowed))
+        {
+            var status = await HardeningHubs.StatusOfRawRequestAsync(hub.BaseUrl, HardeningHubs.SubscribeHead(hub.BaseUrl, origin));
+            Assert.True(status is 0 or 200 or (>= 400 and < 500), $"answered {status}");
+        }
+
+        var (app, baseUrl) = await HardeningHubs.StartKestrelOnlyAsync(o => o.CorsOrigins.Add(allowed));
+        await using (app)
+        {
+            var status = await HardeningHubs.StatusOfRawRequestAsync(baseUrl, HardeningHubs.SubscribeHead(baseUrl, origin));
+            Assert.True(status is 0 or 200 or (>= 400 and < 500), $"answered {status}");
+        }
     }
 }

@@ -16,7 +16,7 @@ namespace Herald.Tests.Hardening;
 internal static class HardeningHubs
 {
     /// <summary>A hub on Kestrel alone (no <c>UseHeraldSubscriptions</c>), anonymous subscribers allowed; returns the app and its base URL.</summary>
-    public static async Task<(WebApplication App, string BaseUrl)> StartKestrelOnlyAsync()
+    public static async Task<(WebApplication App, string BaseUrl)> StartKestrelOnlyAsync(Action<HeraldOptions>? configure = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -26,6 +26,7 @@ internal static class HardeningHubs
             o.Anonymous = true;
             o.PublisherJwtKey = TestHub.Key;
             o.SubscriberJwtKey = TestHub.Key;
+            configure?.Invoke(o);
         });
         var app = builder.Build();
         app.MapHerald();
