@@ -30,7 +30,10 @@ public sealed class HeraldOptions
     /// <summary>Allow subscribers without a token; they receive public updates only.</summary>
     public bool Anonymous { get; set; }
 
-    /// <summary>Origins allowed to subscribe from a browser (CORS); <c>*</c> allows any.</summary>
+    /// <summary>
+    /// Origins allowed to subscribe from a browser (CORS). Origins listed by name may send credentials (cookies);
+    /// <c>*</c> lets any other origin read public streams, without credentials. <c>null</c> is never allowed by name.
+    /// </summary>
     public IList<string> CorsOrigins { get; } = [];
 
     /// <summary>Origins allowed to publish with the <c>mercureAuthorization</c> cookie; <c>*</c> allows any.</summary>

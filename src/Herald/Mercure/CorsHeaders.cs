@@ -7,6 +7,13 @@ namespace Herald.Mercure;
 /// CORS for the hub's own endpoints, applied by the hub rather than by middleware so that a hub mounted with
 /// <c>MapHerald()</c> works from browsers without the host app configuring anything.
 /// </summary>
+/// <remarks>
+/// Credentials (the <c>mercureAuthorization</c> cookie, HTTP auth) are allowed only for origins listed by name, and
+/// only those are echoed. <c>*</c> answers <c>Access-Control-Allow-Origin: *</c> without credentials: echoing any
+/// origin with <c>Access-Control-Allow-Credentials: true</c>, as the hub used to, let every site read the private
+/// streams of a signed-in visitor with the visitor's cookie. The opaque origin <c>null</c> is never echoed, whatever
+/// the list says: any page can send it from a sandboxed frame.
+/// </remarks>
 internal static class CorsHeaders
 {
     private const string AllowedHeaders = "authorization, cache-control, last-event-id, content-type";
@@ -15,15 +22,29 @@ internal static class CorsHeaders
     public static bool Apply(HttpContext context, IList<string> allowedOrigins)
     {
         var origin = context.Request.Headers.Origin.ToString();
-        if (origin.Length == 0 || !AllowedOrigins.Contains(allowedOrigins, origin))
+        if (origin.Length == 0 || allowedOrigins.Count == 0)
         {
             return false;
         }
 
         var headers = context.Response.Headers;
-        headers.AccessControlAllowOrigin = origin;
-        headers.AccessControlAllowCredentials = "true";
+        if (AllowedOrigins.ContainsByName(allowedOrigins, origin))
+        {
+            headers.AccessControlAllowOrigin = origin;
+            headers.AccessControlAllowCredentials = "true";
+        }
+        else if (AllowedOrigins.ContainsWildcard(allowedOrigins))
+        {
+            headers.AccessControlAllowOrigin = AllowedOrigins.Any;
+        }
+        else
+        {
+            return false;
+        }
+
         headers.AccessControlExposeHeaders = "Last-Event-ID";
+
+        // The answer depends on the Origin whenever some origins are named: caches must not hand one site's answer to another.
         headers.Vary = "Origin";
         return true;
     }

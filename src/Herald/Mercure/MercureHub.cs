@@ -64,23 +64,16 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// <summary>How many subscribers are connected to this node.</summary>
     public int SubscriberCount => Dispatcher.Count;
 
-    /// <summary>Validates an update (throws <see cref="ArgumentException"/> with a one-line reason) and gives it an id.</summary>
+    /// <summary>
+    /// Validates an update from outside the hub (HTTP, <see cref="IHeraldPublisher"/>, the app's broadcasts) and gives
+    /// it an id. Throws <see cref="HeraldUpdateException"/> with a one-line reason (see <see cref="UpdateValidation.Check"/>).
+    /// </summary>
     public static Update Prepare(Update update)
     {
         ArgumentNullException.ThrowIfNull(update);
-        if (update.Topics is null || update.Topics.Count == 0)
+        if (UpdateValidation.Check(update) is { } error)
         {
-            throw new ArgumentException("an update needs at least one topic", nameof(update));
-        }
-
-        if (update.Id is { } id && id.StartsWith('#'))
-        {
-            throw new ArgumentException("id must not start with #", nameof(update));
-        }
-
-        if (SseFrame.Check(update.Id, update.Type) is { } error)
-        {
-            throw new ArgumentException(error, nameof(update));
+            throw new HeraldUpdateException(error);
         }
 
         return update.Id is null ? update with { Id = NewId() } : update;
@@ -90,6 +83,7 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     public static string NewId() => UpdateValidation.NewId();
 
     /// <summary>Stores the update (durably, with a durable store) and returns its id; dispatch follows from the store.</summary>
+    /// <exception cref="HeraldUpdateException">The update is invalid, or names a topic in the hub's own namespace.</exception>
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
     public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
@@ -99,7 +93,7 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 
     /// <summary>
     /// <see cref="PublishAsync"/> for the publish endpoint, without a state machine of its own (one less per
-    /// publish): <see cref="Prepare"/> throws synchronously, then the store's append is returned as it is.
+    /// publish): <see cref="Prepare(Update)"/> throws synchronously, then the store's append is returned as it is.
     /// </summary>
     internal ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
         => Store.AppendAsync(Prepare(update), cancellationToken);

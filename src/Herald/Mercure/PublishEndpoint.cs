@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Herald.Security;
-using Herald.Sse;
 using Herald.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -70,9 +69,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             return;
         }
 
-        if (ParseUpdate(form) is not { } parsed)
+        if (ParseUpdate(form, out var invalid) is not { } parsed)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, ParseError(form) ?? "invalid update").ConfigureAwait(false);
+            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, invalid!).ConfigureAwait(false);
             return;
         }
 
@@ -111,45 +110,50 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         WriteId(context.Response, id);
     }
 
-    /// <summary>The update a form describes, or <c>null</c> when the form is invalid (see <see cref="ParseError"/>).</summary>
-    internal static Update? ParseUpdate(PublishForm form) => ParseError(form) is null ? new Update
-    {
-        Topics = form.Topics,
-        Data = form.Data,
-        Private = form.Private,
-        Id = form.Id,
-        Type = form.Type,
-        Retry = form.Retry is { } retry ? TimeSpan.FromMilliseconds(long.Parse(retry, System.Globalization.CultureInfo.InvariantCulture)) : null,
-    } : null;
-
-    /// <summary>The one-line reason a publish form is refused, or <c>null</c> when it is valid.</summary>
-    internal static string? ParseError(PublishForm form)
+    /// <summary>
+    /// The update a form describes, or <c>null</c> with the one-line reason to refuse it. Checked here, before the
+    /// token's topics are, so that a refusal never quotes a topic with control characters; the hub checks it again
+    /// as it publishes (<see cref="MercureHub.Prepare(Update)"/>, the same <see cref="UpdateValidation.Check"/>).
+    /// </summary>
+    internal static Update? ParseUpdate(PublishForm form, out string? error)
     {
         var topics = form.Topics;
         if (topics.Count == 0 || topics.Any(string.IsNullOrEmpty))
         {
-            return "missing topic parameter";
+            error = "missing topic parameter";
+            return null;
         }
 
-        var id = form.Id;
-        if (id is not null && (id.Length == 0 || id.StartsWith('#')))
+        if (form.NotUtf8 is { } field)
         {
-            return "id must not be empty or start with #";
+            error = field + " must be valid UTF-8";
+            return null;
         }
 
-        if (SseFrame.Check(id, form.Type) is { } framing)
+        long? retryMs = null;
+        if (form.Retry is { } retry)
         {
-            return framing;
+            if (retry.Length == 0 || !retry.All(char.IsAsciiDigit)
+                || !long.TryParse(retry, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) || ms > int.MaxValue)
+            {
+                error = "retry must be a number of milliseconds (digits only)";
+                return null;
+            }
+
+            retryMs = ms;
         }
 
-        if (form.Retry is { } retry
-            && (retry.Length == 0 || !retry.All(char.IsAsciiDigit)
-                || !long.TryParse(retry, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) || ms > int.MaxValue))
+        var update = new Update
         {
-            return "retry must be a number of milliseconds (digits only)";
-        }
-
-        return null;
+            Topics = topics,
+            Data = form.Data,
+            Private = form.Private,
+            Id = form.Id,
+            Type = form.Type,
+            Retry = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
+        };
+        error = UpdateValidation.Check(update);
+        return error is null ? update : null;
     }
 
     private static string TooLarge(HeraldOptions options) => $"publish body larger than {options.MaxPublishBytes} bytes";

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -61,6 +62,13 @@ internal sealed class PublishForm
 
     /// <summary>The last <c>retry</c> value.</summary>
     public string? Retry { get; private set; }
+
+    /// <summary>
+    /// The first of <c>topic</c>, <c>id</c> and <c>type</c> whose bytes are not valid UTF-8 (they read as U+FFFD), or
+    /// <c>null</c>. Known only for a body parsed here (<see cref="TryParse"/>); the form collection has already
+    /// replaced such bytes.
+    /// </summary>
+    public string? NotUtf8 { get; private set; }
 
     private enum Field
     {
@@ -147,9 +155,15 @@ internal sealed class PublishForm
                 }
             }
 
-            if (!TryIdentify(key, out var field) || !TryDecode(value, materialize: field != Field.Other, out var decoded))
+            if (!TryIdentify(key, out var field)
+                || !TryDecode(value, materialize: field != Field.Other, checkUtf8: field is Field.Topic or Field.Id or Field.Type, out var decoded, out var isUtf8))
             {
                 return InvalidCharacters;
+            }
+
+            if (!isUtf8)
+            {
+                form.NotUtf8 ??= field switch { Field.Topic => "topic", Field.Id => "id", _ => "type" };
             }
 
             if (++count > limits.ValueCountLimit)
@@ -264,7 +278,7 @@ internal sealed class PublishForm
             return true;
         }
 
-        if (!TryDecode(key, materialize: true, out var decoded))
+        if (!TryDecode(key, materialize: true, checkUtf8: false, out var decoded, out _))
         {
             field = Field.Other;
             return false;
@@ -292,10 +306,12 @@ internal sealed class PublishForm
 
     /// <summary>
     /// Decodes a key or value to a string (when <paramref name="materialize"/>; otherwise only checks it).
-    /// <c>false</c> when it holds an escaped NUL.
+    /// <c>false</c> when it holds an escaped NUL. <paramref name="isUtf8"/> says whether the decoded bytes are valid
+    /// UTF-8 (checked only when asked; the string has U+FFFD where they are not, as the form reader's has).
     /// </summary>
-    private static bool TryDecode(ReadOnlySpan<byte> raw, bool materialize, out string? value)
+    private static bool TryDecode(ReadOnlySpan<byte> raw, bool materialize, bool checkUtf8, out string? value, out bool isUtf8)
     {
+        isUtf8 = true;
         if (raw.IsEmpty)
         {
             value = string.Empty;
@@ -304,6 +320,7 @@ internal sealed class PublishForm
 
         if (raw.IndexOfAny((byte)'%', (byte)'+') < 0)
         {
+            isUtf8 = !checkUtf8 || Utf8.IsValid(raw);
             value = materialize ? Encoding.UTF8.GetString(raw) : null;
             return true;
         }
@@ -321,6 +338,7 @@ internal sealed class PublishForm
                 return false;
             }
 
+            isUtf8 = !checkUtf8 || Utf8.IsValid(scratch[..length]);
             value = materialize ? Encoding.UTF8.GetString(scratch[..length]) : null;
             return true;
         }

@@ -75,7 +75,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
-        if (resume.ResponseLastEventId is { } responseId)
+        // Only an id a header can carry: ids are refused at publish unless they are printable ASCII, but history written
+        // before that rule, or by a store the app fills itself, may hold others, and Kestrel throws on them (a 500).
+        if (resume.ResponseLastEventId is { } responseId && UpdateValidation.IsHeaderSafe(responseId))
         {
             context.Response.Headers["Last-Event-ID"] = responseId;
         }
