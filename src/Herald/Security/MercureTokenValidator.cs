@@ -260,7 +260,10 @@ internal sealed class MercureTokenValidator
 
         if (!result.IsValid)
         {
-            if (keys.StaticKey is null && keys.Jwks is { HasKeys: false })
+            // Only the JWKS could have verified this token (its alg is not the static key's), and it has never
+            // answered: say so, rather than blame a signature nothing checked.
+            if (keys.Jwks is { HasKeys: false } && keys.JwksAlgorithm(alg)
+                && (keys.StaticKey is null || !string.Equals(alg, keys.StaticAlgorithm, StringComparison.Ordinal)))
             {
                 return TokenResult.Invalid("JWKS keys unavailable");
             }
@@ -428,6 +431,7 @@ internal sealed class MercureTokenValidator
         {
             _time = time;
             StaticKey = staticKey;
+            StaticAlgorithm = staticAlgorithm;
             Jwks = jwks;
             var algorithms = new List<string>();
             if (staticAlgorithm is not null)
@@ -444,6 +448,8 @@ internal sealed class MercureTokenValidator
         }
 
         public SecurityKey? StaticKey { get; }
+
+        public string? StaticAlgorithm { get; }
 
         public JwksKeyCache? Jwks { get; }
 
