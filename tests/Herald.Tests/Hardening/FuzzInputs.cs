@@ -32,6 +32,13 @@ internal static class FuzzInputs
         [0xC3], [0xFF], [0xFE, 0xFF], [0xED, 0xA0, 0x80], [0x00], [0x7F], [0x80], [0xC2, 0x85], [0xE2, 0x80, 0x8E], [0x1B], [0x09], [0xF0, 0x9F, 0x98],
     ];
 
+    /// <summary>
+    /// Ids a publisher may try that a response header cannot carry as they are (non-ASCII, C1, Cf, DEL, space):
+    /// published between slices of the subscription heads, so heads resume while one of them is the newest update,
+    /// and heads name them in <c>Last-Event-ID</c>.
+    /// </summary>
+    public static readonly string[] HostileIds = ["ü-1", "a\u200Eb", "x\u0085y", "del\u007F", "\u202Eevil", "sp ace", "tab\tid"];
+
     public static IReadOnlyList<Case> PublishBodies(int seed, int count)
     {
         var random = new Random(seed);
@@ -262,7 +269,9 @@ internal static class FuzzInputs
         if (random.Next(3) == 0)
         {
             Append(headers, "Last-Event-ID: ");
-            headers.AddRange(RandomBytes(random, random.Next(0, 60), allowLineBreaks: false));
+            headers.AddRange(random.Next(3) == 0
+                ? Encoding.UTF8.GetBytes(HostileIds[random.Next(HostileIds.Length)])
+                : RandomBytes(random, random.Next(0, 60), allowLineBreaks: false));
             Append(headers, "\r\n");
         }
 

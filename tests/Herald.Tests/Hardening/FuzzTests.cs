@@ -42,7 +42,25 @@ public sealed class FuzzTests(ITestOutputHelper output)
         foreach (var (path, baseUrl) in new[] { ("direct", direct.BaseUrl), ("kestrel", kestrel.BaseUrl) })
         {
             answers[path + " publish"] = await RunAsync(path + " publish", baseUrl, publishes, readBody: true, failures);
-            answers[path + " subscribe"] = await RunAsync(path + " subscribe", baseUrl, heads, readBody: false, failures);
+            // In slices, each after a publish with one of the hostile ids: resumes then run while it is the newest.
+            var subscribeAnswers = new int?[Cases];
+            var slices = FuzzInputs.HostileIds.Length;
+            for (var slice = 0; slice < slices; slice++)
+            {
+                var id = FuzzInputs.HostileIds[slice];
+                var status = await PublishWithIdAsync(baseUrl, id);
+                if (status >= 500)
+                {
+                    failures.Add($"{path} publish with id {FuzzInputs.Describe(System.Text.Encoding.UTF8.GetBytes(id))}: {status}");
+                }
+
+                var from = Cases * slice / slices;
+                var to = Cases * (slice + 1) / slices;
+                var answered = await RunAsync($"{path} subscribe, after id #{slice}", baseUrl, heads.Skip(from).Take(to - from).ToList(), readBody: false, failures, from);
+                Array.Copy(answered, 0, subscribeAnswers, from, to - from);
+            }
+
+            answers[path + " subscribe"] = subscribeAnswers;
         }
 
         // Not asserted here (the direct path's own tests hold it to Kestrel's answers), but shown: a head the two
@@ -87,7 +105,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>Sends every case, <see cref="Parallel"/> at a time; returns a line per failing answer (a 5xx, or none in time).</summary>
-    private async Task<int?[]> RunAsync(string what, string baseUrl, IReadOnlyList<FuzzInputs.Case> cases, bool readBody, List<string> failing)
+    private async Task<int?[]> RunAsync(string what, string baseUrl, IReadOnlyList<FuzzInputs.Case> cases, bool readBody, List<string> failing, int firstIndex = 0)
     {
         var answers = new int?[cases.Count];
         var server = new Uri(baseUrl);
@@ -108,7 +126,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 catch (OperationCanceledException)
                 {
                     statuses.AddOrUpdate("no answer in 20 s", 1, (_, n) => n + 1);
-                    failures.Enqueue((i, $"{what} #{i}: no answer in 20 s to {FuzzInputs.Describe(request)}"));
+                    failures.Enqueue((i, $"{what} #{firstIndex + i}: no answer in 20 s to {FuzzInputs.Describe(request)}"));
                     continue;
                 }
 
@@ -117,7 +135,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 // 505 is Kestrel's right answer to an HTTP version it does not speak; every other 5xx is a failure.
                 if (answer.Status >= 500 && answer.Status != 505)
                 {
-                    failures.Enqueue((i, $"{what} #{i}: {answer.Status} {answer.Body.Split('\n')[0]} to {FuzzInputs.Describe(request)}"));
+                    failures.Enqueue((i, $"{what} #{firstIndex + i}: {answer.Status} {answer.Body.Split('\n')[0]} to {FuzzInputs.Describe(request)}"));
                 }
             }
         })).ToArray();
@@ -132,6 +150,18 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
         failing.AddRange(ordered);
         return answers;
+    }
+
+    private static async Task<int> PublishWithIdAsync(string baseUrl, string id)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/.well-known/mercure")
+        {
+            Content = new FormUrlEncodedContent([new("topic", "https://example.com/fuzz/1"), new("id", id), new("data", "hostile id")]),
+        };
+        request.Headers.Authorization = new("Bearer", TestHub.PublisherToken());
+        using var response = await client.SendAsync(request);
+        return (int)response.StatusCode;
     }
 
     private static async Task<string> PublishAsync(string baseUrl, string data)
