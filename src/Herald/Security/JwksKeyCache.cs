@@ -22,7 +22,6 @@ internal sealed class JwksKeyCache
     /// <summary>Least time between two fetches, whatever asks for them (failures included).</summary>
     internal static readonly TimeSpan MinRefreshInterval = TimeSpan.FromSeconds(30);
 
-
     /// <summary>A key set is a few kilobytes; a bigger answer is a misconfigured URL, not keys.</summary>
     private const int MaxDocumentBytes = 1024 * 1024;
 
