@@ -74,4 +74,10 @@ public sealed class HeraldOptions
 
     /// <summary>Whether each SQLite commit is flushed to disk (fsync) before publish answers. Off by default: WAL with normal sync.</summary>
     public bool SyncEveryCommit { get; set; }
+
+    /// <summary>
+    /// Longest wait for a JWKS document (<see cref="PublisherJwksUrl"/>, <see cref="SubscriberJwksUrl"/>). Requests
+    /// that need the keys wait for the fetch, so a hung identity provider costs them this long, then a 401.
+    /// </summary>
+    public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -2,6 +2,7 @@ using Herald;
 using Herald.Mercure;
 using Herald.Security;
 using Herald.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Herald.Topics;
@@ -25,6 +26,9 @@ public static class HeraldServiceCollectionExtensions
         }
 
         services.AddHttpClient();
+
+        // The clock token expiry and JWKS intervals are read on; an app (or a test) may register its own.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TopicMatcher>();
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<IUpdateStore>(CreateStore);

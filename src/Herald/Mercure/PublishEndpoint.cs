@@ -249,6 +249,12 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             {
                 error = e.Message;
             }
+            catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                // The multipart reader's word for a body that ends before its closing boundary (it was a 500).
+                // Kestrel's own refusals (BadHttpRequestException) also land here and are as malformed.
+                error = "multipart body ends before its closing boundary";
+            }
         }
 
         return Refusal(error);

@@ -22,8 +22,6 @@ internal sealed class JwksKeyCache
     /// <summary>Least time between two fetches, whatever asks for them (failures included).</summary>
     internal static readonly TimeSpan MinRefreshInterval = TimeSpan.FromSeconds(30);
 
-    private static readonly TimeSpan FetchTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>A key set is a few kilobytes; a bigger answer is a misconfigured URL, not keys.</summary>
     private const int MaxDocumentBytes = 1024 * 1024;
 
@@ -31,6 +29,12 @@ internal sealed class JwksKeyCache
     private readonly Func<HttpClient> _httpClient;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    /// <summary>
+    /// How long one fetch may take, connecting and reading included. Requests for this audience wait behind a
+    /// fetch (the gate), so this bounds how long a hung identity provider can hold them before they get a 401.
+    /// </summary>
+    private readonly TimeSpan _fetchTimeout;
     private readonly SemaphoreSlim _fetchGate = new(1, 1);
 
     private volatile Snapshot? _snapshot;
@@ -38,8 +42,15 @@ internal sealed class JwksKeyCache
     /// <summary>When the last fetch started, successful or not, in UTC ticks (read without the gate).</summary>
     private long _lastAttemptTicks = DateTimeOffset.MinValue.UtcTicks;
 
-    public JwksKeyCache(Uri url, Func<HttpClient> httpClient, TimeProvider time, ILogger logger)
+    public JwksKeyCache(Uri url, Func<HttpClient> httpClient, TimeProvider time, TimeSpan fetchTimeout, ILogger logger)
     {
+        if (fetchTimeout <= TimeSpan.Zero || fetchTimeout == Timeout.InfiniteTimeSpan)
+        {
+            throw new InvalidOperationException(
+                $"{HeraldOptions.SectionName}:{nameof(HeraldOptions.JwksFetchTimeout)} must be a positive time span, not '{fetchTimeout}'.");
+        }
+
+        _fetchTimeout = fetchTimeout;
         _url = url;
         _httpClient = httpClient;
         _time = time;
@@ -117,8 +128,10 @@ internal sealed class JwksKeyCache
 
     private async Task<SecurityKey[]?> TryFetchAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(FetchTimeout);
+        // On the hub's clock, like every other interval here. Not HttpClient.Timeout: the factory's client is shared
+        // with whatever else the app configures, and its 100 s default would hold every waiting request as long.
+        using var deadline = new CancellationTokenSource(_fetchTimeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             var client = _httpClient();
@@ -148,7 +161,7 @@ internal sealed class JwksKeyCache
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("JWKS fetch from {Url} timed out after {Timeout}; keeping the previous keys.", _url, FetchTimeout);
+            _logger.LogWarning("JWKS fetch from {Url} timed out after {Timeout}; keeping the previous keys.", _url, _fetchTimeout);
             return null;
         }
         catch (Exception ex) when (ex is HttpRequestException or ArgumentException or System.Text.Json.JsonException)

@@ -62,11 +62,19 @@ internal sealed class MercureTokenValidator
 
     private CachedToken? _lastSubscriber;
 
+    /// <param name="options">The hub's settings: keys, JWKS URLs and the JWKS fetch timeout.</param>
+    /// <param name="httpClientFactory">Makes the client that fetches JWKS documents; a shared one when absent.</param>
+    /// <param name="logger">Where JWKS fetch failures are reported.</param>
+    /// <param name="time">
+    /// The clock for <c>exp</c>/<c>nbf</c>, the token cache and the JWKS intervals: one clock for all of them, so a
+    /// cached token can never outlive what a fresh validation would allow. The app's <see cref="TimeProvider"/>.
+    /// </param>
     public MercureTokenValidator(
         IOptions<HeraldOptions> options,
         IHttpClientFactory? httpClientFactory = null,
-        ILogger<MercureTokenValidator>? logger = null)
-        : this(options, httpClientFactory, logger, TimeProvider.System)
+        ILogger<MercureTokenValidator>? logger = null,
+        TimeProvider? time = null)
+        : this(options, httpClientFactory, (ILogger?)logger, time ?? TimeProvider.System)
     {
     }
 
@@ -89,12 +97,12 @@ internal sealed class MercureTokenValidator
             nameof(HeraldOptions.PublisherJwtKey), o.PublisherJwtKey,
             nameof(HeraldOptions.PublisherJwtAlgorithm), o.PublisherJwtAlgorithm,
             nameof(HeraldOptions.PublisherJwksUrl), o.PublisherJwksUrl,
-            httpClient, time, logger);
+            httpClient, time, o.JwksFetchTimeout, logger);
         _subscriber = AudienceKeys.Create(
             nameof(HeraldOptions.SubscriberJwtKey), o.SubscriberJwtKey,
             nameof(HeraldOptions.SubscriberJwtAlgorithm), o.SubscriberJwtAlgorithm,
             nameof(HeraldOptions.SubscriberJwksUrl), o.SubscriberJwksUrl,
-            httpClient, time, logger);
+            httpClient, time, o.JwksFetchTimeout, logger);
     }
 
     /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>.</summary>
@@ -124,8 +132,10 @@ internal sealed class MercureTokenValidator
                 : _valid.TryGetValue((token, audience), out var found) ? found : null;
             if (cached is not null)
             {
+                // The same rule as a fresh validation (exp + skew, on the same clock): a cached token is refused
+                // exactly when validating it again would refuse it.
                 var now = _time.GetUtcNow();
-                if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || expires > now))
+                if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || now <= expires + ClockSkew))
                 {
                     if (!ReferenceEquals(cached, last))
                     {
@@ -250,7 +260,10 @@ internal sealed class MercureTokenValidator
 
         if (!result.IsValid)
         {
-            if (keys.StaticKey is null && keys.Jwks is { HasKeys: false })
+            // Only the JWKS could have verified this token (its alg is not the static key's), and it has never
+            // answered: say so, rather than blame a signature nothing checked.
+            if (keys.Jwks is { HasKeys: false } && keys.JwksAlgorithm(alg)
+                && (keys.StaticKey is null || !string.Equals(alg, keys.StaticAlgorithm, StringComparison.Ordinal)))
             {
                 return TokenResult.Invalid("JWKS keys unavailable");
             }
@@ -412,9 +425,13 @@ internal sealed class MercureTokenValidator
     /// <summary>What verifies one audience's tokens: a static key, a JWKS URL, or both.</summary>
     private sealed class AudienceKeys
     {
-        private AudienceKeys(SecurityKey? staticKey, string? staticAlgorithm, JwksKeyCache? jwks)
+        private readonly TimeProvider _time;
+
+        private AudienceKeys(SecurityKey? staticKey, string? staticAlgorithm, JwksKeyCache? jwks, TimeProvider time)
         {
+            _time = time;
             StaticKey = staticKey;
+            StaticAlgorithm = staticAlgorithm;
             Jwks = jwks;
             var algorithms = new List<string>();
             if (staticAlgorithm is not null)
@@ -431,6 +448,8 @@ internal sealed class MercureTokenValidator
         }
 
         public SecurityKey? StaticKey { get; }
+
+        public string? StaticAlgorithm { get; }
 
         public JwksKeyCache? Jwks { get; }
 
@@ -460,6 +479,7 @@ internal sealed class MercureTokenValidator
                 ValidateLifetime = true,
                 RequireExpirationTime = false,
                 ClockSkew = ClockSkew,
+                LifetimeValidator = CheckLifetime,
                 RequireSignedTokens = true,
                 ValidAlgorithms = Algorithms,
                 IssuerSigningKeys = signingKeys,
@@ -469,11 +489,36 @@ internal sealed class MercureTokenValidator
             };
         }
 
+        /// <summary>
+        /// The library's lifetime rule (exp and nbf, each with <see cref="ClockSkew"/>) on the hub's clock rather than
+        /// the machine's, so it is the same clock the token cache reads. Throws what the library would, for the reason.
+        /// </summary>
+        private bool CheckLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
+        {
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (notBefore is { } nbf && expires is { } end && nbf > end)
+            {
+                throw new SecurityTokenInvalidLifetimeException("nbf is after exp") { NotBefore = nbf, Expires = end };
+            }
+
+            if (expires is { } exp && now > exp + ClockSkew)
+            {
+                throw new SecurityTokenExpiredException("token expired") { Expires = exp };
+            }
+
+            if (notBefore is { } start && now < start - ClockSkew)
+            {
+                throw new SecurityTokenNotYetValidException("token not yet valid") { NotBefore = start };
+            }
+
+            return true;
+        }
+
         public static AudienceKeys? Create(
             string keySetting, string? key,
             string algorithmSetting, string? algorithm,
             string jwksSetting, string? jwksUrl,
-            Func<HttpClient> httpClient, TimeProvider time, ILogger logger)
+            Func<HttpClient> httpClient, TimeProvider time, TimeSpan jwksFetchTimeout, ILogger logger)
         {
             var hasKey = !string.IsNullOrEmpty(key);
             var hasJwks = !string.IsNullOrWhiteSpace(jwksUrl);
@@ -510,10 +555,10 @@ internal sealed class MercureTokenValidator
 
                 // Plain http is allowed: the operator chose the URL, and a JWKS on a private network or a
                 // sidecar is common. Signatures, not the transport, are what the keys are trusted for.
-                jwks = new JwksKeyCache(url, httpClient, time, logger);
+                jwks = new JwksKeyCache(url, httpClient, time, jwksFetchTimeout, logger);
             }
 
-            return new AudienceKeys(staticKey, staticAlgorithm, jwks);
+            return new AudienceKeys(staticKey, staticAlgorithm, jwks, time);
         }
 
         /// <summary>
