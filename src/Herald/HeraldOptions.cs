@@ -71,4 +71,12 @@ public sealed class HeraldOptions
 
     /// <summary>Whether each SQLite commit is flushed to disk (fsync) before publish answers. Off by default: WAL with normal sync.</summary>
     public bool SyncEveryCommit { get; set; }
+
+    /// <summary>
+    /// Most connections Herald's listener (<c>UseHeraldListener</c>, as <c>herald serve</c> runs) keeps open at once;
+    /// past it a new connection is answered 503 with <c>Retry-After</c> and closed. <c>null</c> (default): the
+    /// process's open-file limit less the descriptors it already holds and headroom (Linux), and never more than
+    /// Kestrel's <c>MaxConcurrentConnections</c> when that is set.
+    /// </summary>
+    public int? MaxConnections { get; set; }
 }
