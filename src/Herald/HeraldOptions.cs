@@ -75,8 +75,9 @@ public sealed class HeraldOptions
     /// <summary>
     /// Most connections Herald's listener (<c>UseHeraldListener</c>, as <c>herald serve</c> runs) keeps open at once;
     /// past it a new connection is answered 503 with <c>Retry-After</c> and closed. <c>null</c> (default): the
-    /// process's open-file limit less the descriptors it already holds and headroom (Linux), and never more than
-    /// Kestrel's <c>MaxConcurrentConnections</c> when that is set.
+    /// process's open-file limit less the descriptors it already holds and headroom (Linux). A larger value is
+    /// lowered to that (more connections than descriptors would kill the process), and Kestrel's
+    /// <c>MaxConcurrentConnections</c> lowers it too when set.
     /// </summary>
     public int? MaxConnections { get; set; }
 }

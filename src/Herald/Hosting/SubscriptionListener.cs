@@ -1,14 +1,13 @@
 using System.Buffers;
-using System.Text;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Hosting;
 
@@ -20,7 +19,7 @@ namespace Herald.Hosting;
 /// Every other connection becomes a normal Kestrel connection through the sockets transport's own
 /// <see cref="SocketConnectionContextFactory"/>, its bytes still unread (they were only peeked at).
 /// </summary>
-/// <remarks>It keeps at most <c>maxConnections</c> open (see <see cref="ConnectionLimit"/>) and answers the rest 503.</remarks>
+/// <remarks>It keeps the connections open under <see cref="ConnectionLimit"/> (shared by every endpoint) and answers the rest 503.</remarks>
 internal sealed class SubscriptionListener : IConnectionListener
 {
     /// <summary>How much of a new connection is peeked at: a subscription head larger than this goes to Kestrel.</summary>
@@ -29,18 +28,17 @@ internal sealed class SubscriptionListener : IConnectionListener
     /// <summary>How long a new connection may stay silent before it is handed to Kestrel (and its timeouts).</summary>
     private static readonly TimeSpan FirstBytesTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Refusals answered at once: each holds a descriptor until its client has read the 503 and closed.</summary>
-    private const int MaxRefusing = 32;
-
     /// <summary>How long a refused connection is read from (so its close is not a reset that loses the 503).</summary>
     private static readonly TimeSpan RefusalLinger = TimeSpan.FromSeconds(5);
 
     /// <summary>The longest wait between accepts while the process is out of descriptors (EMFILE, ENFILE).</summary>
     private const int MaxAcceptBackoffMs = 1000;
 
+    private const string TooManyConnectionsReason = "too many connections to the hub, retry later\n";
+
     private static readonly byte[] TooManyConnections = Encoding.ASCII.GetBytes(
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        + "Content-Length: 44\r\nConnection: close\r\n\r\ntoo many connections to the hub, retry later\n");
+        + $"Content-Length: {TooManyConnectionsReason.Length}\r\nConnection: close\r\n\r\n{TooManyConnectionsReason}");
 
     /// <summary>Shared by every connection: what a client sends that the hub reads only to drop.</summary>
     private static readonly byte[] Discard = new byte[4096];
@@ -57,28 +55,23 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _accepting;
     private readonly HeadLimits _limits;
-    private readonly int _maxConnections;
-    private int _open;
-    private int _refusing;
+    private readonly ConnectionLimit _connections;
 
     public SubscriptionListener(
-        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, HeadLimits limits, int maxConnections, ILogger logger)
+        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
     {
         _listenSocket = listenSocket;
         _noDelay = noDelay;
         _factory = factory;
         _services = services;
         _limits = limits;
-        _maxConnections = maxConnections;
+        _connections = connections;
         _logger = logger;
         EndPoint = listenSocket.LocalEndPoint!;
         _accepting = AcceptLoopAsync();
     }
 
     public EndPoint EndPoint { get; }
-
-    /// <summary>Connections open now (served here or handed to Kestrel).</summary>
-    internal int OpenConnections => Volatile.Read(ref _open);
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -163,9 +156,8 @@ internal sealed class SubscriptionListener : IConnectionListener
                 break;
             }
 
-            if (Interlocked.Increment(ref _open) > _maxConnections)
+            if (!_connections.TryTake())
             {
-                Interlocked.Decrement(ref _open);
                 _ = RefuseAsync(socket);
                 continue;
             }
@@ -226,20 +218,19 @@ internal sealed class SubscriptionListener : IConnectionListener
     private void Close(Socket socket)
     {
         socket.Dispose();
-        Interlocked.Decrement(ref _open);
+        _connections.Release();
     }
 
     /// <summary>
     /// Answers a connection over the limit 503 with <c>Retry-After</c> and closes it. The client's request is read
     /// (and dropped) until it closes, for a few seconds at most: closing with it unread would send a reset, which can
-    /// destroy the answer before the client reads it. Past <see cref="MaxRefusing"/> refusals at once, the connection
-    /// is closed at once: refusing must not cost the descriptors the limit keeps free.
+    /// destroy the answer before the client reads it. Past a few refusals at once, the connection is closed at once:
+    /// refusing must not cost the descriptors the limit keeps free.
     /// </summary>
     private async Task RefuseAsync(Socket socket)
     {
-        if (Interlocked.Increment(ref _refusing) > MaxRefusing)
+        if (!_connections.TryStartRefusal())
         {
-            Interlocked.Decrement(ref _refusing);
             socket.Dispose();
             return;
         }
@@ -266,7 +257,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         finally
         {
             socket.Dispose();
-            Interlocked.Decrement(ref _refusing);
+            _connections.EndRefusal();
         }
     }
 
@@ -324,7 +315,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private void ToKestrel(Socket socket)
     {
         // Counted until Kestrel disposes of the connection, which it does for every connection it accepted.
-        var connection = new CountedConnection(_factory.Create(socket), () => Interlocked.Decrement(ref _open));
+        var connection = new CountedConnection(_factory.Create(socket), _connections.Release);
         if (!_toKestrel.Writer.TryWrite(connection))
         {
             _ = connection.DisposeAsync().AsTask();

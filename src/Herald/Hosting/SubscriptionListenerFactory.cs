@@ -16,6 +16,9 @@ internal sealed class SubscriptionListenerFactory(
     IOptions<HeraldOptions> herald,
     ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
+    private readonly Lock _gate = new();
+    private ConnectionLimit? _connections;
+
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
     /// <summary>
@@ -50,9 +53,18 @@ internal sealed class SubscriptionListenerFactory(
         socket.Listen(transport.Backlog);
         var factory = new SocketConnectionContextFactory(FactoryOptions(transport), loggerFactory.CreateLogger<SocketConnectionContextFactory>());
         var limits = kestrel.Value.Limits;
-        var maxConnections = ConnectionLimit.Resolve(herald.Value, limits);
         var logger = loggerFactory.CreateLogger<SubscriptionListener>();
-        logger.LogInformation("Listening on {EndPoint}: at most {MaxConnections} connections at once.", socket.LocalEndPoint, maxConnections);
-        return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), maxConnections, logger));
+        var connections = Connections(limits, logger);
+        logger.LogInformation("Listening on {EndPoint}; at most {MaxConnections} connections at once (all endpoints).", socket.LocalEndPoint, connections.Max);
+        return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), connections, logger));
+    }
+
+    /// <summary>One limit for every endpoint (localhost binds two): it stands for the process's descriptors.</summary>
+    private ConnectionLimit Connections(KestrelServerLimits limits, ILogger logger)
+    {
+        lock (_gate)
+        {
+            return _connections ??= new ConnectionLimit(ConnectionLimit.Resolve(herald.Value, limits, logger));
+        }
     }
 }

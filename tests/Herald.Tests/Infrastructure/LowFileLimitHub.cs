@@ -104,16 +104,6 @@ internal sealed partial class LowFileLimitHub : IAsyncDisposable
         return null!;
     }
 
-    /// <summary>User plus system CPU time the process has used so far.</summary>
-    public TimeSpan CpuTime
-    {
-        get
-        {
-            _process.Refresh();
-            return _process.TotalProcessorTime;
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

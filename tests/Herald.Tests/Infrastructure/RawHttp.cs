@@ -6,6 +6,9 @@ namespace Herald.Tests.Infrastructure;
 /// <summary>The status line and headers of a response read off a raw socket; status 0 when none came.</summary>
 internal sealed record RawResponse(int Status, string Head)
 {
+    /// <summary>What came after the head in the same reads (the start of the body).</summary>
+    public string Rest { get; init; } = string.Empty;
+
     /// <summary>The first value of header <paramref name="name"/>, or null.</summary>
     public string? Header(string name)
     {
@@ -90,7 +93,7 @@ internal static class RawHttp
                 var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
                 if (end >= 0)
                 {
-                    return Parse(text[..end]);
+                    return Parse(text[..end]) with { Rest = text[(end + 4)..] };
                 }
             }
         }
@@ -105,6 +108,23 @@ internal static class RawHttp
 
         var partial = Encoding.Latin1.GetString(received.ToArray());
         return partial.Length > 0 ? Parse(partial) : new RawResponse(0, string.Empty);
+    }
+
+    /// <summary>Reads until the server closes (up to 30 s); returns what came, as Latin-1 text.</summary>
+    public static async Task<string> ReadToEndAsync(NetworkStream stream)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var copy = new MemoryStream();
+        try
+        {
+            await stream.CopyToAsync(copy, timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            // Reset after the data: what came is what counts.
+        }
+
+        return Encoding.Latin1.GetString(copy.ToArray());
     }
 
     private static RawResponse Parse(string head)
