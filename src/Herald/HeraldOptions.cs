@@ -80,4 +80,13 @@ public sealed class HeraldOptions
     /// that need the keys wait for the fetch, so a hung identity provider costs them this long, then a 401.
     /// </summary>
     public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most connections Herald's listener (<c>UseHeraldListener</c>, as <c>herald serve</c> runs) keeps open at once;
+    /// past it a new connection is answered 503 with <c>Retry-After</c> and closed. <c>null</c> (default): the
+    /// process's open-file limit less the descriptors it already holds and headroom (Linux). A larger value is
+    /// lowered to that (more connections than descriptors would kill the process), and Kestrel's
+    /// <c>MaxConcurrentConnections</c> lowers it too when set.
+    /// </summary>
+    public int? MaxConnections { get; set; }
 }

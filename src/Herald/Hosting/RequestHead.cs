@@ -1,14 +1,20 @@
 using System.Buffers;
 using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Herald.Hosting;
 
 /// <summary>
 /// The head of an HTTP/1.1 request, read only far enough to recognise a plain subscription
 /// (<c>GET &lt;hub path&gt;?… HTTP/1.1</c> without a body). Anything else — another path or method, HTTP/1.0 or 2,
-/// a body, an upgrade, a byte outside printable ASCII, a malformed line — is not ours, and the server's own HTTP
-/// stack reads the same bytes and answers as it always does.
+/// a body, an upgrade, a byte outside printable ASCII, a malformed line, a head over Kestrel's limits — is not ours,
+/// and the server's own HTTP stack reads the same bytes and answers as it always does (400, 414, 431…).
 /// </summary>
+/// <remarks>
+/// What is ours is a strict subset of what Kestrel accepts (RFC 9112 with nothing obsolete or lenient: no bare LF,
+/// no obs-fold, one Host that is a plain host and port, no second Content-Length), so the direct path never serves a
+/// head Kestrel would refuse. Being stricter than Kestrel only costs the direct path's savings for odd clients.
+/// </remarks>
 internal sealed class RequestHead
 {
     public enum Result
@@ -20,8 +26,6 @@ internal sealed class RequestHead
         /// <summary>A plain subscription request, parsed.</summary>
         Ours,
     }
-
-    private static readonly byte[] EndOfHead = "\r\n\r\n"u8.ToArray();
 
     private RequestHead(string path, string queryString, List<KeyValuePair<string, string>> headers)
     {
@@ -39,168 +43,331 @@ internal sealed class RequestHead
     /// <summary>The header fields in order; names as sent.</summary>
     public List<KeyValuePair<string, string>> Headers { get; }
 
-    /// <summary>Reads a head from <paramref name="buffer"/>; on <see cref="Result.Ours"/>, <paramref name="end"/> is where it ends.</summary>
-    public static Result TryRead(in ReadOnlySequence<byte> buffer, string hubPath, out RequestHead? head, out SequencePosition end)
+    /// <summary>The value of the first header named <paramref name="name"/>, or null.</summary>
+    public string? Header(string name)
     {
-        head = null;
-        end = buffer.Start;
-
-        // The cheapest refusal first: most connections that are not subscriptions say so in their first bytes.
-        var first = buffer.FirstSpan;
-        var prefix = "GET /"u8;
-        var known = Math.Min(first.Length, prefix.Length);
-        if (!first[..known].SequenceEqual(prefix[..known]))
+        foreach (var (key, value) in Headers)
         {
-            return Result.NotOurs;
-        }
-
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> headBytes, EndOfHead, advancePastDelimiter: true))
-        {
-            // Kestrel also takes a bare LF as a line end: such a head never ends in CR LF CR LF, so waiting would hang it.
-            return HasBareLineFeed(buffer) ? Result.NotOurs : Result.NeedMore;
-        }
-
-        end = reader.Position;
-        var length = checked((int)headBytes.Length);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            headBytes.CopyTo(rented);
-            head = Parse(rented.AsSpan(0, length), hubPath);
-            return head is null ? Result.NotOurs : Result.Ours;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    private static RequestHead? Parse(ReadOnlySpan<byte> head, string hubPath)
-    {
-        foreach (var b in head)
-        {
-            // Printable ASCII, tab and the line breaks only; anything else is the server's to judge.
-            if (b >= 0x7F || (b < 0x20 && b is not ((byte)'\t' or (byte)'\r' or (byte)'\n')))
+            if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
-                return null;
+                return value;
             }
         }
 
-        var lineEnd = head.IndexOf("\r\n"u8);
-        var requestLine = lineEnd < 0 ? head : head[..lineEnd];
-        var rest = lineEnd < 0 ? [] : head[(lineEnd + 2)..];
+        return null;
+    }
 
-        // GET SP origin-form SP HTTP/1.1
-        if (!requestLine.StartsWith("GET "u8) || !requestLine.EndsWith(" HTTP/1.1"u8))
-        {
-            return null;
-        }
+    /// <summary>
+    /// Reads a whole head from <paramref name="buffer"/> under Kestrel's default limits; on <see cref="Result.Ours"/>,
+    /// <paramref name="end"/> is where it ends.
+    /// </summary>
+    public static Result TryRead(in ReadOnlySequence<byte> buffer, string hubPath, out RequestHead? head, out SequencePosition end)
+        => new Reader(hubPath, HeadLimits.KestrelDefaults).Read(buffer, out head, out end);
 
-        var target = requestLine[4..^9];
-        if (target.IsEmpty || target[0] != (byte)'/' || target.IndexOfAny((byte)' ', (byte)'#') >= 0)
-        {
-            return null;
-        }
+    /// <summary>Reads a whole head from <paramref name="buffer"/> under <paramref name="limits"/>.</summary>
+    public static Result TryRead(in ReadOnlySequence<byte> buffer, string hubPath, HeadLimits limits, out RequestHead? head, out SequencePosition end)
+        => new Reader(hubPath, limits).Read(buffer, out head, out end);
 
-        var question = target.IndexOf((byte)'?');
-        var path = question < 0 ? target : target[..question];
-        // Routing compares paths case-insensitively; an escaped path (%) never equals the hub's and stays the server's.
-        if (!Ascii.EqualsIgnoreCase(path, hubPath))
-        {
-            return null;
-        }
+    /// <summary>
+    /// Reads one connection's first head as its bytes arrive: each call gets the whole buffer from the head's first byte
+    /// and looks only at the bytes it has not seen, so a head sent a byte at a time costs linear time, not quadratic.
+    /// </summary>
+    internal sealed class Reader(string hubPath, HeadLimits limits)
+    {
+        private readonly List<KeyValuePair<string, string>> _headers = new(12);
+        private long _lineStart;
+        private long _searched;
+        private bool _requestLineDone;
+        private int _headerBytes;
+        private bool _hasHost;
+        private bool _hasContentLength;
+        private string _path = string.Empty;
+        private string _query = string.Empty;
 
-        var headers = new List<KeyValuePair<string, string>>(12);
-        var hasHost = false;
-        while (!rest.IsEmpty)
+        public Result Read(in ReadOnlySequence<byte> buffer, out RequestHead? head, out SequencePosition end)
         {
-            var end = rest.IndexOf("\r\n"u8);
-            var line = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 2)..];
-            var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || line.IndexOf((byte)'\n') >= 0 || line.IndexOf((byte)'\r') >= 0)
+            head = null;
+            end = buffer.Start;
+
+            // The cheapest refusal first: most connections that are not subscriptions say so in their first bytes.
+            if (!_requestLineDone && !StartsLikeOurs(buffer))
             {
-                return null;
+                return Result.NotOurs;
+            }
+
+            while (true)
+            {
+                var rest = buffer.Slice(_searched);
+                var found = rest.PositionOf((byte)'\n');
+                if (found is null)
+                {
+                    _searched = buffer.Length;
+                    var partial = buffer.Length - _lineStart;
+                    var tooLong = _requestLineDone ? _headerBytes + partial >= limits.MaxHeadersTotal : partial >= limits.MaxRequestLine;
+                    return tooLong ? Result.NotOurs : Result.NeedMore;
+                }
+
+                var lineEnd = buffer.Length - rest.Slice(found.Value).Length + 1;
+                var line = buffer.Slice(_lineStart, lineEnd - _lineStart);
+                _lineStart = _searched = lineEnd;
+                if (!ReadLine(line, out var done))
+                {
+                    return Result.NotOurs;
+                }
+
+                if (done)
+                {
+                    end = buffer.GetPosition(lineEnd);
+                    head = new RequestHead(_path, _query, _headers);
+                    return Result.Ours;
+                }
+            }
+        }
+
+        /// <summary>Whether the bytes so far can still start <c>GET /</c>.</summary>
+        private static bool StartsLikeOurs(in ReadOnlySequence<byte> buffer)
+        {
+            Span<byte> first = stackalloc byte[5];
+            var known = (int)Math.Min(buffer.Length, first.Length);
+            buffer.Slice(0, known).CopyTo(first);
+            return first[..known].SequenceEqual("GET /"u8[..known]);
+        }
+
+        /// <summary>Judges one line (with its LF); false when the head is not ours.</summary>
+        private bool ReadLine(in ReadOnlySequence<byte> line, out bool done)
+        {
+            done = false;
+            var length = (int)line.Length;
+            byte[]? rented = null;
+            var bytes = line.IsSingleSegment ? line.FirstSpan : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+            try
+            {
+                if (rented is not null)
+                {
+                    line.CopyTo(rented);
+                }
+
+                // Every line ends in CR LF, and no other CR or LF is in it: Kestrel takes a bare LF as a line end, and
+                // a lone CR is refused; either way the head is Kestrel's to judge.
+                if (length < 2 || bytes[^2] != (byte)'\r' || bytes[..^2].IndexOfAny((byte)'\r', (byte)'\n') >= 0)
+                {
+                    return false;
+                }
+
+                var content = bytes[..^2];
+                if (!_requestLineDone)
+                {
+                    _requestLineDone = true;
+                    return length < limits.MaxRequestLine && ReadRequestLine(content);
+                }
+
+                _headerBytes += length;
+                if (_headerBytes >= limits.MaxHeadersTotal)
+                {
+                    return false;
+                }
+
+                if (content.IsEmpty)
+                {
+                    done = true;
+                    return _hasHost;
+                }
+
+                return _headers.Count < limits.MaxHeaderCount && ReadHeader(content);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
+
+        /// <summary><c>GET SP origin-form SP HTTP/1.1</c>, the origin-form being the hub's path and a query.</summary>
+        private bool ReadRequestLine(ReadOnlySpan<byte> line)
+        {
+            if (line.Length < 14 || !line.StartsWith("GET "u8) || !line.EndsWith(" HTTP/1.1"u8))
+            {
+                return false;
+            }
+
+            var target = line[4..^9];
+            if (target.IsEmpty || target[0] != (byte)'/')
+            {
+                return false;
+            }
+
+            foreach (var b in target)
+            {
+                // Visible ASCII only (no space, tab, control or non-ASCII byte) and no fragment.
+                if (b is <= 0x20 or >= 0x7F or (byte)'#')
+                {
+                    return false;
+                }
+            }
+
+            var question = target.IndexOf((byte)'?');
+            var path = question < 0 ? target : target[..question];
+
+            // Routing compares paths case-insensitively; an escaped path (%) never equals the hub's and stays the server's.
+            if (!Ascii.EqualsIgnoreCase(path, hubPath))
+            {
+                return false;
+            }
+
+            _path = Encoding.ASCII.GetString(path);
+            _query = question < 0 ? string.Empty : Encoding.ASCII.GetString(target[question..]);
+            return true;
+        }
+
+        /// <summary><c>field-name ":" OWS field-value OWS</c>, with the headers that change the exchange refused.</summary>
+        private bool ReadHeader(ReadOnlySpan<byte> line)
+        {
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0)
+            {
+                return false;
             }
 
             var name = line[..colon];
             foreach (var c in name)
             {
+                // Also refuses obsolete line folding (a line starting with a space or tab) and "Name :".
                 if (!IsTokenChar(c))
                 {
-                    // Also refuses obsolete line folding (a line starting with a space) and "Name :".
-                    return null;
+                    return false;
                 }
             }
 
             var value = line[(colon + 1)..].Trim(" \t"u8);
+            foreach (var c in value)
+            {
+                // Printable ASCII and tab; NUL, other controls, DEL and obs-text are the server's to judge.
+                if (c is >= 0x7F || (c < 0x20 && c != (byte)'\t'))
+                {
+                    return false;
+                }
+            }
+
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
             {
-                if (!value.SequenceEqual("0"u8))
+                // A GET has no body; a second Content-Length, even an equal one, is Kestrel's to refuse.
+                if (_hasContentLength || !value.SequenceEqual("0"u8))
                 {
-                    return null;
+                    return false;
                 }
+
+                _hasContentLength = true;
             }
             else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) || Ascii.EqualsIgnoreCase(name, "Upgrade"u8)
                 || Ascii.EqualsIgnoreCase(name, "Expect"u8) || Ascii.EqualsIgnoreCase(name, "HTTP2-Settings"u8))
             {
-                return null;
+                return false;
             }
             else if (Ascii.EqualsIgnoreCase(name, "Host"u8))
             {
-                if (hasHost)
+                if (_hasHost || !IsPlainHost(value))
                 {
-                    return null;
+                    return false;
                 }
 
-                hasHost = true;
+                _hasHost = true;
             }
 
-            headers.Add(new(Encoding.ASCII.GetString(name), Encoding.ASCII.GetString(value)));
+            _headers.Add(new(Encoding.ASCII.GetString(name), Encoding.ASCII.GetString(value)));
+            return true;
         }
-
-        if (!hasHost)
-        {
-            return null;
-        }
-
-        return new RequestHead(
-            Encoding.ASCII.GetString(path),
-            question < 0 ? string.Empty : Encoding.ASCII.GetString(target[question..]),
-            headers);
     }
 
-    private static bool HasBareLineFeed(in ReadOnlySequence<byte> buffer)
+    /// <summary>
+    /// <c>name[:port]</c> or <c>[IPv6][:port]</c>, the name made of letters, digits, <c>-._~</c>: a Host without
+    /// userinfo, path, spaces or escapes. Kestrel accepts a little more (an empty Host, sub-delims); those go to it.
+    /// </summary>
+    private static bool IsPlainHost(ReadOnlySpan<byte> host)
     {
-        byte previous = 0;
-        foreach (var segment in buffer)
+        int portAt;
+        if (host.StartsWith("["u8))
         {
-            var span = segment.Span;
-            var searched = 0;
-            int found;
-            while ((found = span[searched..].IndexOf((byte)'\n')) >= 0)
+            var close = host.IndexOf((byte)']');
+            if (close < 2)
             {
-                var at = searched + found;
-                if ((at == 0 ? previous : span[at - 1]) != (byte)'\r')
-                {
-                    return true;
-                }
-
-                searched = at + 1;
+                return false;
             }
 
-            if (!span.IsEmpty)
+            foreach (var c in host[1..close])
             {
-                previous = span[^1];
+                if (!(char.IsAsciiHexDigit((char)c) || c is (byte)':' or (byte)'.'))
+                {
+                    return false;
+                }
+            }
+
+            portAt = close + 1;
+        }
+        else
+        {
+            portAt = host.IndexOf((byte)':');
+            if (portAt < 0)
+            {
+                portAt = host.Length;
+            }
+
+            if (portAt == 0)
+            {
+                return false;
+            }
+
+            foreach (var c in host[..portAt])
+            {
+                if (!(char.IsAsciiLetterOrDigit((char)c) || c is (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~'))
+                {
+                    return false;
+                }
             }
         }
 
-        return false;
+        var port = host[portAt..];
+        if (port.IsEmpty)
+        {
+            return true;
+        }
+
+        if (port[0] != (byte)':' || port.Length is < 2 or > 6)
+        {
+            return false;
+        }
+
+        foreach (var c in port[1..])
+        {
+            if (!char.IsAsciiDigit((char)c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsTokenChar(byte c)
         => c is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
             or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
             or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
+}
+
+/// <summary>
+/// Kestrel's limits on a request head (<see cref="KestrelServerLimits"/>), applied by the direct path so it never
+/// serves a head Kestrel would answer 414 or 431. Each is checked a little under Kestrel's bound: a head at the edge
+/// goes to Kestrel, which judges it exactly.
+/// </summary>
+internal readonly record struct HeadLimits(int MaxRequestLine, int MaxHeadersTotal, int MaxHeaderCount)
+{
+    /// <summary>Kestrel's defaults: 8 KiB request line, 32 KiB of headers, 100 header fields.</summary>
+    public static readonly HeadLimits KestrelDefaults = From(new KestrelServerLimits());
+
+    public static HeadLimits From(KestrelServerLimits limits)
+        => new(limits.MaxRequestLineSize, limits.MaxRequestHeadersTotalSize, limits.MaxRequestHeaderCount);
+
+    /// <summary>The most bytes a head within these limits can take.</summary>
+    public long MaxHeadBytes => (long)MaxRequestLine + MaxHeadersTotal;
 }

@@ -1,17 +1,9 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Herald.Mercure;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Timeouts;
-using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,14 +25,16 @@ namespace Herald.Hosting;
 /// </remarks>
 internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
 {
-    /// <summary>The longest request head read before giving up and handing over (Kestrel then applies its own limits).</summary>
-    private const int MaxHeadBytes = 288 * 1024;
-
     private static readonly byte[] RequestTimeout = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
 
     private readonly ILogger _logger = services.GetRequiredService<ILogger<SubscribeConnectionMiddleware>>();
 
     private readonly TimeSpan _headTimeout = services.GetService<IOptions<KestrelServerOptions>>()?.Value.Limits.RequestHeadersTimeout ?? TimeSpan.FromSeconds(30);
+
+    /// <summary>Kestrel's limits on a head: one over them is handed to Kestrel, which answers 414 or 431.</summary>
+    private readonly HeadLimits _limits = services.GetService<IOptions<KestrelServerOptions>>()?.Value.Limits is { } limits
+        ? HeadLimits.From(limits)
+        : HeadLimits.KestrelDefaults;
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
@@ -55,7 +49,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
             return;
         }
 
-        var (head, toKestrel) = await ReadHeadAsync(connection, path, _headTimeout).ConfigureAwait(false);
+        var (head, toKestrel) = await ReadHeadAsync(connection, new RequestHead.Reader(path, _limits), route, _headTimeout).ConfigureAwait(false);
         if (head is not null)
         {
             // Nothing of the request outlives the subscription's setup: the head and the HTTP context are garbage
@@ -74,7 +68,7 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
     /// Reads the first request head: the subscription when it is ours; otherwise whether Kestrel should have the
     /// connection (false: it is gone already).
     /// </summary>
-    private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, string path, TimeSpan headTimeout)
+    private static async Task<(RequestHead? Head, bool ToKestrel)> ReadHeadAsync(ConnectionContext connection, RequestHead.Reader reader, HubRoute route, TimeSpan headTimeout)
     {
         // A head that has not come whole within Kestrel's own limit for request heads is answered 408 and the
         // connection closed, as Kestrel answers any slow head (a client trickling bytes must not hold the connection
@@ -132,14 +126,15 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
                 }
 
                 var buffer = result.Buffer;
-                var read = RequestHead.TryRead(buffer, path, out var head, out var end);
-                if (read == RequestHead.Result.Ours)
+                // The reader stops at Kestrel's limits on a head, so what is buffered here stays within them too.
+                var read = reader.Read(buffer, out var head, out var end);
+                if (read == RequestHead.Result.Ours && route.Admits(head!))
                 {
                     input.AdvanceTo(end);
                     return (head, false);
                 }
 
-                if (read == RequestHead.Result.NeedMore && !result.IsCompleted && buffer.Length < MaxHeadBytes)
+                if (read == RequestHead.Result.NeedMore && !result.IsCompleted)
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
                     continue;
@@ -238,100 +233,4 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
 
         public override void StopDraining() => connection.Transport.Input.CancelPendingRead();
     }
-}
-
-/// <summary>
-/// Where <c>MapHerald</c> mounted the hub, so the connection level (<c>UseHeraldListener</c>,
-/// <c>UseHeraldSubscriptions</c>) knows which requests are subscriptions, and whether it may serve them itself.
-/// </summary>
-/// <remarks>
-/// A subscription served on its connection skips the app's middleware. That is only right while the subscribe
-/// endpoint asks nothing of it: once the app adds a convention that middleware enforces (<c>RequireAuthorization</c>,
-/// <c>RequireCors</c>, <c>RequireHost</c>, rate limiting, request timeouts), subscriptions go through Kestrel and
-/// the app's pipeline like any request. The endpoint's final metadata is known only once the app's endpoints are
-/// built, so the first connection looks it up.
-/// </remarks>
-internal sealed class HubRoute
-{
-    private readonly Lock _gate = new();
-    private string? _path;
-    private IEndpointRouteBuilder? _endpoints;
-    private object? _marker;
-    private bool _checked;
-    private string? _directPath;
-
-    public SubscribeEndpoint? Subscribe { get; private set; }
-
-    /// <summary>Called by <c>MapHerald</c> (outside route groups) with the hub's subscribe endpoint.</summary>
-    public void Mount(string path, SubscribeEndpoint subscribe, IEndpointRouteBuilder endpoints, IEndpointConventionBuilder get)
-    {
-        var marker = new object();
-        get.WithMetadata(new SubscribeEndpointMarker(marker));
-        lock (_gate)
-        {
-            _path = path;
-            _endpoints = endpoints;
-            _marker = marker;
-            _checked = false;
-            Subscribe = subscribe;
-        }
-    }
-
-    /// <summary>
-    /// The hub's path when subscriptions may be served on their connections; null when the hub is not mapped, or
-    /// when its subscribe endpoint carries conventions the app's middleware must apply.
-    /// </summary>
-    public string? DirectPath
-    {
-        get
-        {
-            // Decided once per mount; every connection after the first reads it without a lock.
-            if (Volatile.Read(ref _checked))
-            {
-                return _directPath;
-            }
-
-            lock (_gate)
-            {
-                if (!_checked && _path is not null)
-                {
-                    _directPath = HasMiddlewareConventions() ? null : _path;
-                    Volatile.Write(ref _checked, true);
-                }
-
-                return _directPath;
-            }
-        }
-    }
-
-    private bool HasMiddlewareConventions()
-    {
-        foreach (var source in _endpoints!.DataSources)
-        {
-            foreach (var endpoint in source.Endpoints)
-            {
-                var metadata = endpoint.Metadata;
-                if (metadata.GetMetadata<SubscribeEndpointMarker>()?.Owner != _marker)
-                {
-                    continue;
-                }
-
-                foreach (var item in metadata)
-                {
-                    if (item is IAuthorizeData or AuthorizationPolicy or ICorsMetadata or IHostMetadata or EnableRateLimitingAttribute or RequestTimeoutAttribute or RequestTimeoutPolicy)
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            }
-        }
-
-        // Not found (endpoints filtered out by the app): leave subscriptions to the pipeline.
-        return true;
-    }
-
-    /// <summary>Marks the subscribe endpoint of one mounted hub.</summary>
-    private sealed record SubscribeEndpointMarker(object Owner);
 }

@@ -2,13 +2,12 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Hosting;
 
@@ -20,48 +19,7 @@ namespace Herald.Hosting;
 /// Every other connection becomes a normal Kestrel connection through the sockets transport's own
 /// <see cref="SocketConnectionContextFactory"/>, its bytes still unread (they were only peeked at).
 /// </summary>
-internal sealed class SubscriptionListenerFactory(
-    IServiceProvider services,
-    IOptions<SocketTransportOptions> options,
-    ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector
-{
-    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
-
-    /// <summary>
-    /// The factory options exactly as Kestrel's sockets transport derives them from its own options — including the
-    /// memory pool Kestrel configured, which the public constructor does not take (its default pool makes HTTP/1
-    /// response writes fail). That constructor is internal, so it is called by reflection; without it the public
-    /// properties are copied.
-    /// </summary>
-    private static SocketConnectionFactoryOptions FactoryOptions(SocketTransportOptions transport)
-    {
-        var fromTransport = typeof(SocketConnectionFactoryOptions).GetConstructor(
-            BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SocketTransportOptions)]);
-        if (fromTransport?.Invoke([transport]) is SocketConnectionFactoryOptions options)
-        {
-            return options;
-        }
-
-        return new SocketConnectionFactoryOptions
-        {
-            IOQueueCount = transport.IOQueueCount,
-            WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
-            MaxReadBufferSize = transport.MaxReadBufferSize,
-            MaxWriteBufferSize = transport.MaxWriteBufferSize,
-            UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
-        };
-    }
-
-    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
-    {
-        var transport = options.Value;
-        var socket = transport.CreateBoundListenSocket(endpoint);
-        socket.Listen(transport.Backlog);
-        var factory = new SocketConnectionContextFactory(FactoryOptions(transport), loggerFactory.CreateLogger<SocketConnectionContextFactory>());
-        return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, loggerFactory.CreateLogger<SubscriptionListener>()));
-    }
-}
-
+/// <remarks>It keeps the connections open under <see cref="ConnectionLimit"/> (shared by every endpoint) and answers the rest 503.</remarks>
 internal sealed class SubscriptionListener : IConnectionListener
 {
     /// <summary>How much of a new connection is peeked at: a subscription head larger than this goes to Kestrel.</summary>
@@ -69,6 +27,21 @@ internal sealed class SubscriptionListener : IConnectionListener
 
     /// <summary>How long a new connection may stay silent before it is handed to Kestrel (and its timeouts).</summary>
     private static readonly TimeSpan FirstBytesTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a refused connection is read from (so its close is not a reset that loses the 503).</summary>
+    private static readonly TimeSpan RefusalLinger = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between accepts while the process is out of descriptors (EMFILE, ENFILE).</summary>
+    private const int MaxAcceptBackoffMs = 1000;
+
+    private const string TooManyConnectionsReason = "too many connections to the hub, retry later\n";
+
+    private static readonly byte[] TooManyConnections = Encoding.ASCII.GetBytes(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + $"Content-Length: {TooManyConnectionsReason.Length}\r\nConnection: close\r\n\r\n{TooManyConnectionsReason}");
+
+    /// <summary>Shared by every connection: what a client sends that the hub reads only to drop.</summary>
+    private static readonly byte[] Discard = new byte[4096];
 
     private static long s_connectionIds;
 
@@ -81,13 +54,18 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly ConcurrentDictionary<Socket, byte> _waiting = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _accepting;
+    private readonly HeadLimits _limits;
+    private readonly ConnectionLimit _connections;
 
-    public SubscriptionListener(Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, ILogger logger)
+    public SubscriptionListener(
+        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
     {
         _listenSocket = listenSocket;
         _noDelay = noDelay;
         _factory = factory;
         _services = services;
+        _limits = limits;
+        _connections = connections;
         _logger = logger;
         EndPoint = listenSocket.LocalEndPoint!;
         _accepting = AcceptLoopAsync();
@@ -132,27 +110,56 @@ internal sealed class SubscriptionListener : IConnectionListener
     private async Task AcceptLoopAsync()
     {
         await Task.Yield();
+        var backoffMs = 0;
         while (true)
         {
             Socket socket;
             try
             {
                 socket = await _listenSocket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                backoffMs = 0;
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
                 break;
             }
+            catch (SocketException e) when (!_stopping.IsCancellationRequested
+                && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up while it waited in the backlog: the next one may be there already.
+                continue;
+            }
             catch (SocketException e) when (!_stopping.IsCancellationRequested)
             {
-                // A connection reset before it was accepted, or the process is out of file descriptors for a
-                // moment: the listener goes on, as Kestrel's does.
-                _logger.LogDebug(e, "Accepting a connection failed.");
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory: another accept now fails the same way at once,
+                // and retrying without a pause spun a whole core. Wait, doubling from 10 ms up to a second, while
+                // connections close; the backlog keeps the clients meanwhile.
+                if (backoffMs == 0)
+                {
+                    _logger.LogWarning("Accepting connections failed ({Error}); retrying with a pause.", e.SocketErrorCode);
+                }
+
+                backoffMs = Math.Clamp(backoffMs * 2, 10, MaxAcceptBackoffMs);
+                try
+                {
+                    await Task.Delay(backoffMs, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
                 continue;
             }
             catch (SocketException)
             {
                 break;
+            }
+
+            if (!_connections.TryTake())
+            {
+                _ = RefuseAsync(socket);
+                continue;
             }
 
             socket.NoDelay = _noDelay;
@@ -176,11 +183,11 @@ internal sealed class SubscriptionListener : IConnectionListener
         _waiting.TryAdd(socket, 0);
         try
         {
-            head = await PeekHeadAsync(socket, path).ConfigureAwait(false);
+            head = await PeekHeadAsync(socket, path, route).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            socket.Dispose();
+            Close(socket);
             return;
         }
         finally
@@ -203,7 +210,54 @@ internal sealed class SubscriptionListener : IConnectionListener
         }
         finally
         {
+            Close(socket);
+        }
+    }
+
+    /// <summary>Closes a connection this listener counted.</summary>
+    private void Close(Socket socket)
+    {
+        socket.Dispose();
+        _connections.Release();
+    }
+
+    /// <summary>
+    /// Answers a connection over the limit 503 with <c>Retry-After</c> and closes it. The client's request is read
+    /// (and dropped) until it closes, for a few seconds at most: closing with it unread would send a reset, which can
+    /// destroy the answer before the client reads it. Past a few refusals at once, the connection is closed at once:
+    /// refusing must not cost the descriptors the limit keeps free.
+    /// </summary>
+    private async Task RefuseAsync(Socket socket)
+    {
+        if (!_connections.TryStartRefusal())
+        {
             socket.Dispose();
+            return;
+        }
+
+        try
+        {
+            socket.Blocking = false;
+            socket.Send(TooManyConnections, SocketFlags.None, out _);
+            socket.Shutdown(SocketShutdown.Send);
+            using var linger = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            linger.CancelAfter(RefusalLinger);
+            var received = 0;
+            int n;
+            while (received < DirectConnection.MaxBytesAfterHead
+                && (n = await socket.ReceiveAsync(Discard, SocketFlags.None, linger.Token).ConfigureAwait(false)) > 0)
+            {
+                received += n;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Gone, or slow to close: either way the connection ends here.
+        }
+        finally
+        {
+            socket.Dispose();
+            _connections.EndRefusal();
         }
     }
 
@@ -211,7 +265,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     /// Waits for the first bytes and peeks at them: the head (then consumed) if it is a whole plain subscription,
     /// or null (nothing consumed) for anything else, including a head that has not all arrived yet.
     /// </summary>
-    private async Task<RequestHead?> PeekHeadAsync(Socket socket, string path)
+    private async Task<RequestHead?> PeekHeadAsync(Socket socket, string path, HubRoute route)
     {
         using (var silence = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
         {
@@ -231,7 +285,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         {
             var peeked = socket.Receive(buffer, 0, PeekBytes, SocketFlags.Peek);
             var bytes = new ReadOnlySequence<byte>(buffer, 0, peeked);
-            if (RequestHead.TryRead(bytes, path, out var head, out var end) != RequestHead.Result.Ours)
+            if (RequestHead.TryRead(bytes, path, _limits, out var head, out var end) != RequestHead.Result.Ours || !route.Admits(head!))
             {
                 return null;
             }
@@ -260,18 +314,17 @@ internal sealed class SubscriptionListener : IConnectionListener
 
     private void ToKestrel(Socket socket)
     {
-        if (!_toKestrel.Writer.TryWrite(_factory.Create(socket)))
+        // Counted until Kestrel disposes of the connection, which it does for every connection it accepted.
+        var connection = new CountedConnection(_factory.Create(socket), _connections.Release);
+        if (!_toKestrel.Writer.TryWrite(connection))
         {
-            socket.Dispose();
+            _ = connection.DisposeAsync().AsTask();
         }
     }
 
     /// <summary>A connection this listener accepted and serves itself.</summary>
     private sealed class ListenerConnection(Socket socket, long id) : DirectConnection(socket)
     {
-        /// <summary>Shared by every connection: what a subscriber sends after its head is read and dropped.</summary>
-        private static readonly byte[] Discard = new byte[4096];
-
         public override string Id => $"herald-{id:x}";
 
         public override EndPoint? RemoteEndPoint => Socket.RemoteEndPoint;

@@ -308,6 +308,25 @@ public sealed class DirectSubscribeTests
     }
 
     [Fact]
+    public async Task A_subscription_that_cannot_resume_while_the_store_is_down_gets_a_503_with_Retry_After_on_the_connection()
+    {
+        await using var redis = await Herald.Tests.Redis.RedisServer.StartAsync();
+        await using var hub = await Start(more: ("Herald:Transport", redis.Url));
+        var id = await hub.Hub.PublishAsync(new Update { Topics = [Topic], Data = "one" });
+        await redis.KillAsync();
+        await using var connection = await RawConnection.OpenAsync(hub.BaseUrl);
+
+        // Resuming needs the store to find the id: it is down, so the client is told to come back.
+        await connection.SendAsync(Subscribe(hub, TopicQuery, $"Last-Event-ID: {id}\r\n"));
+        var head = await connection.ReadHeadAsync();
+
+        Assert.Equal(503, head.Status);
+        Assert.Equal("close", head.Single("Connection"));
+        Assert.True(int.TryParse(head.Single("Retry-After"), out var seconds) && seconds > 0, "Retry-After in seconds");
+        Assert.Equal(0, hub.Hub.SubscriberCount);
+    }
+
+    [Fact]
     public async Task Clients_that_close_their_sockets_leave_the_hub()
     {
         await using var hub = await Start();

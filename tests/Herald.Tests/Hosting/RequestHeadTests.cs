@@ -226,6 +226,78 @@ public sealed class RequestHeadTests
     }
 
     [Fact]
+    public void A_doubled_content_length_is_not_ours_even_when_both_are_zero()
+    {
+        Assert.Equal(RequestHead.Result.NotOurs, Read(Get("/.well-known/mercure?topic=a", "Host: h\r\nContent-Length: 0\r\nContent-Length: 0\r\n"), out _));
+    }
+
+    [Theory]
+    [InlineData("a b/c@d")]
+    [InlineData("user@hub.example")]
+    [InlineData("hub.example/path")]
+    [InlineData("hub.example?x")]
+    [InlineData("hub.example:")]
+    [InlineData("hub.example:8o")]
+    [InlineData("hub%2Eexample")]
+    [InlineData("[::1")]
+    [InlineData("")]
+    public void A_host_that_is_not_a_plain_host_and_port_is_not_ours(string host)
+    {
+        Assert.Equal(RequestHead.Result.NotOurs, Read(Get("/.well-known/mercure?topic=a", $"Host: {host}\r\n"), out _));
+    }
+
+    [Theory]
+    [InlineData("hub.example")]
+    [InlineData("hub.example:8080")]
+    [InlineData("127.0.0.1:5080")]
+    [InlineData("[::1]:5080")]
+    [InlineData("my_host-1.example~")]
+    public void A_plain_host_is_ours(string host)
+    {
+        Assert.Equal(RequestHead.Result.Ours, Read(Get("/.well-known/mercure?topic=a", $"Host: {host}\r\n"), out _));
+    }
+
+    [Theory]
+    [InlineData("GET /.well-known/mercure?topic=a\nb HTTP/1.1\r\nHost: h\r\n\r\n")]
+    [InlineData("GET /.well-known/mercure?topic=a\rb HTTP/1.1\r\nHost: h\r\n\r\n")]
+    [InlineData("GET /.well-known/mercure?topic=a\tb HTTP/1.1\r\nHost: h\r\n\r\n")]
+    [InlineData("GET /.well-known/mercure?topic=a HTTP/1.1\r\nHost: h\r\nX-A: a\tb\nc\r\n\r\n")]
+    public void A_line_break_or_tab_inside_the_target_or_a_bare_LF_in_a_header_is_not_ours(string text)
+    {
+        Assert.Equal(RequestHead.Result.NotOurs, Read(text, out _));
+    }
+
+    [Fact]
+    public void More_header_fields_than_Kestrels_default_limit_are_not_ours()
+    {
+        var hundred = "Host: h\r\n" + string.Concat(Enumerable.Range(0, 99).Select(i => $"X-{i}: v\r\n"));
+        Assert.Equal(RequestHead.Result.Ours, Read(Get("/.well-known/mercure?topic=a", hundred), out _));
+        Assert.Equal(RequestHead.Result.NotOurs, Read(Get("/.well-known/mercure?topic=a", hundred + "X-last: v\r\n"), out _));
+    }
+
+    [Fact]
+    public void A_request_line_over_Kestrels_default_limit_is_not_ours_even_before_it_ends()
+    {
+        var target = "/.well-known/mercure?topic=" + new string('a', 9 * 1024);
+        Assert.Equal(RequestHead.Result.NotOurs, Read(Get(target), out _));
+        Assert.Equal(RequestHead.Result.NotOurs, Read("GET " + target, out _));
+    }
+
+    [Fact]
+    public void Headers_over_Kestrels_default_total_are_not_ours_even_before_they_end()
+    {
+        var big = $"Host: h\r\nX-A: {new string('v', 33 * 1024)}\r\n";
+        Assert.Equal(RequestHead.Result.NotOurs, Read(Get("/.well-known/mercure?topic=a", big), out _));
+        Assert.Equal(RequestHead.Result.NotOurs, Read("GET /.well-known/mercure?topic=a HTTP/1.1\r\n" + big, out _));
+    }
+
+    [Fact]
+    public void Another_path_is_not_ours_as_soon_as_the_request_line_is_complete()
+    {
+        Assert.Equal(RequestHead.Result.NotOurs, Read("GET /other?topic=a HTTP/1.1\r\nHost: h\r\n", out _));
+    }
+
+    [Fact]
     public void The_query_keeps_its_escapes_verbatim()
     {
         var query = "?topic=https%3A%2F%2Fexample.com%2Fbooks%2F%7Bid%7D&lastEventID=urn%3Auuid%3Ax%20y&x=%E2%9C%93+z";

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Reflection;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Hosting;
+
+/// <summary>Binds a <see cref="SubscriptionListener"/> for each TCP endpoint Kestrel listens on (<c>UseHeraldListener</c>).</summary>
+internal sealed class SubscriptionListenerFactory(
+    IServiceProvider services,
+    IOptions<SocketTransportOptions> options,
+    IOptions<KestrelServerOptions> kestrel,
+    IOptions<HeraldOptions> herald,
+    ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly Lock _gate = new();
+    private ConnectionLimit? _connections;
+
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+
+    /// <summary>
+    /// The factory options exactly as Kestrel's sockets transport derives them from its own options — including the
+    /// memory pool Kestrel configured, which the public constructor does not take (its default pool makes HTTP/1
+    /// response writes fail). That constructor is internal, so it is called by reflection; without it the public
+    /// properties are copied.
+    /// </summary>
+    private static SocketConnectionFactoryOptions FactoryOptions(SocketTransportOptions transport)
+    {
+        var fromTransport = typeof(SocketConnectionFactoryOptions).GetConstructor(
+            BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SocketTransportOptions)]);
+        if (fromTransport?.Invoke([transport]) is SocketConnectionFactoryOptions options)
+        {
+            return options;
+        }
+
+        return new SocketConnectionFactoryOptions
+        {
+            IOQueueCount = transport.IOQueueCount,
+            WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
+            MaxReadBufferSize = transport.MaxReadBufferSize,
+            MaxWriteBufferSize = transport.MaxWriteBufferSize,
+            UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
+        };
+    }
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var transport = options.Value;
+        var socket = transport.CreateBoundListenSocket(endpoint);
+        socket.Listen(transport.Backlog);
+        var factory = new SocketConnectionContextFactory(FactoryOptions(transport), loggerFactory.CreateLogger<SocketConnectionContextFactory>());
+        var limits = kestrel.Value.Limits;
+        var logger = loggerFactory.CreateLogger<SubscriptionListener>();
+        var connections = Connections(limits, logger);
+        logger.LogInformation("Listening on {EndPoint}; at most {MaxConnections} connections at once (all endpoints).", socket.LocalEndPoint, connections.Max);
+        return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), connections, logger));
+    }
+
+    /// <summary>One limit for every endpoint (localhost binds two): it stands for the process's descriptors.</summary>
+    private ConnectionLimit Connections(KestrelServerLimits limits, ILogger logger)
+    {
+        lock (_gate)
+        {
+            return _connections ??= new ConnectionLimit(ConnectionLimit.Resolve(herald.Value, limits, logger));
+        }
+    }
+}
