@@ -7,8 +7,9 @@ namespace Herald.Dispatch;
 /// </summary>
 /// <remarks>
 /// Exact selectors live in a dictionary keyed by topic, so a publish touches only the subscribers it
-/// concerns; other selectors (<c>*</c>, URI templates) are grouped by selector text and matched once per
-/// distinct selector through the <see cref="TopicMatcher"/> cache. Dispatch is serialized by one lock,
+/// concerns; <c>*</c> subscribers are one set; URI templates arrive compiled (when the subscription opened,
+/// outside this lock), shared by text, and each distinct one is matched once per publish in time linear in
+/// the topic (see <see cref="UriTemplate"/>). Dispatch is serialized by one lock,
 /// which gives every subscriber the same order of updates; inside it nothing but enqueueing happens (no
 /// socket writes, no allocation per subscriber), so the lock is held for microseconds.
 /// </remarks>
@@ -16,7 +17,8 @@ internal sealed class Dispatcher
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, HashSet<TopicSubscriber>> _exact = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<TopicSubscriber>> _patterns = new(StringComparer.Ordinal);
+    private readonly HashSet<TopicSubscriber> _all = [];
+    private readonly Dictionary<UriTemplate, HashSet<TopicSubscriber>> _templates = new();
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
@@ -32,14 +34,29 @@ internal sealed class Dispatcher
 
     public void Add(TopicSubscriber subscriber)
     {
+        var selection = subscriber.Selection;
         lock (_gate)
         {
-            foreach (var selector in subscriber.Selectors)
+            if (selection.MatchesAll)
             {
-                var index = TopicMatcher.IsExact(selector) ? _exact : _patterns;
-                if (!index.TryGetValue(selector, out var set))
+                _all.Add(subscriber);
+            }
+
+            foreach (var selector in selection.Exact)
+            {
+                if (!_exact.TryGetValue(selector, out var set))
                 {
-                    index[selector] = set = [];
+                    _exact[selector] = set = [];
+                }
+
+                set.Add(subscriber);
+            }
+
+            foreach (var template in selection.Templates)
+            {
+                if (!_templates.TryGetValue(template, out var set))
+                {
+                    _templates[template] = set = [];
                 }
 
                 set.Add(subscriber);
@@ -49,20 +66,33 @@ internal sealed class Dispatcher
         }
     }
 
+    /// <summary>Unregisters the subscriber and gives its compiled templates back (both once, however often called).</summary>
     public void Remove(TopicSubscriber subscriber)
     {
+        var selection = subscriber.Selection;
         lock (_gate)
         {
-            var removed = false;
-            foreach (var selector in subscriber.Selectors)
+            var removed = selection.MatchesAll && _all.Remove(subscriber);
+            foreach (var selector in selection.Exact)
             {
-                var index = TopicMatcher.IsExact(selector) ? _exact : _patterns;
-                if (index.TryGetValue(selector, out var set) && set.Remove(subscriber))
+                if (_exact.TryGetValue(selector, out var set) && set.Remove(subscriber))
                 {
                     removed = true;
                     if (set.Count == 0)
                     {
-                        index.Remove(selector);
+                        _exact.Remove(selector);
+                    }
+                }
+            }
+
+            foreach (var template in selection.Templates)
+            {
+                if (_templates.TryGetValue(template, out var set) && set.Remove(subscriber))
+                {
+                    removed = true;
+                    if (set.Count == 0)
+                    {
+                        _templates.Remove(template);
                     }
                 }
             }
@@ -70,6 +100,21 @@ internal sealed class Dispatcher
             if (removed)
             {
                 _count--;
+            }
+        }
+
+        selection.Release();
+        subscriber.PrivateSelection.Release();
+    }
+
+    /// <summary>How many distinct templates the index holds (each matched once per publish).</summary>
+    public int TemplateCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _templates.Count;
             }
         }
     }
@@ -102,13 +147,18 @@ internal sealed class Dispatcher
                 }
             }
 
-            if (_patterns.Count > 0)
+            if (_all.Count > 0)
             {
-                foreach (var (selector, set) in _patterns)
+                delivered += Deliver(_all, stamp, topics, isPrivate, frame, sequence);
+            }
+
+            if (_templates.Count > 0)
+            {
+                foreach (var (template, set) in _templates)
                 {
                     for (var t = 0; t < topics.Count; t++)
                     {
-                        if (_matcher.Matches(selector, topics[t]))
+                        if (template.Matches(topics[t]))
                         {
                             delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
                             break;
@@ -134,10 +184,12 @@ internal sealed class Dispatcher
                 all.UnionWith(set);
             }
 
-            foreach (var set in _patterns.Values)
+            foreach (var set in _templates.Values)
             {
                 all.UnionWith(set);
             }
+
+            all.UnionWith(_all);
 
             return [.. all];
         }
@@ -145,7 +197,7 @@ internal sealed class Dispatcher
 
     /// <summary>Whether an update concerns a subscriber: one of its selectors matches one topic, and a private update is allowed by its claim.</summary>
     public bool Concerns(TopicSubscriber subscriber, IReadOnlyList<string> topics, bool isPrivate)
-        => _matcher.MatchesAny(subscriber.Selectors, topics) && (!isPrivate || _matcher.MatchesAny(subscriber.PrivateSelectors, topics));
+        => subscriber.Selection.MatchesAny(topics) && (!isPrivate || subscriber.PrivateSelection.MatchesAny(topics));
 
     private int Deliver(HashSet<TopicSubscriber> set, long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence)
     {
@@ -158,7 +210,7 @@ internal sealed class Dispatcher
             }
 
             subscriber.DispatchStamp = stamp;
-            if (isPrivate && !_matcher.MatchesAny(subscriber.PrivateSelectors, topics))
+            if (isPrivate && !subscriber.PrivateSelection.MatchesAny(topics))
             {
                 continue;
             }
