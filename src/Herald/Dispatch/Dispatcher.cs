@@ -18,7 +18,8 @@ internal sealed class Dispatcher
     private readonly object _gate = new();
     private readonly Dictionary<string, HashSet<TopicSubscriber>> _exact = new(StringComparer.Ordinal);
     private readonly HashSet<TopicSubscriber> _all = [];
-    private readonly Dictionary<UriTemplate, HashSet<TopicSubscriber>> _templates = new();
+    private readonly TemplateIndex<HashSet<TopicSubscriber>> _templates = new();
+    private readonly List<HashSet<TopicSubscriber>> _matched = [];
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
@@ -56,7 +57,8 @@ internal sealed class Dispatcher
             {
                 if (!_templates.TryGetValue(template, out var set))
                 {
-                    _templates[template] = set = [];
+                    set = [];
+                    _templates.Add(template, set);
                 }
 
                 set.Add(subscriber);
@@ -154,17 +156,13 @@ internal sealed class Dispatcher
 
             if (_templates.Count > 0)
             {
-                foreach (var (template, set) in _templates)
+                _templates.CollectMatches(topics, stamp, _matched);
+                foreach (var set in _matched)
                 {
-                    for (var t = 0; t < topics.Count; t++)
-                    {
-                        if (template.Matches(topics[t]))
-                        {
-                            delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
-                            break;
-                        }
-                    }
+                    delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
                 }
+
+                _matched.Clear();
             }
 
             ScheduleWoken();

@@ -1,7 +1,7 @@
 namespace Herald.Topics;
 
 /// <summary>
-/// The compiled URI templates in use, shared by text: subscribers naming the same template hold one automaton,
+/// The compiled URI templates in use, shared by <see cref="UriTemplate.Key"/>: subscribers naming the same template hold one automaton,
 /// and it is dropped when the last of them leaves.
 /// </summary>
 /// <remarks>
@@ -25,18 +25,13 @@ internal sealed class TemplateRegistry
         }
     }
 
-    /// <summary>The compiled template for <paramref name="text"/>, shared; <c>null</c> when it does not parse. Pair with <see cref="Release"/>.</summary>
+    /// <summary>
+    /// The compiled template for <paramref name="text"/>, shared with every template of the same
+    /// <see cref="UriTemplate.Key"/>; <c>null</c> when it does not parse. Pair with <see cref="Release"/>.
+    /// </summary>
     public UriTemplate? Acquire(string text)
     {
-        lock (_gate)
-        {
-            if (_live.TryGetValue(text, out var entry))
-            {
-                entry.Users++;
-                return entry.Template;
-            }
-        }
-
+        // Parsing and compiling are linear in the text, and happen outside the lock.
         if (!UriTemplate.TryParse(text, out var compiled))
         {
             return null;
@@ -44,13 +39,13 @@ internal sealed class TemplateRegistry
 
         lock (_gate)
         {
-            if (_live.TryGetValue(text, out var entry))
+            if (_live.TryGetValue(compiled!.Key, out var entry))
             {
                 entry.Users++;
                 return entry.Template;
             }
 
-            _live[text] = new Entry(compiled!);
+            _live[compiled.Key] = new Entry(compiled);
             return compiled;
         }
     }
@@ -59,9 +54,9 @@ internal sealed class TemplateRegistry
     {
         lock (_gate)
         {
-            if (_live.TryGetValue(template.Template, out var entry) && ReferenceEquals(entry.Template, template) && --entry.Users == 0)
+            if (_live.TryGetValue(template.Key, out var entry) && ReferenceEquals(entry.Template, template) && --entry.Users == 0)
             {
-                _live.Remove(template.Template);
+                _live.Remove(template.Key);
             }
         }
     }

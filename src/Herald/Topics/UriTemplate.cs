@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Herald.Topics;
 
 /// <summary>
@@ -20,9 +22,10 @@ internal sealed class UriTemplate
     private readonly string _suffix;
     private readonly int _minLength;
 
-    private UriTemplate(string template, TemplateAutomaton automaton, string prefix, string suffix, int minLength)
+    private UriTemplate(string template, string key, TemplateAutomaton automaton, string prefix, string suffix, int minLength)
     {
         Template = template;
+        Key = key;
         _automaton = automaton;
         _prefix = prefix;
         _suffix = suffix;
@@ -31,8 +34,18 @@ internal sealed class UriTemplate
 
     public string Template { get; }
 
+    /// <summary>
+    /// The template with what does not change its matches left out: the variable names and modifiers of
+    /// expressions whose names do not appear in the URI (<c>{id}</c> and <c>{bookId:3}</c> match the same
+    /// topics), so templates that differ only there share one automaton.
+    /// </summary>
+    public string Key { get; }
+
     /// <summary>The literal text every matching URI starts with (used to index templates).</summary>
     public string Prefix => _prefix;
+
+    /// <summary>The literal text every matching URI ends with (used to index templates).</summary>
+    public string Suffix => _suffix;
 
     /// <summary>How many automaton instructions the template compiled to (its memory is about 12 bytes each).</summary>
     public int Size => _automaton.Length;
@@ -58,6 +71,7 @@ internal sealed class UriTemplate
     {
         result = null;
         var builder = new TemplateAutomaton.Builder();
+        var key = new StringBuilder(template.Length);
         var minLength = 0;
         var i = 0;
         int firstOpen = -1, lastClose = -1;
@@ -73,6 +87,7 @@ internal sealed class UriTemplate
                 }
 
                 builder.Literal(template.AsSpan(i));
+                key.Append(template.AsSpan(i));
                 minLength += template.Length - i;
                 break;
             }
@@ -83,9 +98,10 @@ internal sealed class UriTemplate
             }
 
             builder.Literal(template.AsSpan(i, open - i));
+            key.Append(template.AsSpan(i, open - i));
             minLength += open - i;
             close = template.IndexOf('}', open);
-            if (close < 0 || !AppendExpression(builder, template.AsSpan(open + 1, close - open - 1)))
+            if (close < 0 || !AppendExpression(builder, key, template.AsSpan(open + 1, close - open - 1)))
             {
                 return false;
             }
@@ -97,11 +113,11 @@ internal sealed class UriTemplate
 
         var prefix = firstOpen < 0 ? template : template[..firstOpen];
         var suffix = firstOpen < 0 ? "" : template[(lastClose + 1)..];
-        result = new UriTemplate(template, builder.Build(), prefix, suffix, minLength);
+        result = new UriTemplate(template, key.ToString(), builder.Build(), prefix, suffix, minLength);
         return true;
     }
 
-    private static bool AppendExpression(TemplateAutomaton.Builder builder, ReadOnlySpan<char> expression)
+    private static bool AppendExpression(TemplateAutomaton.Builder builder, StringBuilder key, ReadOnlySpan<char> expression)
     {
         if (expression.IsEmpty)
         {
@@ -164,6 +180,20 @@ internal sealed class UriTemplate
             _ => ('\0', ',', false),
         };
         var value = op is '+' or '#' ? CharClass.ReservedOrUnreserved : CharClass.Unreserved;
+        if (named)
+        {
+            key.Append('{').Append(expression).Append('}');
+        }
+        else
+        {
+            key.Append('{');
+            if (op != '\0')
+            {
+                key.Append(op);
+            }
+
+            key.Append('_', variables.Count).Append('}');
+        }
 
         // The whole expression is optional (its variables may all be undefined): (?: first list1? (?: sep list2? )? … )?
         var whole = builder.BeginOptional();
