@@ -16,7 +16,9 @@ namespace Herald.Benchmarks;
 /// differs from every other subscriber's by its variable names only, and 99 of ten <c>{+vN}</c> then a literal
 /// unique to that subscriber and template. <c>Unanchored</c>: the same but the unique literal sits between the
 /// expansions, so no literal end can index it and every publish runs its automaton (the index's worst case).
-/// <c>Long</c>: the matching template and three of 2,000 characters each (what an 8 KB request line holds).
+/// <c>CommonLiterals</c>: 99 templates made only of expansions and one-character literals the topic holds
+/// (<c>{+a}/{+a}.{+a}o…{+a}</c>, distinct by the order of the literals): nothing can rule them out, every
+/// publish runs all 99,000 automata. <c>Long</c>: the matching template and three of 2,000 characters each (what an 8 KB request line holds).
 /// </remarks>
 [MemoryDiagnoser]
 public class TemplateDispatchBenchmarks
@@ -35,15 +37,17 @@ public class TemplateDispatchBenchmarks
         Exact,
         Adversarial,
         Unanchored,
+        CommonLiterals,
         Long,
     }
 
-    [Params(SelectorKind.Exact, SelectorKind.Adversarial, SelectorKind.Unanchored, SelectorKind.Long)]
+    [Params(SelectorKind.Exact, SelectorKind.Adversarial, SelectorKind.Unanchored, SelectorKind.CommonLiterals, SelectorKind.Long)]
     public SelectorKind Kind { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
         var matcher = new TopicMatcher();
         _dispatcher = new Dispatcher(matcher);
         _subscribers = new TopicSubscriber[SubscriberCount];
@@ -55,6 +59,8 @@ public class TemplateDispatchBenchmarks
             _subscribers[s].DetachWriterAndClear();
         }
 
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine($"// {Kind}: {(after - before) / SubscriberCount:N0} bytes per subscriber, {matcher.Templates.Count:N0} distinct templates");
         if (Dispatch(MatchingTopic) != SubscriberCount || Dispatch(UnmatchedTopic) != 0)
         {
             throw new InvalidOperationException("the selectors do not select what the benchmark says");
@@ -94,9 +100,21 @@ public class TemplateDispatchBenchmarks
             SelectorKind.Exact => [MatchingTopic[0], .. Enumerable.Range(1, SelectorsEach - 1).Select(t => $"https://example.com/s{s}/t{t}")],
             SelectorKind.Adversarial => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => $"{Ten}x{s}.{t}")],
             SelectorKind.Unanchored => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => $"{Ten[..25]}x{s}.{t}{Ten[25..]}")],
+            SelectorKind.CommonLiterals => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => CommonLiterals((s * SelectorsEach) + t))],
             SelectorKind.Long => [matching, .. Enumerable.Range(1, 3).Select(t => Long(s, t))],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
+    }
+
+    private static string CommonLiterals(int n)
+    {
+        var text = new StringBuilder("{+a}");
+        for (var digit = 0; digit < 11; digit++, n /= 3)
+        {
+            text.Append("/.o"[n % 3]).Append("{+a}");
+        }
+
+        return text.ToString();
     }
 
     private static string Long(int s, int t)

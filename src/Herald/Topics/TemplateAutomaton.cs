@@ -70,12 +70,40 @@ internal sealed class TemplateAutomaton
 
     private readonly Instruction[] _code;
 
-    private TemplateAutomaton(Instruction[] code) => _code = code;
+    /// <summary>
+    /// For automata of at most 64 instructions (most templates): per instruction, the live instructions it
+    /// stands for once the free moves are followed, so a step is a few bit operations per live instruction
+    /// (no marks to clear, no stack).
+    /// </summary>
+    private readonly ulong[]? _closures;
+    private readonly ulong _accepting;
+
+    private TemplateAutomaton(Instruction[] code)
+    {
+        _code = code;
+        if (code.Length <= 64)
+        {
+            _closures = new ulong[code.Length];
+            for (var pc = 0; pc < code.Length; pc++)
+            {
+                _closures[pc] = Closure(pc);
+                if (code[pc].Op == Op.Match)
+                {
+                    _accepting |= 1UL << pc;
+                }
+            }
+        }
+    }
 
     public int Length => _code.Length;
 
     public bool Matches(string input, out long steps)
     {
+        if (_closures is not null)
+        {
+            return RunSmall(input, _closures, out steps);
+        }
+
         var n = _code.Length;
         if (n <= StackLimit)
         {
@@ -117,14 +145,7 @@ internal sealed class TemplateAutomaton
                 var pc = current[k];
                 ref readonly var instruction = ref _code[pc];
                 steps++;
-                var target = instruction.Op switch
-                {
-                    Op.Char => c == instruction.C ? instruction.X : -1,
-                    Op.Either => c == instruction.C || c == instruction.Y ? instruction.X : -1,
-                    Op.Hex => char.IsAsciiHexDigit(c) ? instruction.X : -1,
-                    Op.ValueLoop => CharClasses.Contains(instruction.Class, c) ? pc : c == '%' ? pc + 1 : -1,
-                    _ => -1,
-                };
+                var target = Step(instruction, pc, c);
                 if (target >= 0)
                 {
                     nextCount = Add(next, nextCount, target, mark, generation, stack, ref steps);
@@ -146,6 +167,81 @@ internal sealed class TemplateAutomaton
         }
 
         return false;
+    }
+
+    private bool RunSmall(string input, ulong[] closures, out long steps)
+    {
+        steps = 1;
+        var live = closures[0];
+        for (var i = 0; i < input.Length && live != 0; i++)
+        {
+            var c = input[i];
+            var next = 0UL;
+            for (var rest = live; rest != 0; rest &= rest - 1)
+            {
+                var pc = System.Numerics.BitOperations.TrailingZeroCount(rest);
+                ref readonly var instruction = ref _code[pc];
+                steps++;
+                var target = Step(instruction, pc, c);
+                if (target >= 0)
+                {
+                    next |= closures[target];
+                }
+            }
+
+            live = next;
+        }
+
+        return (live & _accepting) != 0;
+    }
+
+    /// <summary>Where a consuming instruction goes on <paramref name="c"/>; -1 when it does not take it.</summary>
+    private static int Step(in Instruction instruction, int pc, char c) => instruction.Op switch
+    {
+        Op.Char => c == instruction.C ? instruction.X : -1,
+        Op.Either => c == instruction.C || c == instruction.Y ? instruction.X : -1,
+        Op.Hex => char.IsAsciiHexDigit(c) ? instruction.X : -1,
+        Op.ValueLoop => CharClasses.Contains(instruction.Class, c) ? pc : c == '%' ? pc + 1 : -1,
+        _ => -1,
+    };
+
+    /// <summary>The consuming instructions (and Match) reachable from <paramref name="start"/> by free moves, as a mask.</summary>
+    private ulong Closure(int start)
+    {
+        var mask = 0UL;
+        var seen = 0UL;
+        var pending = new Stack<int>();
+        pending.Push(start);
+        while (pending.Count > 0)
+        {
+            var pc = pending.Pop();
+            if ((seen & (1UL << pc)) != 0)
+            {
+                continue;
+            }
+
+            seen |= 1UL << pc;
+            var instruction = _code[pc];
+            switch (instruction.Op)
+            {
+                case Op.Jmp:
+                    pending.Push(instruction.X);
+                    break;
+                case Op.Split:
+                    pending.Push(instruction.X);
+                    pending.Push(instruction.Y);
+                    break;
+                case Op.ValueLoop:
+                    mask |= 1UL << pc;
+                    pending.Push(instruction.Y);
+                    break;
+                default:
+                    mask |= 1UL << pc;
+                    break;
+            }
+        }
+
+        return mask;
     }
 
     /// <summary>Adds <paramref name="start"/> and every instruction reachable from it without input to the list.</summary>

@@ -21,9 +21,11 @@ internal sealed class UriTemplate
     private readonly string _prefix;
     private readonly string _suffix;
     private readonly int _minLength;
+    private readonly string _inner;
 
-    private UriTemplate(string template, string key, TemplateAutomaton automaton, string prefix, string suffix, int minLength)
+    private UriTemplate(string template, string key, TemplateAutomaton automaton, string prefix, string suffix, int minLength, string inner)
     {
+        _inner = inner;
         Template = template;
         Key = key;
         _automaton = automaton;
@@ -58,7 +60,8 @@ internal sealed class UriTemplate
         steps = 0;
         if (uri.Length < _minLength
             || !uri.StartsWith(_prefix, StringComparison.Ordinal)
-            || !uri.EndsWith(_suffix, StringComparison.Ordinal))
+            || !uri.EndsWith(_suffix, StringComparison.Ordinal)
+            || (_inner.Length > 0 && !uri.AsSpan(_prefix.Length, uri.Length - _prefix.Length - _suffix.Length).Contains(_inner, StringComparison.Ordinal)))
         {
             return false;
         }
@@ -75,6 +78,7 @@ internal sealed class UriTemplate
         var minLength = 0;
         var i = 0;
         int firstOpen = -1, lastClose = -1;
+        var inner = "";
         while (i < template.Length)
         {
             var open = template.IndexOf('{', i);
@@ -98,6 +102,11 @@ internal sealed class UriTemplate
             }
 
             builder.Literal(template.AsSpan(i, open - i));
+            if (firstOpen >= 0 && open - i > inner.Length)
+            {
+                inner = template[i..open];
+            }
+
             key.Append(template.AsSpan(i, open - i));
             minLength += open - i;
             close = template.IndexOf('}', open);
@@ -113,7 +122,7 @@ internal sealed class UriTemplate
 
         var prefix = firstOpen < 0 ? template : template[..firstOpen];
         var suffix = firstOpen < 0 ? "" : template[(lastClose + 1)..];
-        result = new UriTemplate(template, key.ToString(), builder.Build(), prefix, suffix, minLength);
+        result = new UriTemplate(template, key.ToString(), builder.Build(), prefix, suffix, minLength, inner);
         return true;
     }
 
