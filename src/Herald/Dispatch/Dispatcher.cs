@@ -8,8 +8,12 @@ namespace Herald.Dispatch;
 /// <remarks>
 /// Exact selectors live in a dictionary keyed by topic, so a publish touches only the subscribers it
 /// concerns; <c>*</c> subscribers are one set; URI templates arrive compiled (when the subscription opened,
-/// outside this lock), shared by text, and each distinct one is matched once per publish in time linear in
-/// the topic (see <see cref="UriTemplate"/>). Dispatch is serialized by one lock,
+/// outside this lock), shared when they match the same topics, and filed in a <see cref="TemplateIndex{TValue}"/>
+/// under their literal start or end, so a publish runs only the templates that can match it, each in time linear
+/// in the topic (see <see cref="UriTemplate"/>). Measured with 1,000 subscribers × 100 distinct adversarial
+/// templates (bench/Herald.Benchmarks, TemplateDispatchBenchmarks): 213 ns a publish matching none against 66 ns
+/// for exact selectors; templates with no literal end are tried on every publish (about 0.15–2 µs each).
+/// Dispatch is serialized by one lock,
 /// which gives every subscriber the same order of updates; inside it nothing but enqueueing happens (no
 /// socket writes, no allocation per subscriber), so the lock is held for microseconds.
 /// </remarks>
