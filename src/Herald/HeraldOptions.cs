@@ -75,14 +75,14 @@ public sealed class HeraldOptions
     /// <summary>
     /// Longest <c>topic</c> selector a subscription may name, in characters (longer: 400). URLs past 2,000
     /// characters are not served by common browsers and CDNs, so 2,048 refuses no real topic, and bounds what one
-    /// template costs to compile, hold (a few instructions of 12 bytes per character) and match per publish.
+    /// template costs to compile, hold (measured: about 1.7 KB for a 56-character template, index included) and match.
     /// </summary>
     public int MaxSelectorLength { get; set; } = 2048;
 
     /// <summary>
     /// Most URI-template selectors (those with <c>{</c>) one subscription may name (more: 400). Exact selectors
-    /// cost a publish nothing (a dictionary lookup), but each distinct template is matched on every publish, so
-    /// this bounds what one connection adds to every publish; apps name a handful of templates per client.
+    /// cost a publish one dictionary lookup, but a template with no literal start or end is tried on every publish
+    /// (measured 0.15–2 µs each), so this bounds what one connection adds to every publish; apps name a handful.
     /// </summary>
     public int MaxTemplateSelectorsPerSubscription { get; set; } = 100;
 }
