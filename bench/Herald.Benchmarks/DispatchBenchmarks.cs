@@ -24,11 +24,12 @@ public class DispatchBenchmarks
     [GlobalSetup(Target = nameof(DispatchAndWrite))]
     public void Setup()
     {
-        _dispatcher = new Dispatcher(new TopicMatcher());
+        var matcher = new TopicMatcher();
+        _dispatcher = new Dispatcher(matcher);
         _subscribers = new TopicSubscriber[Subscribers];
         for (var i = 0; i < Subscribers; i++)
         {
-            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), Topics, null, capacity: 1 << 20);
+            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), matcher.Compile(Topics), null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[i]);
         }
     }

@@ -1,3 +1,5 @@
+using Herald.Topics;
+
 namespace Herald.Dispatch;
 
 /// <summary>A subscriber that receives the updates whose topics match its selectors.</summary>
@@ -19,22 +21,25 @@ internal sealed class TopicSubscriber : Subscriber
 
     public TopicSubscriber(
         SubscriberOutput output,
-        IReadOnlyList<string> selectors,
-        IReadOnlyList<string>? privateSelectors,
+        TopicSelection selection,
+        TopicSelection? privateSelection,
         int capacity,
         long maxQueuedBytes = long.MaxValue,
         Action? abort = null)
         : base(output, capacity, maxQueuedBytes, abort)
     {
-        Selectors = selectors;
-        PrivateSelectors = privateSelectors ?? [];
+        Selection = selection;
+        PrivateSelection = privateSelection ?? TopicSelection.None;
     }
 
     /// <summary>The topic selectors this subscriber asked for.</summary>
-    public IReadOnlyList<string> Selectors { get; }
+    public IReadOnlyList<string> Selectors => Selection.Texts;
 
-    /// <summary>Selectors (from the <c>mercure.subscribe</c> claim) of the private updates it may see.</summary>
-    public IReadOnlyList<string> PrivateSelectors { get; }
+    /// <summary>Its selectors, compiled when the subscription opened (never under the publish lock).</summary>
+    public TopicSelection Selection { get; }
+
+    /// <summary>Selectors (from the <c>mercure.subscribe</c> claim) of the private updates it may see, compiled.</summary>
+    public TopicSelection PrivateSelection { get; }
 
     /// <summary>Whether live frames are still being held for a replay (tests wait on it).</summary>
     internal bool IsCatchingUp => _catchingUp;

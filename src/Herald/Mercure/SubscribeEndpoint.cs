@@ -3,6 +3,7 @@ using Herald.Hosting;
 using Herald.Security;
 using Herald.Sse;
 using Herald.Storage;
+using Herald.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -52,6 +53,18 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
                 return null;
             }
+
+            if (selector.Length > options.MaxSelectorLength)
+            {
+                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        if (TopicSelection.CountTemplates(selectors) > options.MaxTemplateSelectorsPerSubscription)
+        {
+            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
+            return null;
         }
 
         var (claims, error) = await AuthorizeAsync(context).ConfigureAwait(false);
@@ -97,10 +110,11 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+        // Compiled here, before registering and outside any lock publishing takes; linear in the selectors' length.
         var subscriber = new TopicSubscriber(
             output,
-            selectors.ToArray()!,
-            privateSelectors,
+            hub.Matcher.Compile(selectors.ToArray()!),
+            hub.Matcher.Compile(privateSelectors),
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
             lifetime.Abort);

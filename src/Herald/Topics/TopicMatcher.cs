@@ -3,22 +3,32 @@ using System.Collections.Concurrent;
 namespace Herald.Topics;
 
 /// <summary>
-/// Decides whether a topic selector (<c>*</c>, an exact topic, or an RFC 6570 URI template) matches a topic,
-/// caching each selector × topic result so a publish never re-runs template matching per subscriber.
+/// Decides whether a topic selector (<c>*</c>, an exact topic, or an RFC 6570 URI template) matches a topic.
+/// Subscriptions compile their selectors once, through <see cref="Compile"/>; this type's own cache serves
+/// the selectors of tokens' claims (publish rights, the subscriptions API), which the hub's key holder wrote.
 /// </summary>
 internal sealed class TopicMatcher
 {
-    /// <summary>Past this many cached results the cache is cleared, so topic churn cannot grow memory without end.</summary>
-    private const int MaxCachedResults = 100_000;
+    /// <summary>
+    /// Past this many cached claim templates the cache is cleared, so tokens with ever-new templates cannot grow
+    /// memory without end. Claims name a handful of templates, so 1,000 holds every live one.
+    /// </summary>
+    private const int MaxCachedTemplates = 1_000;
 
-    private readonly ConcurrentDictionary<(string Selector, string Topic), bool> _results = new();
-    private readonly ConcurrentDictionary<string, UriTemplate?> _templates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UriTemplate?> _claimTemplates = new(StringComparer.Ordinal);
 
     /// <summary>The selector that matches every topic.</summary>
     public const string Wildcard = "*";
 
+    /// <summary>The templates subscribers hold, shared by text and released when the last one leaves.</summary>
+    public TemplateRegistry Templates { get; } = new();
+
     /// <summary>Whether <paramref name="selector"/> is matched by string equality alone.</summary>
     public static bool IsExact(string selector) => selector != Wildcard && !selector.Contains('{', StringComparison.Ordinal);
+
+    /// <summary>Compiles a subscription's selectors (linear in their length); release with <see cref="TopicSelection.Release"/>.</summary>
+    public TopicSelection Compile(IReadOnlyList<string>? selectors)
+        => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates);
 
     public bool Matches(string selector, string topic)
     {
@@ -32,20 +42,18 @@ internal sealed class TopicMatcher
             return false;
         }
 
-        if (_results.TryGetValue((selector, topic), out var cached))
+        if (!_claimTemplates.TryGetValue(selector, out var template))
         {
-            return cached;
+            if (_claimTemplates.Count >= MaxCachedTemplates)
+            {
+                _claimTemplates.Clear();
+            }
+
+            template = UriTemplate.TryParse(selector, out var parsed) ? parsed : null;
+            _claimTemplates[selector] = template;
         }
 
-        var template = _templates.GetOrAdd(selector, static s => UriTemplate.TryParse(s, out var t) ? t : null);
-        var result = template is not null && template.Matches(topic);
-        if (_results.Count >= MaxCachedResults)
-        {
-            _results.Clear();
-        }
-
-        _results[(selector, topic)] = result;
-        return result;
+        return template is not null && template.Matches(topic);
     }
 
     /// <summary>Whether any selector matches any topic.</summary>

@@ -1,0 +1,127 @@
+namespace Herald.Topics;
+
+/// <summary>
+/// One subscriber's topic selectors, compiled when its subscription opens: <c>*</c>, exact topics, and URI
+/// templates (shared through the <see cref="TemplateRegistry"/> until <see cref="Release"/>).
+/// </summary>
+/// <remarks>A selector that looks like a template but does not parse matches only itself, as in the reference hub.</remarks>
+internal sealed class TopicSelection
+{
+    private readonly TemplateRegistry? _registry;
+    private int _released;
+
+    private TopicSelection(IReadOnlyList<string> texts, bool matchesAll, string[] exact, UriTemplate[] templates, TemplateRegistry? registry)
+    {
+        Texts = texts;
+        MatchesAll = matchesAll;
+        Exact = exact;
+        Templates = templates;
+        _registry = registry;
+    }
+
+    /// <summary>Selects nothing.</summary>
+    public static TopicSelection None { get; } = new([], false, [], [], null);
+
+    /// <summary>The selectors as the client sent them.</summary>
+    public IReadOnlyList<string> Texts { get; }
+
+    /// <summary>Whether <c>*</c> is among them.</summary>
+    public bool MatchesAll { get; }
+
+    /// <summary>Selectors matched by string equality (including templates that do not parse).</summary>
+    public string[] Exact { get; }
+
+    public UriTemplate[] Templates { get; }
+
+    /// <summary>How many selectors are URI templates (they contain <c>{</c>), which cost a match per publish.</summary>
+    public static int CountTemplates(IEnumerable<string?> selectors)
+        => selectors.Count(s => s is not null && s != TopicMatcher.Wildcard && !TopicMatcher.IsExact(s));
+
+    public static TopicSelection Compile(IReadOnlyList<string> selectors, TemplateRegistry registry)
+    {
+        var matchesAll = false;
+        var exact = new List<string>();
+        var templates = new List<UriTemplate>();
+        foreach (var selector in selectors)
+        {
+            if (selector == TopicMatcher.Wildcard)
+            {
+                matchesAll = true;
+            }
+            else if (TopicMatcher.IsExact(selector))
+            {
+                exact.Add(selector);
+            }
+            else if (registry.Acquire(selector) is { } template)
+            {
+                if (templates.Contains(template))
+                {
+                    registry.Release(template);
+                }
+                else
+                {
+                    templates.Add(template);
+                }
+            }
+            else
+            {
+                exact.Add(selector);
+            }
+        }
+
+        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], registry);
+    }
+
+    public bool Matches(string topic)
+    {
+        if (MatchesAll)
+        {
+            return true;
+        }
+
+        foreach (var exact in Exact)
+        {
+            if (string.Equals(exact, topic, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        foreach (var template in Templates)
+        {
+            if (template.Matches(topic))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public bool MatchesAny(IReadOnlyList<string> topics)
+    {
+        for (var t = 0; t < topics.Count; t++)
+        {
+            if (Matches(topics[t]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives the templates back to the registry; once only, however often it is called.</summary>
+    public void Release()
+    {
+        if (_registry is null || Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var template in Templates)
+        {
+            _registry.Release(template);
+        }
+    }
+}
