@@ -21,8 +21,8 @@ public sealed class ChunkedPublishLimitTests
             ["Herald:MaxPublishBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 
-        var small = await RawHttp.ExchangeAsync(new Uri(hub.BaseUrl), ChunkedPublish(hub, "fits", Limit / 2));
-        var large = await RawHttp.ExchangeAsync(new Uri(hub.BaseUrl), ChunkedPublish(hub, "too large", Limit * 2));
+        var small = await RawExchange.ExchangeAsync(new Uri(hub.BaseUrl), ChunkedPublish(hub, "fits", Limit / 2));
+        var large = await RawExchange.ExchangeAsync(new Uri(hub.BaseUrl), ChunkedPublish(hub, "too large", Limit * 2));
         var marker = await hub.PublishAsync(Topic, "marker");
 
         Assert.Equal(200, small.Status);

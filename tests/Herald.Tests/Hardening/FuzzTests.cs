@@ -118,10 +118,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
             while ((i = Interlocked.Increment(ref next)) < cases.Count)
             {
                 var request = cases[i].Build(server.Authority);
-                RawHttp.Answer answer;
+                RawExchange.Answer answer;
                 try
                 {
-                    answer = await RawHttp.ExchangeAsync(server, request, readBody, timeoutMs: 20_000);
+                    answer = await RawExchange.ExchangeAsync(server, request, readBody, timeoutMs: 20_000);
                 }
                 catch (OperationCanceledException)
                 {

@@ -7,7 +7,7 @@ namespace Herald.Tests.Hardening;
 /// One HTTP/1.1 exchange over a raw socket, for requests no HTTP client would send (chunked bodies built by hand,
 /// heads with random bytes) and for reading exactly what the hub answered.
 /// </summary>
-internal static class RawHttp
+internal static class RawExchange
 {
     /// <summary>What came back: the status (<c>null</c> when the connection ended before a status line), headers and body.</summary>
     public sealed record Answer(int? Status, IReadOnlyDictionary<string, string> Headers, string Body)
