@@ -17,7 +17,8 @@ internal sealed class TopicSubscriber : Subscriber
     private volatile bool _catchingUp;
 
     // Written before _catchingUp is cleared and read after it, so a frame that finds the catch-up over sees it.
-    private long _replayedThrough;
+    // Nothing replayed yet: no sequence (benchmarks dispatch sequence 0) is at or below it.
+    private long _replayedThrough = long.MinValue;
 
     public TopicSubscriber(
         SubscriberOutput output,
