@@ -37,6 +37,7 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<IHeraldPublisher>(sp => sp.GetRequiredService<MercureHub>());
         services.AddSingleton<MercureTokenValidator>();
         services.AddSingleton<Presence>();
+        services.AddSingleton<StoreOutageLog>();
         services.AddSingleton<PublishEndpoint>();
         services.AddSingleton<SubscribeEndpoint>();
         services.AddSingleton<Herald.Hosting.HubRoute>();

@@ -11,9 +11,12 @@ using Microsoft.Extensions.Options;
 namespace Herald.Mercure;
 
 /// <summary><c>POST /.well-known/mercure</c>: parse the form, authorize, validate, publish, answer the id.</summary>
-internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator tokens, IOptions<FormOptions>? formOptions = null)
+internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator tokens, StoreOutageLog outages, IOptions<FormOptions>? formOptions = null)
 {
     private const string FormContentType = "application/x-www-form-urlencoded";
+
+    /// <summary>The whole answer to a publish the store cannot take now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
+    internal const string StoreUnavailableReason = "history store unavailable, update not stored: retry later";
 
     /// <summary>The limits ASP.NET Core's form reader applies: the app's <see cref="FormOptions"/>.</summary>
     private readonly FormOptions _formLimits = formOptions?.Value ?? new FormOptions();
@@ -102,11 +105,14 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
         catch (StoreUnavailableException e)
         {
+            // The store's message names its file or its Redis host and quotes the driver: the log gets it, not the client.
+            outages.Refused("publishing", e);
             context.Response.Headers.RetryAfter = "1";
-            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "history store unavailable, update not stored: " + e.Message).ConfigureAwait(false);
+            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
             return;
         }
 
+        outages.Answered();
         WriteId(context.Response, id);
     }
 

@@ -13,8 +13,11 @@ namespace Herald.Mercure;
 /// <c>GET /.well-known/mercure?topic=…</c>: authorize, register the subscriber, then stream until the client
 /// leaves, its token expires or the hub closes the stream.
 /// </summary>
-internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, Presence presence)
+internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, Presence presence, StoreOutageLog outages)
 {
+    /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
+    internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
+
     public async Task HandleAsync(HttpContext context)
     {
         if (await OpenAsync(context).ConfigureAwait(false) is { } session)
@@ -82,9 +85,16 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
         catch (StoreUnavailableException e)
         {
+            // The store's message names its file or its Redis host and quotes the driver: the log gets it, not the client.
+            outages.Refused("resuming a subscription", e);
             context.Response.Headers.RetryAfter = "1";
-            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "history unavailable, cannot resume now: " + e.Message).ConfigureAwait(false);
+            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
             return null;
+        }
+
+        if (resume.Requested)
+        {
+            outages.Answered();
         }
 
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });

@@ -73,6 +73,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private readonly AutoResetEvent _checkpointDue = new(false);
     private volatile bool _checkpointStopping;
     private long _framesSinceCheckpoint;
+
+    /// <summary>
+    /// Whether the last batch failed (writer thread only): a full disk fails every batch, and the log gets the
+    /// first failure and the recovery, not one error per batch.
+    /// </summary>
+    private bool _writesFailing;
     private volatile bool _tailCheckpointDue;
     private readonly StoreLifecycle _life = new(nameof(SqliteUpdateStore));
     private Task _writerLoop = Task.CompletedTask;
@@ -610,6 +616,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
                 statements.Commit();
                 committed = true;
+                if (_writesFailing)
+                {
+                    _writesFailing = false;
+                    _logger.LogInformation("Storing updates in {Path} works again.", _path);
+                }
+
                 _framesSinceCheckpoint += statements.TakeFramesWritten();
                 if (_framesSinceCheckpoint >= CheckpointFrames)
                 {
@@ -620,7 +632,16 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             catch (SqliteException ex)
             {
                 RollBack(statements);
-                _logger.LogError(ex, "Storing {Count} updates in {Path} failed.", batch.Count, _path);
+                if (_writesFailing)
+                {
+                    _logger.LogDebug(ex, "Storing {Count} updates in {Path} failed again.", batch.Count, _path);
+                }
+                else
+                {
+                    _writesFailing = true;
+                    _logger.LogError(ex, "Storing {Count} updates in {Path} failed; publishes are refused (503) until it works again.", batch.Count, _path);
+                }
+
                 var reason = SQLitePCL.raw.sqlite3_errstr(ex.SqliteErrorCode).utf8_to_string();
                 var unavailable = new StoreUnavailableException($"The history database '{_path}' cannot store updates right now ({reason}).", ex);
                 foreach (var pending in batch)

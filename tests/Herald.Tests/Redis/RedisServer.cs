@@ -43,8 +43,11 @@ internal sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>A loopback port nothing listens on (for "Redis is unreachable" tests).</summary>
-    public static int FreePort()
+    /// <summary>
+    /// A loopback port free a moment ago, for redis-server (which cannot be given port 0), tried again if taken. Not
+    /// for "nothing listens there" tests: anyone may take it once released; hold a bound socket instead.
+    /// </summary>
+    private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

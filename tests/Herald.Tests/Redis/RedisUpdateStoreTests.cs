@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Herald.Redis;
 using Herald.Storage;
 using Herald.Tests.Storage;
@@ -91,12 +92,14 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
             acked.Add((await publisher.AppendAsync(Update(), CancellationToken.None).Within()).Id);
         }
 
+        // Each append fails rather than waits for Redis to come back: as the store-unavailable kind (503 at the
+        // hub), naming what failed. How fast is the transport's timeout's business, not asserted on a loaded machine.
         await _redis.KillAsync();
         for (var i = 0; i < 3; i++)
         {
-            var clock = Stopwatch.StartNew();
-            await Assert.ThrowsAsync<StoreUnavailableException>(() => publisher.AppendAsync(Update(), CancellationToken.None).Within());
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"a failed append took {clock.Elapsed}");
+            var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => publisher.AppendAsync(Update(), CancellationToken.None).Within());
+            Assert.StartsWith($"Redis at {_redis.Url} cannot store updates right now (", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', error.Message);
         }
 
         await _redis.RestartAsync();
@@ -127,17 +130,20 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
     [Fact]
     public async Task Start_fails_with_one_line_naming_Redis_when_it_is_unreachable()
     {
-        var port = RedisServer.FreePort();
+        // A port bound but not listening: connecting is refused, and while it is held no one else can take it (a
+        // port found free and released could be another test's Redis by the time the store connects).
+        using var reserved = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        reserved.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)reserved.LocalEndPoint!).Port;
         var store = new RedisUpdateStore(new HeraldOptions(), RedisTransport.Parse($"redis://127.0.0.1:{port}?timeout=1s"));
         await using (store)
         {
-            var clock = Stopwatch.StartNew();
+            // It gives up (Within: no waiting for Redis forever) with one line saying what to do.
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => store.StartAsync(CancellationToken.None).Within());
 
             Assert.StartsWith($"Cannot reach Redis at redis://127.0.0.1:{port} (", error.Message, StringComparison.Ordinal);
             Assert.EndsWith("start it, or fix --transport (Herald:Transport).", error.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', error.Message);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"giving up took {clock.Elapsed}");
         }
     }
 
