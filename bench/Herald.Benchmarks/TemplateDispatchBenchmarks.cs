@@ -18,7 +18,9 @@ namespace Herald.Benchmarks;
 /// expansions, so no literal end can index it and every publish runs its automaton (the index's worst case).
 /// <c>CommonLiterals</c>: 99 templates made only of expansions and one-character literals the topic holds
 /// (<c>{+a}/{+a}.{+a}o…{+a}</c>, distinct by the order of the literals): nothing can rule them out, every
-/// publish runs all 99,000 automata. <c>Long</c>: the matching template and three of 2,000 characters each (what an 8 KB request line holds).
+/// publish runs all 99,000 automata. <c>CommonInner</c>: the same behind <c>{+s}://</c>, a literal every URL topic
+/// holds: indexed, yet run on every publish, which shows a cap on templates the index cannot file would bound nothing.
+/// <c>Long</c>: the matching template and three of 2,000 characters each (what an 8 KB request line holds).
 /// </remarks>
 [MemoryDiagnoser]
 public class TemplateDispatchBenchmarks
@@ -38,10 +40,11 @@ public class TemplateDispatchBenchmarks
         Adversarial,
         Unanchored,
         CommonLiterals,
+        CommonInner,
         Long,
     }
 
-    [Params(SelectorKind.Exact, SelectorKind.Adversarial, SelectorKind.Unanchored, SelectorKind.CommonLiterals, SelectorKind.Long)]
+    [Params(SelectorKind.Exact, SelectorKind.Adversarial, SelectorKind.Unanchored, SelectorKind.CommonLiterals, SelectorKind.CommonInner, SelectorKind.Long)]
     public SelectorKind Kind { get; set; }
 
     [GlobalSetup]
@@ -101,6 +104,7 @@ public class TemplateDispatchBenchmarks
             SelectorKind.Adversarial => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => $"{Ten}x{s}.{t}")],
             SelectorKind.Unanchored => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => $"{Ten[..25]}x{s}.{t}{Ten[25..]}")],
             SelectorKind.CommonLiterals => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => CommonLiterals((s * SelectorsEach) + t))],
+            SelectorKind.CommonInner => [matching, .. Enumerable.Range(1, SelectorsEach - 1).Select(t => "{+s}://" + CommonLiterals((s * SelectorsEach) + t))],
             SelectorKind.Long => [matching, .. Enumerable.Range(1, 3).Select(t => Long(s, t))],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };

@@ -49,6 +49,12 @@ internal sealed class UriTemplate
     /// <summary>The literal text every matching URI ends with (used to index templates).</summary>
     public string Suffix => _suffix;
 
+    /// <summary>
+    /// The longest literal between two expressions (empty when none): every matching URI contains it, between
+    /// <see cref="Prefix"/> and <see cref="Suffix"/> (used to index templates with no literal end).
+    /// </summary>
+    public string Inner => _inner;
+
     /// <summary>How many automaton instructions the template compiled to (its memory is about 12 bytes each).</summary>
     public int Size => _automaton.Length;
 

@@ -19,6 +19,13 @@ public sealed class TemplateIndexTests
         "https://example.com/" + new string('p', 100) + "/{id}",
         "{+a}/" + new string('s', 100),
         "urn:{kind}:{id}",
+        "{+a}books{+b}",
+        "{+a}/books/{id}{+b}",
+        "h{+a}books{+b}",
+        "{+a}xx{+b}",
+        "{+a}ss{+b}s{+c}",
+        "{+a}sss{+b}",
+        "{+a}ps/{+b}",
     ];
 
     private static readonly string[] Topics =
@@ -34,6 +41,9 @@ public sealed class TemplateIndexTests
         "a/" + new string('s', 100),
         "a/" + new string('s', 99),
         "urn:a:b",
+        "books",
+        "bookbooks/books",
+        "ssss",
         "",
         "https",
     ];
@@ -96,5 +106,65 @@ public sealed class TemplateIndexTests
         Assert.NotEqual(Key("https://example.com/{id}"), Key("https://example.com/{+id}"));
         Assert.NotEqual(Key("https://example.com{?page}"), Key("https://example.com{?size}"));
         Assert.NotEqual(Key("https://example.com{;a*}"), Key("https://example.com{;a}"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Random_templates_with_or_without_literal_ends_are_found_as_brute_force_finds_them(int seed)
+    {
+        // A small alphabet so literals recur in topics, overlap themselves ("aab" in "aaab") and occur more than once.
+        var random = new Random(seed);
+        string Text(int max) => new([.. Enumerable.Range(0, random.Next(max + 1)).Select(_ => "ab/."[random.Next(4)])]);
+        string[] operators = ["", "+", "#", "/", ".", "?"];
+        var index = new TemplateIndex<string>();
+        var live = new Dictionary<string, UriTemplate>(StringComparer.Ordinal);
+        for (var round = 0; round < 600; round++)
+        {
+            var text = Text(2);
+            for (var e = random.Next(1, 4); e > 0; e--)
+            {
+                text += $"{{{operators[random.Next(operators.Length)]}v{e}}}" + Text(5);
+            }
+
+            if (random.Next(3) == 0)
+            {
+                text += Text(4);
+            }
+
+            Assert.True(UriTemplate.TryParse(text, out var template), text);
+            if (live.Remove(template!.Template, out var old))
+            {
+                index.Remove(old);
+            }
+            else if (!index.TryGetValue(template, out _))
+            {
+                live[text] = template;
+                index.Add(template, text);
+            }
+
+            string[] topics = [Text(12), Text(12)];
+            var found = new List<string>();
+            index.CollectMatches(topics, round + 1, found);
+            var expected = live.Values.Where(t => t.Matches(topics[0]) || t.Matches(topics[1])).Select(t => t.Template);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), found.Order(StringComparer.Ordinal));
+        }
+
+        Assert.Contains(live.Values, t => TemplateIndex<string>.FilingOf(t) == TemplateIndex<string>.Filing.Inner);
+    }
+
+    [Theory]
+    [InlineData("{+a}x0.1{+b}", "Inner")]
+    [InlineData("h{+a}x0.1{+b}", "Inner")]
+    [InlineData("https://{host}/books/{id}", "Prefix")]
+    [InlineData("{+base}/books/{id}", "Inner")]
+    [InlineData("{+a}/{+b}x", "Suffix")]
+    [InlineData("{+anything}", "Always")]
+    [InlineData("{+a}/{+b}.{+c}", "Always")]
+    public void A_template_is_filed_under_its_most_selective_literal(string text, string filing)
+    {
+        Assert.True(UriTemplate.TryParse(text, out var template));
+        Assert.Equal(filing, TemplateIndex<string>.FilingOf(template!).ToString());
     }
 }
