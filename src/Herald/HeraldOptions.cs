@@ -105,4 +105,12 @@ public sealed class HeraldOptions
     /// (bypassed that way), bounds what one connection adds to every publish: 100 runs, about 0.1 ms. Apps name a handful.
     /// </summary>
     public int MaxTemplateSelectorsPerSubscription { get; set; } = 100;
+
+    /// <summary>
+    /// Most expressions (<c>{…}</c>) one URI-template selector may hold (more: 400). A match costs the topic's length
+    /// times the template's live states, which grow with its expressions: a 2,048-character selector could hold about
+    /// 500 (<c>{+a}{+b}…</c>) behind a literal start every topic shares and cost tens of microseconds on every publish.
+    /// Real templates hold a handful; 16 keeps a run near a microsecond.
+    /// </summary>
+    public int MaxTemplateExpressions { get; set; } = 16;
 }

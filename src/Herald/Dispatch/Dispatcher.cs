@@ -163,12 +163,18 @@ internal sealed class Dispatcher
             if (_templates.Count > 0)
             {
                 _templates.CollectMatches(topics, stamp, _matched);
-                foreach (var set in _matched)
+                try
                 {
-                    delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
+                    foreach (var set in _matched)
+                    {
+                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
+                    }
                 }
-
-                _matched.Clear();
+                finally
+                {
+                    // Never left for the next publish: it would reach this one's subscribers.
+                    _matched.Clear();
+                }
             }
 
             ScheduleWoken();
@@ -214,7 +220,7 @@ internal sealed class Dispatcher
             }
 
             subscriber.DispatchStamp = stamp;
-            if (isPrivate && !subscriber.PrivateSelection.MatchesAny(topics))
+            if (isPrivate && !subscriber.PrivateSelection.MatchesAnyInDispatch(topics, stamp))
             {
                 continue;
             }

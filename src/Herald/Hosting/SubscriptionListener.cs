@@ -185,8 +185,10 @@ internal sealed class SubscriptionListener : IConnectionListener
         {
             head = await PeekHeadAsync(socket, path, route).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception)
         {
+            // Whatever failed (the peer, or a bug in reading the head), the socket is ours until it reaches Kestrel
+            // or DirectSubscription: close it and give its place under the connection limit back.
             Close(socket);
             return;
         }

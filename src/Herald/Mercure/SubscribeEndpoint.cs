@@ -62,6 +62,12 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
                 return null;
             }
+
+            if (selector.AsSpan().Count('{') > options.MaxTemplateExpressions)
+            {
+                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
+                return null;
+            }
         }
 
         if (TopicSelection.CountTemplates(selectors) > options.MaxTemplateSelectorsPerSubscription)

@@ -111,6 +111,39 @@ internal sealed class TopicSelection
         return false;
     }
 
+    /// <summary>
+    /// <see cref="MatchesAny(IReadOnlyList{string})"/> inside one dispatch (<paramref name="stamp"/>, under the
+    /// dispatcher's lock): each shared template runs once per update, whatever the number of subscribers holding it.
+    /// </summary>
+    public bool MatchesAnyInDispatch(IReadOnlyList<string> topics, long stamp)
+    {
+        if (MatchesAll)
+        {
+            return true;
+        }
+
+        foreach (var exact in Exact)
+        {
+            for (var t = 0; t < topics.Count; t++)
+            {
+                if (string.Equals(exact, topics[t], StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        foreach (var template in Templates)
+        {
+            if (template.MatchesAnyInDispatch(topics, stamp))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Gives the templates back to the registry; once only, however often it is called.</summary>
     public void Release()
     {

@@ -60,6 +60,32 @@ internal sealed class UriTemplate
 
     public bool Matches(string uri) => Matches(uri, out _);
 
+    // The answer for one dispatch (see MatchesAnyInDispatch); read and written under the dispatcher's lock only.
+    private long _dispatchStamp;
+    private bool _dispatchAnswer;
+
+    /// <summary>
+    /// Whether the template matches one of <paramref name="topics"/>, computed once per dispatch
+    /// (<paramref name="stamp"/>): a template shared by many subscribers' private claims (<c>…/users/{id}</c>) runs
+    /// once per private update, not once per subscriber. Only under the dispatcher's lock, whose stamps never repeat.
+    /// </summary>
+    internal bool MatchesAnyInDispatch(IReadOnlyList<string> topics, long stamp)
+    {
+        if (_dispatchStamp != stamp)
+        {
+            var answer = false;
+            for (var t = 0; t < topics.Count && !answer; t++)
+            {
+                answer = Matches(topics[t]);
+            }
+
+            _dispatchAnswer = answer;
+            _dispatchStamp = stamp;
+        }
+
+        return _dispatchAnswer;
+    }
+
     /// <summary>Matches, and says how many automaton steps it took (bounded by (URI length + 1) × <see cref="Size"/>).</summary>
     public bool Matches(string uri, out long steps)
     {

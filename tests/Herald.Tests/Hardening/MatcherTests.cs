@@ -65,6 +65,21 @@ public sealed class MatcherTests
     }
 
     [Fact]
+    public async Task A_template_with_more_expressions_than_the_limit_is_400_naming_the_limit()
+    {
+        // Hundreds of expressions behind a literal start every topic shares would cost every publish tens of µs each.
+        await using var hub = await Start();
+        var many = "https://example.com/" + string.Concat(Enumerable.Range(0, 17).Select(i => $"{{+v{i}}}"));
+        var allowed = "https://example.com/" + string.Concat(Enumerable.Range(0, 16).Select(i => $"{{+v{i}}}"));
+        using var tooMany = await hub.Client.GetAsync(hub.HubUrl + "?" + Q(many), HttpCompletionOption.ResponseHeadersRead);
+        using var justFits = await hub.Client.GetAsync(hub.HubUrl + "?" + Q(allowed), HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("MaxTemplateExpressions", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, justFits.StatusCode);
+    }
+
+    [Fact]
     public async Task The_default_selector_limit_refuses_a_6_KB_template()
     {
         await using var hub = await Start();

@@ -112,6 +112,30 @@ public sealed class SubscribeTests
     }
 
     [Fact]
+    public async Task Subscribers_sharing_a_template_claim_are_each_judged_by_the_update_at_hand()
+    {
+        // The template behind a shared claim runs once per private update (a memo keyed by the dispatch): the
+        // answer must hold for every subscriber of that update and never leak into the next one.
+        await using var hub = await Start();
+        var claim = TestHub.SubscriberToken("https://example.com/books/{id}");
+        await using var first = await hub.SubscribeAsync(Q("*"), claim);
+        await using var second = await hub.SubscribeAsync(Q("*"), claim);
+        await using var other = await hub.SubscribeAsync(Q("*"), TestHub.SubscriberToken("https://example.com/authors/{id}"));
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 3, "subscribers");
+
+        await hub.PublishAsync("https://example.com/books/1", "book", isPrivate: true);
+        await hub.PublishAsync("https://example.com/authors/1", "author", isPrivate: true);
+        await hub.PublishAsync("https://example.com/books/2", "public");
+
+        Assert.Equal("book", (await first.NextAsync())?.Data);
+        Assert.Equal("public", (await first.NextAsync())?.Data);
+        Assert.Equal("book", (await second.NextAsync())?.Data);
+        Assert.Equal("public", (await second.NextAsync())?.Data);
+        Assert.Equal("author", (await other.NextAsync())?.Data);
+        Assert.Equal("public", (await other.NextAsync())?.Data);
+    }
+
+    [Fact]
     public async Task An_update_reaches_a_subscriber_of_one_of_its_alternate_topics_once()
     {
         await using var hub = await Start(anonymous: true);
