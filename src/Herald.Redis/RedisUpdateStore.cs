@@ -453,8 +453,10 @@ internal sealed class RedisUpdateStore : IUpdateStore
             {
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex)
             {
+                // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
+                // node deaf to the shared log for good while its appends still succeed.
                 if (!failing)
                 {
                     _logger.LogWarning("Reading updates from Redis at {Redis} failed ({Reason}); retrying until it is back.", _transport.Display, Reason(ex));
