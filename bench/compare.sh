@@ -38,7 +38,7 @@ fi
 : "${JWT_KEY:=herald-bench-key-0123456789abcdef0123456789abcdef}"
 
 logs=$(mktemp -d /tmp/herald-compare.XXXXXX)
-herald="dotnet $root/src/Herald.Cli/bin/Release/net10.0/herald.dll"
+herald="dotnet $root/src/Herald.Cli/bin/Release/net10.0/Herald.Cli.dll"
 started_pids=()
 nginx_pidfile=""
 

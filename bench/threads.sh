@@ -14,7 +14,7 @@ args=$1
 seconds=${2:-6}
 : "${DELAY:=9}" "${PORT:=5492}" "${SERVER_ENV:=}"
 key=herald-bench-key-0123456789abcdef0123456789abcdef
-herald="$root/src/Herald.Cli/bin/Release/net10.0/herald.dll"
+herald="$root/src/Herald.Cli/bin/Release/net10.0/Herald.Cli.dll"
 [ -f "$herald" ] || { echo "threads: build first: dotnet build -c Release src/Herald.Cli" >&2; exit 1; }
 url="http://127.0.0.1:$PORT/.well-known/mercure?topic=bench"
 work=$(mktemp -d /tmp/herald-threads.XXXXXX)

@@ -44,7 +44,7 @@ internal sealed class WorkerFleet : IFleet
             UseShellExecute = false,
         };
 
-        // Under `dotnet herald.dll` the process is the host: pass the entry assembly again.
+        // Under `dotnet Herald.Cli.dll` the process is the host: pass the entry assembly again.
         if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
         {
             start.ArgumentList.Add(typeof(WorkerFleet).Assembly.Location);

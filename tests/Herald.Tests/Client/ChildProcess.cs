@@ -92,7 +92,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    /// <summary>Runs <c>dotnet herald.dll …</c> (the CLI built beside the tests).</summary>
+    /// <summary>Runs <c>dotnet Herald.Cli.dll …</c> (the CLI built beside the tests).</summary>
     public static ChildProcess StartHerald(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         // Tests choose --hub and --token themselves; values leaking in from the developer's shell would change them.
@@ -102,7 +102,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             env[name] = value;
         }
 
-        return Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "herald.dll"), .. arguments], env);
+        return Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "Herald.Cli.dll"), .. arguments], env);
     }
 
     /// <summary>Runs <c>herald …</c> to completion; fails the test when it takes longer than <paramref name="timeout"/>.</summary>

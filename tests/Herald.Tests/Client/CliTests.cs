@@ -4,7 +4,7 @@ using Herald.Tests.Infrastructure;
 
 namespace Herald.Tests.Client;
 
-/// <summary>The <c>herald</c> executable end to end: <c>dotnet herald.dll …</c> as a child process against the real hub.</summary>
+/// <summary>The <c>herald</c> executable end to end: <c>dotnet Herald.Cli.dll …</c> as a child process against the real hub.</summary>
 public sealed class CliTests
 {
     private const string Topic = "https://example.com/books/1";

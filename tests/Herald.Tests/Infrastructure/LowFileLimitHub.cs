@@ -51,7 +51,7 @@ internal sealed partial class LowFileLimitHub : IAsyncDisposable
         };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add($"ulimit -n {fileLimit} && exec dotnet \"$0\" serve --urls http://127.0.0.1:0 --data-dir \"$1\" --jwt-key \"$2\" --anonymous");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Herald.Cli.dll"));
         start.ArgumentList.Add(dataDir);
         start.ArgumentList.Add(TestHub.Key);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
