@@ -18,7 +18,7 @@ public static class HeraldRedisBuilderExtensions
     public static IHeraldBuilder UseRedis(this IHeraldBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IUpdateStore>(CreateStore));
+        builder.Services.Replace(ServiceDescriptor.Singleton<UpdateStoreFactory>(CreateStore));
         return builder;
     }
 
@@ -31,12 +31,12 @@ public static class HeraldRedisBuilderExtensions
         return builder.UseRedis();
     }
 
-    private static IUpdateStore CreateStore(IServiceProvider services)
+    private static IUpdateStore CreateStore(IServiceProvider services, IUpdateSink sink)
     {
         var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         if (string.IsNullOrEmpty(options.Transport))
         {
-            return HeraldServiceCollectionExtensions.CreateLocalStore(services);
+            return HeraldServiceCollectionExtensions.CreateLocalStore(services, sink);
         }
 
         RedisTransport transport;
@@ -50,6 +50,6 @@ public static class HeraldRedisBuilderExtensions
         }
 
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Redis");
-        return new RedisUpdateStore(options, transport, logger: logger);
+        return new RedisUpdateStore(options, transport, sink, logger: logger);
     }
 }

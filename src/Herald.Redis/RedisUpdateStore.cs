@@ -20,7 +20,7 @@ namespace Herald.Redis;
 /// </para>
 /// <para>
 /// Dispatch never comes from the append: each node runs one reader that follows the stream with
-/// <c>XREAD BLOCK</c> on a connection of its own and hands every entry, in stream order, to the listener. A node
+/// <c>XREAD BLOCK</c> on a connection of its own and hands every entry, in stream order, to the sink. A node
 /// therefore delivers its own updates exactly like the others' — once, in the one order — and
 /// <see cref="LastSequence"/> only moves when the reader has passed an entry, which keeps the hub's replay gap-free.
 /// An append waits until its own entry came back through the reader (usually as soon as the reply), so a publish
@@ -85,18 +85,20 @@ internal sealed class RedisUpdateStore : IUpdateStore
     private Task _readLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
-    private Action<string>? _announcementListener;
+    private readonly IUpdateSink _sink;
 
     // The reader's position in the announcement stream (only the reader touches it once started).
     private string _announcedThrough = "0-0";
 
-    // The listener has been called for every update up to here (LastSequence moves just before each call).
+    // The sink has been given every update up to here (LastSequence moves just before each call).
     private long _notifiedThrough;
 
-    public RedisUpdateStore(HeraldOptions options, RedisTransport transport, TimeProvider? time = null, ILogger? logger = null)
+    public RedisUpdateStore(HeraldOptions options, RedisTransport transport, IUpdateSink sink, TimeProvider? time = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(sink);
+        _sink = sink;
         _transport = transport;
         _keys = [new RedisKey(StreamKeyFor(transport.Prefix)), new RedisKey(IdsKeyFor(transport.Prefix))];
         PresenceKey = new RedisKey(PresenceKeyFor(transport.Prefix));
@@ -123,10 +125,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     /// <summary>The announcement stream's key.</summary>
     public RedisKey PresenceKey { get; }
-
-    public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
-
-    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
 
     public async ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
     {
@@ -430,7 +428,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
     }
 
     /// <summary>
-    /// Follows the stream and hands each entry to the listener, in order, then releases the appends waiting for
+    /// Follows the stream and hands each entry to the sink, in order, then releases the appends waiting for
     /// it. On any failure it waits (backoff) and asks again from the last entry it delivered.
     /// </summary>
     private async Task ReadLoopAsync(CancellationToken stopping)
@@ -510,7 +508,6 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
     private void DeliverAnnouncements(RedisResult[] entries)
     {
-        var listener = Volatile.Read(ref _announcementListener);
         foreach (var entryResult in entries)
         {
             var entry = (RedisResult[])entryResult!;
@@ -520,7 +517,7 @@ internal sealed class RedisUpdateStore : IUpdateStore
             {
                 if ((string?)fields[i] == "a" && (string?)fields[i + 1] is { } announcement)
                 {
-                    ListenerCall.Announce(listener, announcement, _logger);
+                    _sink.OnAnnouncement(announcement);
                 }
             }
         }
@@ -570,10 +567,10 @@ internal sealed class RedisUpdateStore : IUpdateStore
 
             last = stored.Sequence;
 
-            // Raised before the listener runs: a subscriber that reads LastSequence now replays up to here and
-            // drops this entry when the listener offers it.
+            // Raised before the sink runs: a subscriber that reads LastSequence now replays up to here and
+            // drops this entry when the sink offers it.
             Volatile.Write(ref _lastSequence, last);
-            ListenerCall.Notify(_life.Listener, stored, _logger);
+            _sink.OnStored(stored);
         }
 
         ReleaseWaiting(last);

@@ -31,12 +31,12 @@ public static class HeraldServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TopicMatcher>();
         services.AddSingleton<HubMetrics>();
-        services.AddSingleton<IUpdateStore>(CreateStore);
+        services.AddSingleton<UpdateStoreFactory>(CreateStore);
         services.AddSingleton<MercureHub>();
         services.AddHostedService<HubLifetime>();
         services.AddSingleton<IHeraldPublisher>(sp => sp.GetRequiredService<MercureHub>());
         services.AddSingleton<MercureTokenValidator>();
-        services.AddSingleton<Presence>();
+        services.AddSingleton(sp => sp.GetRequiredService<MercureHub>().Presence);
         services.AddSingleton<StoreOutageLog>();
         services.AddSingleton<PublishEndpoint>();
         services.AddSingleton<SubscribeEndpoint>();
@@ -46,7 +46,7 @@ public static class HeraldServiceCollectionExtensions
     }
 
     /// <summary>The local store, unless a transport is configured: its package replaces this registration (<c>UseRedis()</c>).</summary>
-    private static IUpdateStore CreateStore(IServiceProvider services)
+    private static IUpdateStore CreateStore(IServiceProvider services, IUpdateSink sink)
     {
         var transport = services.GetRequiredService<IOptions<HeraldOptions>>().Value.Transport;
         if (!string.IsNullOrEmpty(transport))
@@ -57,17 +57,30 @@ public static class HeraldServiceCollectionExtensions
                 $"Herald:Transport is set ({scheme}://…) but no transport is registered: reference Herald.Redis and call AddHerald().UseRedis().");
         }
 
-        return CreateLocalStore(services);
+        return CreateLocalStore(services, sink);
     }
 
     /// <summary>History: SQLite in the data directory when there is one, else a bounded ring in memory.</summary>
-    internal static IUpdateStore CreateLocalStore(IServiceProvider services)
+    internal static IUpdateStore CreateLocalStore(IServiceProvider services, IUpdateSink sink)
     {
         var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Storage");
         return string.IsNullOrEmpty(options.DataDir)
-            ? new MemoryUpdateStore(options, logger: logger)
-            : new SqliteUpdateStore(options, logger: logger);
+            ? new MemoryUpdateStore(options, sink)
+            : new SqliteUpdateStore(options, sink, logger: logger);
+    }
+
+    /// <summary>
+    /// Builds the hub's history and transport with <paramref name="factory"/> instead of the local store (SQLite in
+    /// <see cref="HeraldOptions.DataDir"/>, else memory). The store must keep the <see cref="IUpdateStore"/> contract:
+    /// durable, ordered appends with unique ids, and every stored update handed to the sink once, in order.
+    /// </summary>
+    public static IHeraldBuilder UseStore(this IHeraldBuilder builder, UpdateStoreFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
+        return builder;
     }
 
     private sealed class HeraldBuilder(IServiceCollection services) : IHeraldBuilder

@@ -2,6 +2,7 @@ using Herald.Dispatch;
 using Herald.Sse;
 using Herald.Storage;
 using Herald.Topics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Mercure;
@@ -10,7 +11,7 @@ namespace Herald.Mercure;
 /// The hub: where a published update becomes one encoded frame handed to every subscriber it concerns.
 /// Both the HTTP publish endpoint and application code (<see cref="IHeraldPublisher"/>) publish through here.
 /// </summary>
-internal sealed class MercureHub : IHeraldPublisher, IDisposable
+internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 {
     private readonly HeartbeatTimer _heartbeat;
     private volatile bool _stopping;
@@ -19,17 +20,27 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// Stream deadlines (token expiry, write timeout) run on <paramref name="time"/>: the app's <see cref="TimeProvider"/>
     /// when it registers one, so tests can pass a deadline instead of waiting for it.
     /// </summary>
-    public MercureHub(IOptions<HeraldOptions> options, TopicMatcher matcher, HubMetrics metrics, IUpdateStore store, TimeProvider? time = null)
+    public MercureHub(
+        IOptions<HeraldOptions> options,
+        TopicMatcher matcher,
+        HubMetrics metrics,
+        UpdateStoreFactory storeFactory,
+        IServiceProvider services,
+        ILoggerFactory loggerFactory,
+        TimeProvider? time = null)
     {
         Time = time ?? TimeProvider.System;
         Options = options.Value;
-        Store = store;
-        store.SetListener(OnStored);
         Matcher = matcher;
         Metrics = metrics;
         Dispatcher = new Dispatcher(matcher);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
+        Presence = new Presence(this, loggerFactory.CreateLogger<Presence>());
+        Store = storeFactory(services, new DeliverySink(this, loggerFactory.CreateLogger<MercureHub>()));
     }
+
+    /// <summary>Who is subscribed to what (Mercure active subscriptions): fed by the store's announcements.</summary>
+    public Presence Presence { get; }
 
     /// <summary>
     /// Ends every stream cleanly (clients reconnect, to another node or after a restart). Streams never end by
@@ -113,10 +124,36 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     /// </summary>
     internal void DeliverHubEvent(Update update) => Deliver(update, Transient);
 
-    /// <summary>The store's listener: every stored update, once, in sequence order.</summary>
-    private void OnStored(StoredUpdate stored)
+    /// <summary>What the store hands back: every stored update once, in sequence order, and every announcement.</summary>
+    private sealed class DeliverySink(MercureHub hub, ILogger logger) : IUpdateSink
     {
-        Deliver(stored.Update, stored.Sequence);
+        public void OnStored(StoredUpdate update)
+        {
+            try
+            {
+                hub.Deliver(update.Update, update.Sequence);
+            }
+#pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                logger.LogError(ex, "Delivering update {Sequence} failed.", update.Sequence);
+            }
+        }
+
+        public void OnAnnouncement(string announcement)
+        {
+            try
+            {
+                hub.Presence.OnAnnouncement(announcement);
+            }
+#pragma warning disable CA1031 // A failed subscription event must not fail the stream whose join or leave it announces.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                logger.LogError(ex, "Delivering a subscription event failed.");
+            }
+        }
     }
 
     /// <summary>Encodes the update once and queues it on every subscriber it concerns.</summary>
@@ -136,5 +173,10 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 
     public void Untrack(Subscriber subscriber) => _heartbeat.Remove(subscriber);
 
-    public void Dispose() => _heartbeat.Dispose();
+    /// <summary>Stops the sweep, then closes the store the hub built (it owns it).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _heartbeat.Dispose();
+        await Store.DisposeAsync().ConfigureAwait(false);
+    }
 }

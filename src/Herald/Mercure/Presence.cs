@@ -40,7 +40,6 @@ internal sealed class Presence
     {
         this.hub = hub;
         this.logger = logger;
-        hub.Store.SetAnnouncementListener(OnAnnouncement);
     }
 
     public bool Enabled => hub.Options.Subscriptions;
@@ -96,7 +95,7 @@ internal sealed class Presence
     /// node's subscribers. Announcements come in one order everywhere, so the registries converge; this node's own
     /// find their subscriber already registered (or removed) and change nothing.
     /// </summary>
-    private void OnAnnouncement(string announcement)
+    internal void OnAnnouncement(string announcement)
     {
         if (!Enabled || !TryParse(announcement, out var entry, out var active))
         {

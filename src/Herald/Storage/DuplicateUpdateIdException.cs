@@ -5,17 +5,20 @@ namespace Herald.Storage;
 /// <c>Last-Event-ID</c> must name exactly one position to resume from. The hub answers 409 Conflict. An id
 /// that retention has already removed is free again.
 /// </summary>
-internal sealed class DuplicateUpdateIdException : Exception
+public sealed class DuplicateUpdateIdException : Exception
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public DuplicateUpdateIdException()
     {
     }
 
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
     public DuplicateUpdateIdException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with <paramref name="message"/> and the failure that caused it.</summary>
     public DuplicateUpdateIdException(string message, Exception innerException)
         : base(message, innerException)
     {

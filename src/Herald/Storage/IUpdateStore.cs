@@ -2,41 +2,28 @@ namespace Herald.Storage;
 
 /// <summary>
 /// The history of a hub: appends updates in one total order, replays them after a position, and hands every
-/// new one to the hub's listener. Implemented in memory, on SQLite and on Redis Streams; one specification
+/// new one to the <see cref="IUpdateSink"/> it was built with (see <see cref="UpdateStoreFactory"/>). Implemented in memory, on SQLite and on Redis Streams; one specification
 /// test suite (<c>UpdateStoreSpec</c>) holds them all to the same rules.
 /// </summary>
 /// <remarks>
 /// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/>, then
-/// switching to the frames the listener delivers, dropping any whose sequence the replay already covered (also
-/// after the switch: a replay may read an update before the listener gets it). That is gap-free because a
-/// store calls the listener only after the update is readable, and raises <see cref="LastSequence"/> before it
-/// calls the listener.
+/// switching to the frames the sink delivers, dropping any whose sequence the replay already covered (also
+/// after the switch: a replay may read an update before the sink gets it). That is gap-free because a
+/// store calls the sink only after the update is readable, and raises <see cref="LastSequence"/> before it
+/// calls the sink.
 /// </remarks>
-internal interface IUpdateStore : IAsyncDisposable
+public interface IUpdateStore : IAsyncDisposable
 {
     /// <summary>The sequence of the newest stored update; 0 while the store has never held one.</summary>
     long LastSequence { get; }
 
     /// <summary>
-    /// Sets the one listener that receives every appended update exactly once, in sequence order (the hub
-    /// dispatches from here). Set it before <see cref="StartAsync"/>. It runs on the store's writer, so it must
-    /// be quick and must not throw; an exception is logged and swallowed, because the update is already stored.
-    /// </summary>
-    void SetListener(Action<StoredUpdate> listener);
-
-    /// <summary>
-    /// Sets the listener of announcements: events the hub makes itself (presence) that every hub sharing this store
-    /// must learn of. May be set at any time; announcements made while none is set are not kept for it.
-    /// </summary>
-    void SetAnnouncementListener(Action<string> listener);
-
-    /// <summary>
-    /// Hands <paramref name="announcement"/> to the announcement listener of every hub sharing this store, this one
+    /// Hands <paramref name="announcement"/> to the sink of every hub sharing this store, this one
     /// included, once each and in the order made. Announcements are not history: not numbered, never replayed, not
     /// counted by retention (so they can never push an update out), and nothing a publisher sends becomes one, which
     /// is why presence believes only these.
     /// </summary>
-    /// <remarks>A single-node store calls the listener before this returns; a shared one (Redis) once its reader gets it back.</remarks>
+    /// <remarks>A single-node store calls the sink before this returns; a shared one (Redis) once its reader gets it back.</remarks>
     /// <exception cref="StoreUnavailableException">The store cannot take it now.</exception>
     ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken);
 
@@ -45,8 +32,8 @@ internal interface IUpdateStore : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Stores <paramref name="update"/> and completes once it is durable (for SQLite: committed). The listener
-    /// has been called with it by the time the task completes. An update without an id gets a generated
+    /// Stores <paramref name="update"/> and completes once it is durable (for SQLite: committed). The sink
+    /// has been given it by the time the task completes. An update without an id gets a generated
     /// <c>urn:uuid:…</c>.
     /// </summary>
     /// <remarks>

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Herald.Storage;
 
@@ -8,8 +6,8 @@ namespace Herald.Storage;
 /// History in a bounded ring in memory: no durability, for hubs without a data directory and for tests.
 /// </summary>
 /// <remarks>
-/// One lock orders everything: appends take a sequence, enter the ring and reach the listener inside it, so the
-/// listener sees sequence order without a queue of its own. The listener is the dispatcher, which only enqueues,
+/// One lock orders everything: appends take a sequence, enter the ring and reach the sink inside it, so the
+/// sink sees sequence order without a queue of its own. The sink is the hub's dispatcher, which only enqueues,
 /// so the lock is held for microseconds. Sequences are contiguous, so a position in the ring is arithmetic, not a
 /// search. Retention by age is applied lazily, whenever the ring is touched: nothing expired is ever returned,
 /// and no timer is needed.
@@ -30,23 +28,22 @@ internal sealed class MemoryUpdateStore : IUpdateStore
     private readonly int _capacity;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private StoredUpdate[] _ring;
     private int _head;
     private int _count;
     private long _lastSequence;
-    private Action<StoredUpdate>? _listener;
+    private readonly IUpdateSink _sink;
     private bool _started;
     private bool _disposed;
-    private Action<string>? _announcementListener;
 
-    public MemoryUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
+    public MemoryUpdateStore(HeraldOptions options, IUpdateSink sink, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        _sink = sink;
         _capacity = CapacityFor(options.HistoryMaxCount);
         _maxAge = options.HistoryMaxAge;
         _time = time ?? TimeProvider.System;
-        _logger = logger ?? NullLogger.Instance;
         _ring = new StoredUpdate[Math.Min(_capacity, InitialRingSize)];
     }
 
@@ -58,23 +55,7 @@ internal sealed class MemoryUpdateStore : IUpdateStore
     internal static int CapacityFor(long historyMaxCount) =>
         historyMaxCount <= 0 || historyMaxCount > MaxCapacity ? MaxCapacity : (int)historyMaxCount;
 
-    public void SetListener(Action<StoredUpdate> listener)
-    {
-        ArgumentNullException.ThrowIfNull(listener);
-        lock (_gate)
-        {
-            if (_listener is not null || _started)
-            {
-                throw new InvalidOperationException("The listener is set once, before the store starts.");
-            }
-
-            _listener = listener;
-        }
-    }
-
-    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
-
-    /// <summary>One node, nothing stored: the listener gets the announcement at once, on the caller's thread.</summary>
+    /// <summary>One node, nothing stored: the sink gets the announcement at once, on the caller's thread.</summary>
     public ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(announcement);
@@ -83,7 +64,7 @@ internal sealed class MemoryUpdateStore : IUpdateStore
             ThrowIfNotRunning();
         }
 
-        ListenerCall.Announce(Volatile.Read(ref _announcementListener), announcement, _logger);
+        _sink.OnAnnouncement(announcement);
         return ValueTask.CompletedTask;
     }
 
@@ -208,7 +189,7 @@ internal sealed class MemoryUpdateStore : IUpdateStore
         }
     }
 
-    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_listener, stored, _logger);
+    private void Notify(StoredUpdate stored) => _sink.OnStored(stored);
 
     private void TrimExpired(DateTimeOffset now)
     {

@@ -15,7 +15,7 @@ namespace Herald.Storage;
 /// <para>
 /// Group commit: appends are queued on a channel, and one writer loop takes everything queued, inserts it in
 /// one transaction with one prepared statement and commits, so the cost of a commit is shared by every publisher
-/// that arrived meanwhile. Only then are the appends completed and handed to the listener, in sequence order.
+/// that arrived meanwhile. Only then are the appends completed and handed to the sink, in sequence order.
 /// </para>
 /// <para>
 /// Durability: WAL with <c>synchronous=NORMAL</c> by default, which survives a crash of the process but may lose
@@ -84,14 +84,16 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private Task _writerLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
-    private Action<string>? _announcementListener;
+    private readonly IUpdateSink _sink;
     private long _trimmedThrough;
     private long _batchCount;
     private long _logRestarts;
     private long _writtenCount;
 
-    public SqliteUpdateStore(HeraldOptions options, TimeProvider? time = null, ILogger? logger = null)
+    public SqliteUpdateStore(HeraldOptions options, IUpdateSink sink, TimeProvider? time = null, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(sink);
+        _sink = sink;
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.DataDir))
         {
@@ -120,7 +122,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
     /// <summary>
     /// Runs on the writer after a batch is committed (and <see cref="LastSequence"/> raised), before it is handed to
-    /// the listener: tests hold it there to open the window between the two.
+    /// the sink: tests hold it there to open the window between the two.
     /// </summary>
     internal Action<IReadOnlyList<StoredUpdate>>? AfterCommitForTesting { get; set; }
 
@@ -141,16 +143,12 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// <summary>How often retention looks for updates to delete. Short in tests.</summary>
     internal TimeSpan CleanupInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    public void SetListener(Action<StoredUpdate> listener) => _life.SetListener(listener);
-
-    public void SetAnnouncementListener(Action<string> listener) => Volatile.Write(ref _announcementListener, listener);
-
-    /// <summary>One node, nothing stored: the listener gets the announcement at once, on the caller's thread.</summary>
+    /// <summary>One node, nothing stored: the sink gets the announcement at once, on the caller's thread.</summary>
     public ValueTask AnnounceAsync(string announcement, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(announcement);
         ThrowIfNotRunning();
-        ListenerCall.Announce(Volatile.Read(ref _announcementListener), announcement, _logger);
+        _sink.OnAnnouncement(announcement);
         return ValueTask.CompletedTask;
     }
 
@@ -558,7 +556,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
             AfterCommitForTesting?.Invoke(_committed);
 
-            // Listener first, then the publishers: by the time a publish is acknowledged, it has been dispatched.
+            // Sink first, then the publishers: by the time a publish is acknowledged, it has been dispatched.
             foreach (var stored in _committed)
             {
                 Notify(stored);
@@ -679,7 +677,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     /// Some I/O errors (a failed fsync after the commit record was written) leave a transaction committed that
     /// SQLite reported as failed. Numbering must continue after whatever is really in the table, or every later
     /// batch would collide with it; those updates are in history but were reported failed (the publisher may
-    /// retry) and never reached the listener.
+    /// retry) and never reached the sink.
     /// </summary>
     private void ResynchronizeAfterFailure()
     {
@@ -820,7 +818,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         }
     }
 
-    private void Notify(StoredUpdate stored) => ListenerCall.Notify(_life.Listener, stored, _logger);
+    private void Notify(StoredUpdate stored) => _sink.OnStored(stored);
 
     private async Task RetainLoopAsync(CancellationToken cancellationToken)
     {

@@ -11,27 +11,13 @@ internal enum StoreState
 
 /// <summary>
 /// The life every asynchronous store goes through (created → starting → started → disposed), changed only by
-/// compare-and-swap so a dispose racing a start is seen by one side or the other, and the one listener it hands
-/// updates to.
+/// compare-and-swap so a dispose racing a start is seen by one side or the other.
 /// </summary>
 internal sealed class StoreLifecycle(string storeName)
 {
     private int _state;
 
     public StoreState State => (StoreState)Volatile.Read(ref _state);
-
-    public Action<StoredUpdate>? Listener { get; private set; }
-
-    public void SetListener(Action<StoredUpdate> listener)
-    {
-        ArgumentNullException.ThrowIfNull(listener);
-        if (Listener is not null || State != StoreState.Created)
-        {
-            throw new InvalidOperationException("The listener is set once, before the store starts.");
-        }
-
-        Listener = listener;
-    }
 
     /// <summary>Created → starting, or throws when the store was started or disposed before.</summary>
     public void BeginStart()

@@ -8,7 +8,7 @@ namespace Herald.Storage;
 /// </param>
 /// <param name="Update">The update as stored; its <see cref="Herald.Update.Id"/> is always set.</param>
 /// <param name="StoredAt">When the store accepted it; retention by age counts from here.</param>
-internal sealed record StoredUpdate(long Sequence, Update Update, DateTimeOffset StoredAt)
+public sealed record StoredUpdate(long Sequence, Update Update, DateTimeOffset StoredAt)
 {
     /// <summary>The update's id, never <c>null</c> once stored.</summary>
     public string Id => Update.Id!;

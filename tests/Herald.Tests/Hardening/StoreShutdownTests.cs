@@ -20,7 +20,7 @@ public sealed class StoreShutdownTests
     public async Task Disposing_the_sqlite_store_with_appends_in_flight_keeps_every_acknowledged_one()
     {
         var options = new HeraldOptions { DataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N")) };
-        var store = new SqliteUpdateStore(options);
+        var store = new SqliteUpdateStore(options, new Herald.Tests.Storage.TestSink());
         await store.StartAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         var acked = new ConcurrentQueue<string>();
         var refused = 0;
@@ -46,7 +46,7 @@ public sealed class StoreShutdownTests
         await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(Publishers, refused);
-        await using var reopened = new SqliteUpdateStore(options);
+        await using var reopened = new SqliteUpdateStore(options, new Herald.Tests.Storage.TestSink());
         await reopened.StartAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         var stored = await StoredIdsAsync(reopened);
         var lost = acked.Where(id => !stored.Contains(id)).ToList();

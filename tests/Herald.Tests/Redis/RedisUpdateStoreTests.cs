@@ -135,7 +135,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         using var reserved = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         reserved.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var port = ((IPEndPoint)reserved.LocalEndPoint!).Port;
-        var store = new RedisUpdateStore(new HeraldOptions(), RedisTransport.Parse($"redis://127.0.0.1:{port}?timeout=1s"));
+        var store = new RedisUpdateStore(new HeraldOptions(), RedisTransport.Parse($"redis://127.0.0.1:{port}?timeout=1s"), new TestSink());
         await using (store)
         {
             // It gives up (Within: no waiting for Redis forever) with one line saying what to do.
@@ -174,23 +174,25 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         Assert.Equal([first.Id, second.Id], (await store.ReadAllAsync()).Select(s => s.Id));
     }
 
-    private RedisUpdateStore NewStore() =>
-        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"));
+    private RedisUpdateStore NewStore(IUpdateSink? sink = null) =>
+        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"), sink ?? new TestSink());
 
     private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null)
     {
-        var store = NewStore();
-        _stores.Add(store);
-        if (heard is not null)
+        var store = NewStore(new TestSink
         {
-            store.SetListener(stored =>
+            Stored = stored =>
             {
-                lock (heard)
+                if (heard is not null)
                 {
-                    heard.Add(stored);
+                    lock (heard)
+                    {
+                        heard.Add(stored);
+                    }
                 }
-            });
-        }
+            },
+        });
+        _stores.Add(store);
 
         await store.StartAsync(CancellationToken.None).Within();
         return store;

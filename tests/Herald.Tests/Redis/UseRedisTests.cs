@@ -13,7 +13,7 @@ public sealed class UseRedisTests
     {
         await using var services = Build("redis://127.0.0.1:6399?prefix=shop", useRedis: true);
 
-        Assert.IsType<RedisUpdateStore>(services.GetRequiredService<IUpdateStore>());
+        Assert.IsType<RedisUpdateStore>(services.GetRequiredService<Herald.Mercure.MercureHub>().Store);
     }
 
     [Fact]
@@ -21,7 +21,7 @@ public sealed class UseRedisTests
     {
         await using var services = Build(transport: null, useRedis: true);
 
-        Assert.IsType<MemoryUpdateStore>(services.GetRequiredService<IUpdateStore>());
+        Assert.IsType<MemoryUpdateStore>(services.GetRequiredService<Herald.Mercure.MercureHub>().Store);
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public sealed class UseRedisTests
     {
         await using var services = Build("redis://:s3cret@127.0.0.1:6399", useRedis: false);
 
-        var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<IUpdateStore>());
+        var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<Herald.Mercure.MercureHub>().Store);
         Assert.Equal("Herald:Transport is set (redis://…) but no transport is registered: reference Herald.Redis and call AddHerald().UseRedis().", error.Message);
     }
 
@@ -38,7 +38,7 @@ public sealed class UseRedisTests
     {
         await using var services = Build("redis://:s3cret@127.0.0.1:6399?colour=blue", useRedis: true);
 
-        var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<IUpdateStore>());
+        var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<Herald.Mercure.MercureHub>().Store);
         Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
         Assert.Contains("colour", error.Message, StringComparison.Ordinal);
     }

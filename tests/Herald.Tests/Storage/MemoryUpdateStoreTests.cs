@@ -4,9 +4,10 @@ namespace Herald.Tests.Storage;
 
 public sealed class MemoryUpdateStoreTests : UpdateStoreSpec
 {
-    private protected override IUpdateStore CreateStore(StoreSettings settings) =>
+    private protected override IUpdateStore CreateStore(StoreSettings settings, IUpdateSink sink) =>
         new MemoryUpdateStore(
             new HeraldOptions { HistoryMaxCount = settings.HistoryMaxCount, HistoryMaxAge = settings.HistoryMaxAge },
+            sink,
             settings.Time);
 
     [Theory]
@@ -16,7 +17,7 @@ public sealed class MemoryUpdateStoreTests : UpdateStoreSpec
     [InlineData(500, 500)]
     public void Capacity_is_the_count_limit_capped_for_memory(long historyMaxCount, int capacity)
     {
-        var store = new MemoryUpdateStore(new HeraldOptions { HistoryMaxCount = historyMaxCount });
+        var store = new MemoryUpdateStore(new HeraldOptions { HistoryMaxCount = historyMaxCount }, new TestSink());
 
         Assert.Equal(capacity, store.Capacity);
     }
@@ -24,7 +25,7 @@ public sealed class MemoryUpdateStoreTests : UpdateStoreSpec
     [Fact]
     public async Task The_ring_drops_the_oldest_at_once_when_full()
     {
-        var store = new MemoryUpdateStore(new HeraldOptions { HistoryMaxCount = 3_000, HistoryMaxAge = TimeSpan.Zero });
+        var store = new MemoryUpdateStore(new HeraldOptions { HistoryMaxCount = 3_000, HistoryMaxAge = TimeSpan.Zero }, new TestSink());
         await using (store)
         {
             await store.StartAsync(CancellationToken.None).Within();

@@ -18,12 +18,13 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
         }
     }
 
-    private protected override IUpdateStore CreateStore(StoreSettings settings) =>
-        NewStore(settings.HistoryMaxCount, settings.HistoryMaxAge, settings.Time);
+    private protected override IUpdateStore CreateStore(StoreSettings settings, IUpdateSink sink) =>
+        NewStore(settings.HistoryMaxCount, settings.HistoryMaxAge, settings.Time, sink: sink);
 
-    private SqliteUpdateStore NewStore(long maxCount = 0, TimeSpan maxAge = default, TimeProvider? time = null, bool syncEveryCommit = false, string? dataDir = null) =>
+    private SqliteUpdateStore NewStore(long maxCount = 0, TimeSpan maxAge = default, TimeProvider? time = null, bool syncEveryCommit = false, string? dataDir = null, IUpdateSink? sink = null) =>
         new(
             new HeraldOptions { DataDir = dataDir ?? _dataDir, HistoryMaxCount = maxCount, HistoryMaxAge = maxAge, SyncEveryCommit = syncEveryCommit },
+            sink ?? new TestSink(),
             time)
         {
             CleanupInterval = TimeSpan.FromMilliseconds(50),
@@ -94,7 +95,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 
         // The bound holds to within one batch: eight publishers make batches of at most eight 1.5 KB updates.
         const long OneBatch = 1024 * 1024;
-        var store = new SqliteUpdateStore(new HeraldOptions { DataDir = _dataDir }) { MaxLogBytes = Bound };
+        var store = new SqliteUpdateStore(new HeraldOptions { DataDir = _dataDir }, new TestSink()) { MaxLogBytes = Bound };
         await using (store)
         {
             await store.StartAsync(CancellationToken.None).Within();
@@ -339,10 +340,9 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     public async Task A_read_only_disk_fails_appends_with_StoreUnavailable_keeps_acked_updates_and_recovers()
     {
         var heard = new List<long>();
-        var store = NewStore();
+        var store = NewStore(sink: new TestSink { Stored = stored => heard.Add(stored.Sequence) });
         await using (store)
         {
-            store.SetListener(stored => heard.Add(stored.Sequence));
             await store.StartAsync(CancellationToken.None).Within();
             var acked = new List<StoredUpdate>();
             for (var i = 0; i < 5; i++)
