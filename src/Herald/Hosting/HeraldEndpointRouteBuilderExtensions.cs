@@ -1,4 +1,5 @@
 using Herald.Mercure;
+using Herald.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;

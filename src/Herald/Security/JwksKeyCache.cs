@@ -22,7 +22,7 @@ internal sealed class JwksKeyCache
     /// <summary>Least time between two fetches, whatever asks for them (failures included).</summary>
     internal static readonly TimeSpan MinRefreshInterval = TimeSpan.FromSeconds(30);
 
-    /// <summary>A key set is a few kilobytes; a bigger answer is a misconfigured URL, not keys.</summary>
+    /// <summary>A key set is a few kilobytes; a bigger answer is a misconfigured URL, not keys. <see cref="SecurityLog.JwksDocumentTooLarge"/> names this limit.</summary>
     private const int MaxDocumentBytes = 1024 * 1024;
 
     private readonly Uri _url;
@@ -140,34 +140,34 @@ internal sealed class JwksKeyCache
                 .ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                _logger.LogWarning("JWKS fetch from {Url} answered HTTP {Status}; keeping the previous keys.", _url, (int)response.StatusCode);
+                SecurityLog.JwksHttpError(_logger, _url, (int)response.StatusCode);
                 return null;
             }
 
             var json = await ReadLimitedAsync(response.Content, timeout.Token).ConfigureAwait(false);
             if (json is null)
             {
-                _logger.LogWarning("JWKS document at {Url} is larger than {Max} bytes; keeping the previous keys.", _url, MaxDocumentBytes);
+                SecurityLog.JwksDocumentTooLarge(_logger, _url);
                 return null;
             }
 
             var keys = Usable(new JsonWebKeySet(json).GetSigningKeys());
             if (keys.Length == 0)
             {
-                _logger.LogWarning("JWKS document at {Url} holds no RSA or EC signing key; tokens cannot be verified with it.", _url);
+                SecurityLog.JwksHasNoUsableKey(_logger, _url);
             }
 
             return keys;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("JWKS fetch from {Url} timed out after {Timeout}; keeping the previous keys.", _url, _fetchTimeout);
+            SecurityLog.JwksFetchTimedOut(_logger, _url, _fetchTimeout);
             return null;
         }
         catch (Exception ex) when (ex is HttpRequestException or ArgumentException or System.Text.Json.JsonException)
         {
             // JsonWebKeySet reports an unreadable document as an ArgumentException.
-            _logger.LogWarning(ex, "JWKS fetch from {Url} failed; keeping the previous keys.", _url);
+            SecurityLog.JwksFetchFailed(_logger, ex, _url);
             return null;
         }
     }

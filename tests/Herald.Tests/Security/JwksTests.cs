@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using static Herald.Tests.Security.TestTokens;
 
 namespace Herald.Tests.Security;
@@ -144,6 +145,24 @@ public sealed class JwksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failing_jwks_is_logged_once_per_fetch_with_a_security_event_id()
+    {
+        _server.Failing = true;
+        var logger = new RecordingLogger();
+        var validator = new MercureTokenValidator(Options.Create(new HeraldOptions { SubscriberJwksUrl = _server.JwksUrl }), null, logger, _time);
+        var token = Rs256(_keyA, Payload(), kid: "a");
+
+        Assert.Equal("JWKS keys unavailable", (await validator.ValidateAsync(token, TokenAudience.Subscriber)).Error);
+        Assert.Equal("JWKS keys unavailable", (await validator.ValidateAsync(token, TokenAudience.Subscriber)).Error);
+
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(500, entry.Id.Id);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Contains(_server.JwksUrl, entry.Message, StringComparison.Ordinal);
+        Assert.Contains("HTTP 500", entry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stale_keys_keep_working_while_the_jwks_is_down()
     {
         var validator = JwksValidator();
@@ -187,6 +206,20 @@ public sealed class JwksTests : IAsyncLifetime
     {
         var p = key.ExportParameters(includePrivateParameters: false);
         return $$"""{"kty":"EC","use":"sig","alg":"ES256","crv":"P-256","kid":"{{kid}}","x":"{{Base64Url.EncodeToString(p.Q.X)}}","y":"{{Base64Url.EncodeToString(p.Q.Y)}}"}""";
+    }
+
+    /// <summary>Keeps what is logged with its event id, which the shared capturing provider does not record.</summary>
+    private sealed class RecordingLogger : ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> Entries { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => Entries.Enqueue((eventId, logLevel, formatter(state, exception)));
     }
 
     /// <summary>Serves one JWKS document that the test may swap, counting requests, or answers 500 when failing.</summary>

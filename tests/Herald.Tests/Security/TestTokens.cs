@@ -94,13 +94,3 @@ internal static class TestTokens
         TokenAudience audience = TokenAudience.Publisher) =>
         await validator.ValidateAsync(token, audience, CancellationToken.None).AsTask().WaitAsync(TestTimeout);
 }
-
-/// <summary>A clock the test moves by hand, to cross refresh intervals without waiting for them.</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}

@@ -1,7 +1,7 @@
-using Herald.Security;
+using Herald.Mercure;
 using Microsoft.AspNetCore.Http;
 
-namespace Herald.Mercure;
+namespace Herald.Security;
 
 /// <summary>
 /// CORS for the hub's own endpoints, applied by the hub rather than by middleware so that a hub mounted with

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Security;
+
+/// <summary>
+/// The security area's log messages (event ids 500-599). Each says what happened and what the hub does about it, so
+/// an operator reading one line knows whether tokens still verify.
+/// </summary>
+internal static partial class SecurityLog
+{
+    [LoggerMessage(EventId = 500, Level = LogLevel.Warning,
+        Message = "The JWKS at {Url} answered HTTP {Status}; tokens keep being verified with the keys fetched before. Check that the JWKS URL is the identity provider's key set.")]
+    public static partial void JwksHttpError(ILogger logger, Uri url, int status);
+
+    [LoggerMessage(EventId = 501, Level = LogLevel.Warning,
+        Message = "The JWKS document at {Url} is larger than 1 MiB, so it is not a key set; tokens keep being verified with the keys fetched before. Check the JWKS URL.")]
+    public static partial void JwksDocumentTooLarge(ILogger logger, Uri url);
+
+    [LoggerMessage(EventId = 502, Level = LogLevel.Warning,
+        Message = "The JWKS document at {Url} holds no RSA or EC signing key (symmetric keys in a public key set are ignored); no token can be verified with it until it does.")]
+    public static partial void JwksHasNoUsableKey(ILogger logger, Uri url);
+
+    [LoggerMessage(EventId = 503, Level = LogLevel.Warning,
+        Message = "Fetching the JWKS at {Url} timed out after {Timeout}; tokens keep being verified with the keys fetched before. Raise HeraldOptions.JwksFetchTimeout if the identity provider is slow.")]
+    public static partial void JwksFetchTimedOut(ILogger logger, Uri url, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 504, Level = LogLevel.Warning,
+        Message = "Fetching the JWKS at {Url} failed; tokens keep being verified with the keys fetched before. Check that the JWKS URL is reachable from the hub and serves a JSON key set.")]
+    public static partial void JwksFetchFailed(ILogger logger, Exception exception, Uri url);
+}

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+
+namespace Herald.Security;
+
+/// <summary>
+/// Validated tokens, remembered per audience so a token is not verified again on every request: a publisher sends
+/// the same token with every request, and checking a signature costs tens of microseconds, more than the rest of a
+/// publish. Only valid results are cached, keyed by the whole token string, for at most
+/// <see cref="CachedTokenLifetime"/> (or until the token expires, if sooner).
+/// </summary>
+/// <remarks>
+/// Reads the clock the validator checks <c>exp</c> on, with the same skew, so a cached token can never outlive what a
+/// fresh validation would allow.
+/// </remarks>
+internal sealed class TokenCache(TimeProvider time)
+{
+    /// <summary>Past this many cached tokens the cache starts over, so a flood of distinct tokens cannot grow memory.</summary>
+    private const int MaxCachedTokens = 10_000;
+
+    /// <summary>How long a validated token is trusted without checking it again, so a key rotated out of a JWKS stops working soon.</summary>
+    private static readonly TimeSpan CachedTokenLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<(string Token, TokenAudience Audience), CachedToken> _valid = new();
+
+    /// <summary>
+    /// The token each audience validated last. Publishers resend one token with every request, so this is nearly
+    /// always a hit, found by comparing the strings instead of hashing the whole token for the dictionary.
+    /// </summary>
+    private CachedToken? _lastPublisher;
+
+    private CachedToken? _lastSubscriber;
+
+    /// <summary>The claims <paramref name="token"/> was validated with, if it is cached and a fresh validation would still accept it.</summary>
+    public bool TryGet(string token, TokenAudience audience, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MercureClaims? claims)
+    {
+        var last = audience switch
+        {
+            TokenAudience.Publisher => Volatile.Read(ref _lastPublisher),
+            TokenAudience.Subscriber => Volatile.Read(ref _lastSubscriber),
+            _ => null,
+        };
+        var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal)
+            ? last
+            : _valid.TryGetValue((token, audience), out var found) ? found : null;
+        if (cached is not null)
+        {
+            // The same rule as a fresh validation (exp + skew, on the same clock): a cached token is refused
+            // exactly when validating it again would refuse it.
+            var now = time.GetUtcNow();
+            if (now < cached.CachedUntil && (cached.Claims.Expires is not { } expires || now <= expires + SignedTokenValidator.ClockSkew))
+            {
+                if (!ReferenceEquals(cached, last))
+                {
+                    Remember(audience, cached);
+                }
+
+                claims = cached.Claims;
+                return true;
+            }
+
+            _valid.TryRemove((token, audience), out _);
+            Forget(audience, cached);
+        }
+
+        claims = null;
+        return false;
+    }
+
+    /// <summary>Remembers that <paramref name="token"/> validated to <paramref name="claims"/> for <paramref name="audience"/>.</summary>
+    public void Add(string token, TokenAudience audience, MercureClaims claims)
+    {
+        if (_valid.Count >= MaxCachedTokens)
+        {
+            _valid.Clear();
+        }
+
+        var cached = new CachedToken(token, claims, time.GetUtcNow() + CachedTokenLifetime);
+        _valid[(token, audience)] = cached;
+        Remember(audience, cached);
+    }
+
+    private void Forget(TokenAudience audience, CachedToken stale)
+    {
+        if (audience == TokenAudience.Publisher)
+        {
+            Interlocked.CompareExchange(ref _lastPublisher, null, stale);
+        }
+        else if (audience == TokenAudience.Subscriber)
+        {
+            Interlocked.CompareExchange(ref _lastSubscriber, null, stale);
+        }
+    }
+
+    private void Remember(TokenAudience audience, CachedToken cached)
+    {
+        if (audience == TokenAudience.Publisher)
+        {
+            Volatile.Write(ref _lastPublisher, cached);
+        }
+        else if (audience == TokenAudience.Subscriber)
+        {
+            Volatile.Write(ref _lastSubscriber, cached);
+        }
+    }
+
+    /// <summary>A validated token and until when it is trusted without checking it again.</summary>
+    private sealed record CachedToken(string Token, MercureClaims Claims, DateTimeOffset CachedUntil);
+}
