@@ -27,7 +27,8 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
         store.SetListener(OnStored);
         Matcher = matcher;
         Metrics = metrics;
-        Dispatcher = new Dispatcher(matcher);
+        Writers = WriterPool.Create(Options);
+        Dispatcher = new Dispatcher(matcher, Writers);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
     }
 
@@ -52,6 +53,9 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
     public TopicMatcher Matcher { get; }
 
     public Dispatcher Dispatcher { get; }
+
+    /// <summary>The hub's writer threads: subscribers get a loop at construction; stopped when the hub is disposed.</summary>
+    public WriterPool Writers { get; }
 
     public HubMetrics Metrics { get; }
 
@@ -136,5 +140,9 @@ internal sealed class MercureHub : IHeraldPublisher, IDisposable
 
     public void Untrack(Subscriber subscriber) => _heartbeat.Remove(subscriber);
 
-    public void Dispose() => _heartbeat.Dispose();
+    public void Dispose()
+    {
+        _heartbeat.Dispose();
+        Writers.Dispose();
+    }
 }
