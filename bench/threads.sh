@@ -7,7 +7,7 @@
 # Starts the hub (Release build, fresh data dir, port $PORT), warms it up, starts the bench in the background,
 # then reads /proc/PID/task/*/stat and /proc/stat DELAY seconds in and again SECONDS later (default 6). Pick
 # DELAY past the connect phase and the run long enough to cover the window. SERVER_ENV adds environment
-# variables to the hub (e.g. HERALD_WRITER_THREADS=2). Holds /tmp/herald-bench.lock like compare.sh.
+# variables to the hub (e.g. Herald__WriterThreads=2). Holds /tmp/herald-bench.lock like compare.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 args=$1

@@ -15,6 +15,7 @@ public class DispatchBenchmarks
     private static readonly string[] Topics = ["https://example.com/books/1"];
     private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
     private Dispatcher _dispatcher = null!;
+    private WriterPool? _writers;
     private TopicSubscriber[] _subscribers = [];
     private int _dispatchesSinceClear;
 
@@ -25,11 +26,13 @@ public class DispatchBenchmarks
     public void Setup()
     {
         var matcher = new TopicMatcher();
-        _dispatcher = new Dispatcher(matcher);
+        _writers?.Dispose();
+        _writers = new WriterPool(WriterPool.DefaultCount);
+        _dispatcher = new Dispatcher(matcher, _writers);
         _subscribers = new TopicSubscriber[Subscribers];
         for (var i = 0; i < Subscribers; i++)
         {
-            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), matcher.Compile(Topics), null, capacity: 1 << 20);
+            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), matcher.Compile(Topics), null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[i]);
         }
     }
@@ -80,4 +83,8 @@ public class DispatchBenchmarks
 
         return delivered;
     }
+
+    /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _writers?.Dispose();
 }

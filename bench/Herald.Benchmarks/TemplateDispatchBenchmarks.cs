@@ -31,6 +31,7 @@ public class TemplateDispatchBenchmarks
     private static readonly string[] UnmatchedTopic = ["https://example.com/books/1"];
     private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
     private Dispatcher _dispatcher = null!;
+    private WriterPool? _writers;
     private TopicSubscriber[] _subscribers = [];
     private int _dispatchesSinceClear;
 
@@ -52,12 +53,14 @@ public class TemplateDispatchBenchmarks
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var matcher = new TopicMatcher();
-        _dispatcher = new Dispatcher(matcher);
+        _writers?.Dispose();
+        _writers = new WriterPool(WriterPool.DefaultCount);
+        _dispatcher = new Dispatcher(matcher, _writers);
         _subscribers = new TopicSubscriber[SubscriberCount];
         for (var s = 0; s < SubscriberCount; s++)
         {
             var selection = matcher.Compile(Selectors(Kind, s));
-            _subscribers[s] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), selection, null, capacity: 1 << 20);
+            _subscribers[s] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), selection, null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[s]);
             _subscribers[s].DetachWriterAndClear();
         }
@@ -131,4 +134,8 @@ public class TemplateDispatchBenchmarks
 
         return text.Append($"x{s}.{t}{{+w}}").ToString();
     }
+
+    /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _writers?.Dispose();
 }

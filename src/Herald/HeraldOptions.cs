@@ -113,4 +113,10 @@ public sealed class HeraldOptions
     /// Real templates hold a handful; 16 keeps a run near a microsecond.
     /// </summary>
     public int MaxTemplateExpressions { get; set; } = 16;
+
+    /// <summary>
+    /// How many dedicated threads write to subscribers' connections (at least 1). Default: one per two cores, at least
+    /// one. The hub starts them with it and stops them when it is disposed; each subscriber is served by one of them.
+    /// </summary>
+    public int WriterThreads { get; set; } = Dispatch.WriterPool.DefaultCount;
 }

@@ -29,10 +29,26 @@ internal sealed class Dispatcher
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
-    private readonly Subscriber[][] _woken = CreateWokenLists();
-    private readonly int[] _wokenCount = new int[WriterLoop.Count];
+    private readonly WriterPool _writers;
+    private readonly Subscriber[][] _woken;
+    private readonly int[] _wokenCount;
 
-    public Dispatcher(TopicMatcher matcher) => _matcher = matcher;
+    /// <summary>
+    /// A dispatcher for subscribers whose writers run on <paramref name="writers"/> (the hub's pool, which the hub
+    /// stops): a dispatch hands the writers it woke to their loops, one lock per loop.
+    /// </summary>
+    public Dispatcher(TopicMatcher matcher, WriterPool writers)
+    {
+        _matcher = matcher;
+        _writers = writers;
+        _woken = new Subscriber[writers.Count][];
+        for (var i = 0; i < _woken.Length; i++)
+        {
+            _woken[i] = new Subscriber[64];
+        }
+
+        _wokenCount = new int[writers.Count];
+    }
 
     /// <summary>How many subscribers are registered.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -247,17 +263,6 @@ internal sealed class Dispatcher
         return delivered;
     }
 
-    private static Subscriber[][] CreateWokenLists()
-    {
-        var lists = new Subscriber[WriterLoop.Count][];
-        for (var i = 0; i < lists.Length; i++)
-        {
-            lists[i] = new Subscriber[64];
-        }
-
-        return lists;
-    }
-
     /// <summary>Hands the writers this dispatch woke to their loops, one lock per loop.</summary>
     private void ScheduleWoken()
     {
@@ -267,7 +272,7 @@ internal sealed class Dispatcher
             if (count > 0)
             {
                 var list = _woken[loop];
-                WriterLoop.Get(loop).Schedule(list, count);
+                _writers[loop].Schedule(list, count);
                 Array.Clear(list, 0, count);
                 _wokenCount[loop] = 0;
             }

@@ -2,93 +2,61 @@ using System.IO.Pipelines;
 
 namespace Herald.Dispatch;
 
-/// <summary>Why a subscriber's stream ended.</summary>
-internal enum CloseReason
-{
-    None,
-    /// <summary>The client went away or the request was aborted.</summary>
-    Disconnected,
-    /// <summary>The client did not keep up: its queue filled, so it was cut (it resumes with Last-Event-ID).</summary>
-    Overflow,
-    /// <summary>The server ended the stream (token expiry, write timeout, shutdown).</summary>
-    ServerClosed,
-    /// <summary>Writing to the connection failed.</summary>
-    WriteFailed,
-}
-
 /// <summary>
-/// One open event stream: a bounded queue of encoded frames and the loop that writes them to the connection.
+/// One open event stream: its bounded queue of encoded frames (<see cref="SubscriberQueue"/>), the writer that
+/// drains the queue to the connection on its <see cref="WriterLoop"/>, and how it ended (<see cref="CloseState"/>).
 /// </summary>
 /// <remarks>
 /// The dispatcher only ever enqueues (a lock held for a few instructions); it never touches the socket.
-/// The writer runs on a <see cref="WriterLoop"/> thread: it takes everything queued at once and writes it as
+/// The writer runs on the loop it was given at construction: it takes everything queued at once and writes it as
 /// one write, so a busy subscriber gets many events per syscall and an idle one gets each event at once.
-/// Nothing is allocated per message: the queue is a pair of arrays swapped between producer and writer.
 /// </remarks>
-internal class Subscriber
+internal class Subscriber : IWriterWork
 {
-    private const int InitialQueueSize = 4;
-    private const int ShrinkAbove = 64;
-
-    private readonly object _gate = new();
+    private readonly SubscriberQueue _queue;
     private readonly SubscriberOutput _output;
     private readonly WriterLoop _loop;
-    private readonly int _capacity;
-    private readonly long _maxQueuedBytes;
-    private readonly TaskCompletionSource<CloseReason> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _closing = new();
-    private byte[][] _pending = new byte[InitialQueueSize][];
-    private byte[][] _draining = new byte[InitialQueueSize][];
-    private int _pendingCount;
-    private long _pendingBytes;
-    private bool _scheduled;
-    private bool _closed;
-    private bool _waitingForSpace;
-    private TaskCompletionSource? _spaceAvailable;
-    private TaskCompletionSource? _idle;
-    private readonly TaskCompletionSource _tornDown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CloseState _close;
     private long _lastWriteTicks = Environment.TickCount64;
 
     /// <summary>Creates a subscriber writing to <paramref name="output"/>.</summary>
     /// <param name="output">The response body.</param>
+    /// <param name="loop">The writer loop (of the hub's <see cref="WriterPool"/>) that runs its writer.</param>
     /// <param name="capacity">How many frames may wait before the subscriber is cut.</param>
     /// <param name="maxQueuedBytes">How many bytes may wait before the subscriber is cut.</param>
     /// <param name="abort">Called once when the stream is closed by the server, to abort the connection.</param>
-    public Subscriber(PipeWriter output, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
-        : this(new PipeOutput(output), capacity, maxQueuedBytes, abort)
+    public Subscriber(PipeWriter output, WriterLoop loop, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
+        : this(new PipeOutput(output), loop, capacity, maxQueuedBytes, abort)
     {
     }
 
-    /// <summary>Creates a subscriber writing to <paramref name="output"/>.</summary>
-    public Subscriber(SubscriberOutput output, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
+    /// <summary>Creates a subscriber writing to <paramref name="output"/>, its writer run by <paramref name="loop"/>.</summary>
+    public Subscriber(SubscriberOutput output, WriterLoop loop, int capacity, long maxQueuedBytes = long.MaxValue, Action? abort = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentNullException.ThrowIfNull(loop);
+        _queue = new SubscriberQueue(capacity, maxQueuedBytes);
         _output = output;
-        _loop = WriterLoop.Next();
-        _capacity = capacity;
-        _maxQueuedBytes = maxQueuedBytes;
-        Abort = abort;
+        _loop = loop;
+        _close = new CloseState(abort);
     }
-
-    private Action? Abort { get; }
 
     /// <summary>How many frames may wait before the subscriber is cut.</summary>
-    public int Capacity => _capacity;
+    public int Capacity => _queue.Capacity;
 
     /// <summary>Completes with the reason once the stream is over.</summary>
-    public Task<CloseReason> Completion => _completion.Task;
+    public Task<CloseReason> Completion => _close.Completion;
 
     /// <summary>Cancelled when the stream is closed.</summary>
-    public CancellationToken Closing => _closing.Token;
+    public CancellationToken Closing => _close.Token;
 
     /// <summary>The loop that runs this subscriber's writer.</summary>
     internal WriterLoop Loop => _loop;
 
     /// <summary>Whether the writer has work queued or in flight.</summary>
-    public bool IsWriterBusy => Volatile.Read(ref _scheduled);
+    public bool IsWriterBusy => _queue.IsWriterBusy;
 
     /// <summary>Whether the stream is closed.</summary>
-    public bool IsClosed => Volatile.Read(ref _closed);
+    public bool IsClosed => _queue.IsClosed;
 
     /// <summary>Milliseconds (<see cref="Environment.TickCount64"/>) of the last write to the connection.</summary>
     public long LastWriteTicks => Volatile.Read(ref _lastWriteTicks);
@@ -127,28 +95,16 @@ internal class Subscriber
     /// </summary>
     internal bool TryEnqueue(byte[] frame, out bool startWriter)
     {
-        lock (_gate)
+        if (_queue.TryAdd(frame, out startWriter, out var full))
         {
-            startWriter = false;
-            if (_closed)
-            {
-                return false;
-            }
-
-            if (_pendingCount == _capacity || _pendingBytes + frame.Length > _maxQueuedBytes && _pendingCount > 0)
-            {
-                goto Overflow;
-            }
-
-            Append(frame);
-            startWriter = !_scheduled;
-            _scheduled = true;
+            return true;
         }
 
-        return true;
+        if (full)
+        {
+            Close(CloseReason.Overflow);
+        }
 
-    Overflow:
-        Close(CloseReason.Overflow);
         return false;
     }
 
@@ -160,32 +116,12 @@ internal class Subscriber
     {
         while (true)
         {
-            Task wait;
-            bool schedule;
-            lock (_gate)
+            if (!_queue.TryAddOrWait(frame, out var startWriter, out var wait))
             {
-                if (_closed)
-                {
-                    throw new OperationCanceledException("The event stream is closed.", _closing.Token);
-                }
-
-                if (_pendingCount < _capacity && (_pendingBytes + frame.Length <= _maxQueuedBytes || _pendingCount == 0))
-                {
-                    Append(frame);
-                    schedule = !_scheduled;
-                    _scheduled = true;
-                    wait = Task.CompletedTask;
-                }
-                else
-                {
-                    _spaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _waitingForSpace = true;
-                    wait = _spaceAvailable.Task;
-                    schedule = false;
-                }
+                throw new OperationCanceledException("The event stream is closed.", _close.Token);
             }
 
-            if (schedule)
+            if (startWriter)
             {
                 _loop.Schedule(this);
             }
@@ -199,79 +135,23 @@ internal class Subscriber
         }
     }
 
-    private void Append(byte[] frame)
-    {
-        if (_pendingCount == _pending.Length)
-        {
-            Array.Resize(ref _pending, Math.Min(_pending.Length * 2, _capacity));
-        }
-
-        _pending[_pendingCount++] = frame;
-        _pendingBytes += frame.Length;
-    }
-
     /// <summary>Ends the stream. Safe to call more than once and from any thread.</summary>
     public void Close(CloseReason reason)
     {
-        TaskCompletionSource? space;
-        lock (_gate)
+        if (!_queue.TryClose(out var space))
         {
-            if (_closed)
-            {
-                return;
-            }
-
-            _closed = true;
-            space = _spaceAvailable;
-            _spaceAvailable = null;
+            return;
         }
 
         space?.TrySetResult();
-
-        // Cancelling runs callbacks, and through them continuations, inline. Close is called from inside the
-        // dispatcher (a queue overflow) and other sweeps, which must not run a stream's teardown in the middle of
-        // their loop, so the cancellation and the abort happen on the thread pool.
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static state =>
-            {
-                var (subscriber, reason) = state;
-                try
-                {
-                    subscriber._closing.Cancel();
-                    if (reason is CloseReason.Overflow or CloseReason.WriteFailed)
-                    {
-                        // The writer may be stuck flushing to a client that stopped reading: only an abort frees it.
-                        subscriber.Abort?.Invoke();
-                    }
-                }
-                catch (Exception e) when (e is AggregateException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // A callback on Closing threw, or the connection is already gone: the stream is closed regardless.
-                }
-                finally
-                {
-                    subscriber._tornDown.TrySetResult();
-                }
-            },
-            (this, reason),
-            preferLocal: false);
-        _completion.TrySetResult(reason);
+        _close.Begin(reason);
     }
 
     /// <summary>
     /// For the dispatch benchmark: marks the writer as already scheduled, so enqueues only queue, and drops what
     /// is queued. Measures the dispatcher's own cost apart from the writers'.
     /// </summary>
-    internal void DetachWriterAndClear()
-    {
-        lock (_gate)
-        {
-            _scheduled = true;
-            Array.Clear(_pending, 0, _pendingCount);
-            _pendingCount = 0;
-            _pendingBytes = 0;
-        }
-    }
+    internal void DetachWriterAndClear() => _queue.DetachWriterAndClear();
 
     /// <summary>
     /// Closes the stream (if nothing did yet) and completes once everything closing does has run (the
@@ -280,24 +160,12 @@ internal class Subscriber
     public async Task ShutdownAsync()
     {
         Close(CloseReason.ServerClosed);
-        await _tornDown.Task.ConfigureAwait(false);
+        await _close.TornDown.ConfigureAwait(false);
         await WhenIdleAsync().ConfigureAwait(false);
     }
 
     /// <summary>Completes once the writer has nothing in flight: wait for it before the response ends.</summary>
-    public Task WhenIdleAsync()
-    {
-        lock (_gate)
-        {
-            if (!_scheduled)
-            {
-                return Task.CompletedTask;
-            }
-
-            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _idle.Task;
-        }
-    }
+    public Task WhenIdleAsync() => _queue.WhenIdleAsync();
 
     /// <summary>Writes out everything queued, then ends the stream cleanly (no abort).</summary>
     public async Task CompleteAsync()
@@ -312,38 +180,19 @@ internal class Subscriber
     /// once (the usual case) and more arrived meanwhile, the subscriber goes to the back of the loop's line; when
     /// the connection must be waited for, the wait happens off the loop and the subscriber comes back after it.
     /// </summary>
-    internal void RunWriter()
+    void IWriterWork.RunWriter()
     {
-        byte[][] batch;
-        int count;
-        TaskCompletionSource? space = null;
-        lock (_gate)
+        var batch = _queue.TakeAll(out var count, out var signal);
+        signal?.TrySetResult();
+        if (batch is null)
         {
-            if (_pendingCount == 0 || _closed)
-            {
-                StopWriterLocked()?.TrySetResult();
-                return;
-            }
-
-            batch = _pending;
-            count = _pendingCount;
-            _pending = _draining;
-            _draining = batch;
-            _pendingCount = 0;
-            _pendingBytes = 0;
-            if (_waitingForSpace)
-            {
-                _waitingForSpace = false;
-                space = _spaceAvailable;
-                _spaceAvailable = null;
-            }
+            return;
         }
 
-        space?.TrySetResult();
         ValueTask<bool> write;
         try
         {
-            write = _output.WriteAsync(batch, count, _closing.Token);
+            write = _output.WriteAsync(batch, count, _close.Token);
         }
         catch (Exception)
         {
@@ -359,6 +208,13 @@ internal class Subscriber
         {
             _ = AwaitWriteAsync(write, batch, count);
         }
+    }
+
+    /// <summary>Its loop stopped (the hub is gone): the stream ends, and anyone waiting for the writer is released.</summary>
+    void IWriterWork.AbandonWriter()
+    {
+        Close(CloseReason.ServerClosed);
+        _queue.StopWriter()?.TrySetResult();
     }
 
     private async Task AwaitWriteAsync(ValueTask<bool> write, byte[][] batch, int count)
@@ -385,52 +241,23 @@ internal class Subscriber
         {
             // A failed write ends this stream only; the dispatcher and other subscribers never see it.
             Close(CloseReason.Disconnected);
-            StopWriter();
+            _queue.StopWriter()?.TrySetResult();
             return;
         }
 
-        lock (_gate)
+        if (_queue.FinishWrite(batch, count, out var idle))
         {
-            if (batch.Length > ShrinkAbove && count <= batch.Length / 8)
-            {
-                // A burst grew this array; give the memory back once traffic is light again, so a subscriber
-                // that was once behind does not keep a large queue while it idles. Only the writer swaps
-                // _draining (under the lock), so replacing it here is safe.
-                _draining = new byte[InitialQueueSize][];
-            }
-
-            if (_pendingCount == 0 || _closed)
-            {
-                StopWriterLocked()?.TrySetResult();
-                return;
-            }
+            _loop.Schedule(this);
         }
-
-        _loop.Schedule(this);
+        else
+        {
+            idle?.TrySetResult();
+        }
     }
 
     private void WriteFailed()
     {
         Close(CloseReason.WriteFailed);
-        StopWriter();
-    }
-
-    private TaskCompletionSource? StopWriterLocked()
-    {
-        _scheduled = false;
-        var idle = _idle;
-        _idle = null;
-        return idle;
-    }
-
-    private void StopWriter()
-    {
-        TaskCompletionSource? idle;
-        lock (_gate)
-        {
-            idle = StopWriterLocked();
-        }
-
-        idle?.TrySetResult();
+        _queue.StopWriter()?.TrySetResult();
     }
 }

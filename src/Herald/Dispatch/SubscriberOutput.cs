@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
-
 namespace Herald.Dispatch;
 
 /// <summary>Where a subscriber's writer puts its frames: the response pipe, or the socket itself.</summary>
@@ -11,31 +8,4 @@ internal abstract class SubscriberOutput
     /// Usually completes synchronously; when it cannot (the socket is full), the writer waits for it off the loop.
     /// </summary>
     public abstract ValueTask<bool> WriteAsync(byte[][] frames, int count, CancellationToken cancellationToken);
-}
-
-/// <summary>Writes through the server's response pipe (any server, TLS, HTTP/2): copy, then flush once.</summary>
-internal sealed class PipeOutput(PipeWriter writer) : SubscriberOutput
-{
-    public override ValueTask<bool> WriteAsync(byte[][] frames, int count, CancellationToken cancellationToken)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            writer.Write(frames[i]);
-        }
-
-        var flush = writer.FlushAsync(cancellationToken);
-        if (flush.IsCompletedSuccessfully)
-        {
-            var result = flush.Result;
-            return new ValueTask<bool>(!(result.IsCompleted || result.IsCanceled));
-        }
-
-        return AwaitFlush(flush);
-    }
-
-    private static async ValueTask<bool> AwaitFlush(ValueTask<FlushResult> flush)
-    {
-        var result = await flush.ConfigureAwait(false);
-        return !(result.IsCompleted || result.IsCanceled);
-    }
 }

@@ -22,12 +22,13 @@ internal sealed class TopicSubscriber : Subscriber
 
     public TopicSubscriber(
         SubscriberOutput output,
+        WriterLoop loop,
         TopicSelection selection,
         TopicSelection? privateSelection,
         int capacity,
         long maxQueuedBytes = long.MaxValue,
         Action? abort = null)
-        : base(output, capacity, maxQueuedBytes, abort)
+        : base(output, loop, capacity, maxQueuedBytes, abort)
     {
         Selection = selection;
         PrivateSelection = privateSelection ?? TopicSelection.None;

@@ -9,92 +9,108 @@ namespace Herald.Dispatch;
 /// Under load a subscriber's frames pile up while the loop serves the others, so the next write carries all of
 /// them: the cost of a socket write is shared by more events exactly when the hub falls behind, without any
 /// timer. A writer whose connection cannot take the bytes at once continues on its own when the socket is
-/// ready and comes back to the loop afterwards, so one slow client never holds up the rest. A process has
-/// one loop per two cores (at least one); subscribers are spread over them round robin.
+/// ready and comes back to the loop afterwards, so one slow client never holds up the rest. Loops belong to a
+/// <see cref="WriterPool"/>, which the hub owns and stops.
 /// </remarks>
 internal sealed class WriterLoop
 {
-    private static readonly WriterLoop[] Loops = CreateLoops();
-    private static int s_next;
-
     private readonly object _gate = new();
-    private Subscriber[] _queued = new Subscriber[256];
-    private Subscriber[] _running = new Subscriber[256];
+    private readonly Thread _thread;
+    private IWriterWork[] _queued = new IWriterWork[256];
+    private IWriterWork[] _running = new IWriterWork[256];
     private int _queuedCount;
     private bool _sleeping;
+    private bool _stopped;
 
-    private WriterLoop(int index)
+    /// <summary>Starts the loop's thread.</summary>
+    /// <param name="index">Its position in its pool.</param>
+    public WriterLoop(int index)
     {
         Index = index;
-        var thread = new Thread(Run)
+        _thread = new Thread(Run)
         {
             IsBackground = true,
             Name = $"Herald writer {index}",
         };
-        thread.Start();
+        _thread.Start();
     }
 
-    /// <summary>How many loops the process runs.</summary>
-    public static int Count => Loops.Length;
-
-    /// <summary>This loop's position in <see cref="Get"/>.</summary>
+    /// <summary>This loop's position in its <see cref="WriterPool"/>.</summary>
     public int Index { get; }
 
-    /// <summary>The loop for a new subscriber (round robin).</summary>
-    public static WriterLoop Next() => Loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)Loops.Length)];
+    /// <summary>The loop's thread (tests check that it ends with its pool).</summary>
+    internal Thread Thread => _thread;
 
-    /// <summary>The loop at <paramref name="index"/>.</summary>
-    public static WriterLoop Get(int index) => Loops[index];
-
-    /// <summary>Queues one subscriber's writer.</summary>
-    public void Schedule(Subscriber subscriber)
+    /// <summary>Queues one subscriber's writer; once the loop has stopped, the writer is abandoned instead.</summary>
+    public void Schedule(IWriterWork work)
     {
         lock (_gate)
         {
-            Add(subscriber);
-            Wake();
+            if (!_stopped)
+            {
+                Add(work);
+                Wake();
+                return;
+            }
         }
+
+        work.AbandonWriter();
     }
 
     /// <summary>Queues the writers one dispatch woke, under one lock.</summary>
-    public void Schedule(Subscriber[] subscribers, int count)
+    public void Schedule(IWriterWork[] work, int count)
     {
         lock (_gate)
         {
-            for (var i = 0; i < count; i++)
+            if (!_stopped)
             {
-                Add(subscribers[i]);
+                for (var i = 0; i < count; i++)
+                {
+                    Add(work[i]);
+                }
+
+                Wake();
+                return;
             }
-
-            Wake();
-        }
-    }
-
-    private static WriterLoop[] CreateLoops()
-    {
-        var count = Math.Max(1, Environment.ProcessorCount / 2);
-        if (int.TryParse(Environment.GetEnvironmentVariable("HERALD_WRITER_THREADS"), out var configured) && configured > 0)
-        {
-            count = configured;
         }
 
-        var loops = new WriterLoop[count];
         for (var i = 0; i < count; i++)
         {
-            loops[i] = new WriterLoop(i);
+            work[i].AbandonWriter();
         }
-
-        return loops;
     }
 
-    private void Add(Subscriber subscriber)
+    /// <summary>
+    /// Stops the thread after its current round; writers still queued, or handed over later, are abandoned (their
+    /// streams end), so nothing waits for a writer that will never run.
+    /// </summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            _sleeping = false;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>Waits for the thread to end (after <see cref="Stop"/>).</summary>
+    public void Join()
+    {
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    private void Add(IWriterWork work)
     {
         if (_queuedCount == _queued.Length)
         {
             Array.Resize(ref _queued, _queued.Length * 2);
         }
 
-        _queued[_queuedCount++] = subscriber;
+        _queued[_queuedCount++] = work;
     }
 
     private void Wake()
@@ -108,33 +124,44 @@ internal sealed class WriterLoop
 
     private void Run()
     {
-        while (true)
+        bool stopped;
+        do
         {
             int count;
             lock (_gate)
             {
-                while (_queuedCount == 0)
+                while (_queuedCount == 0 && !_stopped)
                 {
                     _sleeping = true;
                     Monitor.Wait(_gate);
                 }
 
+                stopped = _stopped;
                 (_queued, _running) = (_running, _queued);
                 count = _queuedCount;
                 _queuedCount = 0;
                 if (_queued.Length < _running.Length)
                 {
                     // Keep both arrays the size the busiest round needed, so swapping never shrinks the queue.
-                    _queued = new Subscriber[_running.Length];
+                    _queued = new IWriterWork[_running.Length];
                 }
             }
 
             var running = _running;
             for (var i = 0; i < count; i++)
             {
-                running[i].RunWriter();
+                if (stopped)
+                {
+                    running[i].AbandonWriter();
+                }
+                else
+                {
+                    running[i].RunWriter();
+                }
+
                 running[i] = null!;
             }
         }
+        while (!stopped);
     }
 }

@@ -22,7 +22,7 @@ public static class EventStreamEndpointRouteBuilderExtensions
         EventStreamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        var endpoint = new EventStreamEndpoint(options ?? new EventStreamOptions());
+        var endpoint = new EventStreamEndpoint(options ?? new EventStreamOptions(), endpoints.ServiceProvider.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime);
         return endpoints.MapGet(pattern, (HttpContext context) => endpoint.RunAsync(context, handler));
     }
 
@@ -49,14 +49,22 @@ public static class EventStreamEndpointRouteBuilderExtensions
             options);
     }
 
-    private sealed class EventStreamEndpoint(EventStreamOptions options)
+    private sealed class EventStreamEndpoint(EventStreamOptions options, IHostApplicationLifetime? lifetime)
     {
         private readonly Lazy<HeartbeatTimer> _heartbeat = new(() => new HeartbeatTimer(options.Heartbeat));
+
+        // The endpoint's streams get writer threads of their own (there may be no hub), stopped with the app.
+        private readonly Lazy<WriterPool> _writers = new(() =>
+        {
+            var pool = new WriterPool(WriterPool.DefaultCount);
+            lifetime?.ApplicationStopped.Register(pool.Dispose);
+            return pool;
+        });
 
         public async Task RunAsync(HttpContext context, Func<EventStream, CancellationToken, Task> handler)
         {
             EventStreamResponse.Prepare(context, isPrivate: false);
-            var subscriber = new Subscriber(context.Response.BodyWriter, options.QueueCapacity, abort: context.Abort);
+            var subscriber = new Subscriber(context.Response.BodyWriter, _writers.Value.Next(), options.QueueCapacity, abort: context.Abort);
             using var registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
             using var stopping = (context.RequestServices.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime)?
                 .ApplicationStopping.Register(static s => ((Subscriber)s!).Close(CloseReason.ServerClosed), subscriber);

@@ -33,7 +33,8 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         Options = options.Value;
         Matcher = matcher;
         Metrics = metrics;
-        Dispatcher = new Dispatcher(matcher);
+        Writers = WriterPool.Create(Options);
+        Dispatcher = new Dispatcher(matcher, Writers);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
         Presence = new Presence(this, loggerFactory.CreateLogger<Presence>());
         Store = storeFactory(services, new DeliverySink(this, loggerFactory.CreateLogger<MercureHub>()));
@@ -63,6 +64,9 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     public TopicMatcher Matcher { get; }
 
     public Dispatcher Dispatcher { get; }
+
+    /// <summary>The hub's writer threads: subscribers get a loop at construction; stopped when the hub is disposed.</summary>
+    public WriterPool Writers { get; }
 
     public HubMetrics Metrics { get; }
 
@@ -173,10 +177,11 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
     public void Untrack(Subscriber subscriber) => _heartbeat.Remove(subscriber);
 
-    /// <summary>Stops the sweep, then closes the store the hub built (it owns it).</summary>
+    /// <summary>Stops the sweep and the writer threads, then closes the store the hub built (it owns both).</summary>
     public async ValueTask DisposeAsync()
     {
         _heartbeat.Dispose();
+        Writers.Dispose();
         await Store.DisposeAsync().ConfigureAwait(false);
     }
 }

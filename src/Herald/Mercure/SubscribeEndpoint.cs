@@ -129,6 +129,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         // Compiled here, before registering and outside any lock publishing takes; linear in the selectors' length.
         var subscriber = new TopicSubscriber(
             output,
+            hub.Writers.Next(),
             hub.Matcher.Compile(selectors.ToArray()!),
             hub.Matcher.Compile(privateSelectors),
             options.SubscriberQueueCapacity,
