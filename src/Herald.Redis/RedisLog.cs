@@ -29,7 +29,4 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "Removing old updates from Redis at {Redis} failed; retrying in {Interval}.")]
     public static partial void TrimFailed(ILogger logger, Exception exception, string redis, TimeSpan interval);
-
-    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Skipping stream entry {EntryId} in {Stream}: a hub would refuse it ({Reason}), so it is not delivered.")]
-    public static partial void SkippedInvalid(ILogger logger, string entryId, RedisKey stream, string reason);
 }

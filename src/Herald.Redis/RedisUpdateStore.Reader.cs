@@ -228,14 +228,6 @@ internal sealed partial class RedisUpdateStore
             Retry = retry is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
         };
 
-        // The log is shared: whoever can write to Redis can add an entry in Herald's format. What a hub would refuse
-        // (a control character in an id or type breaks an event stream) never reaches a subscriber from here.
-        if (update.Check() is { } problem)
-        {
-            RedisLog.SkippedInvalid(_logger, entryId, StreamKey, problem);
-            return false;
-        }
-
         stored = new StoredUpdate(sequence, update, DateTimeOffset.FromUnixTimeMilliseconds(storedAt.Value));
         return true;
     }

@@ -29,10 +29,9 @@ public sealed record Update
     /// namespace (<c>/.well-known/mercure</c> and below) and not the type <c>mercure</c>.
     /// </summary>
     /// <remarks>
-    /// The hub checks every update once, before it reaches the store, so a store is handed only updates that pass. A
-    /// store that reads updates someone else may have written (a shared log) checks what it reads with this, so that
-    /// nothing that could break an event stream reaches a subscriber. Linear in the topics, id and type; the data is
-    /// not scanned (it is framed line by line).
+    /// The hub checks every update once, where it comes in, before it reaches the store; what a store hands back is
+    /// delivered without another check (whoever can write to a store can publish anyway). Linear in the topics, id and
+    /// type; the data is not scanned (it is framed line by line).
     /// </remarks>
     public string? Check() => Storage.UpdateValidation.Check(this);
 
