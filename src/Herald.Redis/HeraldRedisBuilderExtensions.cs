@@ -12,13 +12,18 @@ public static class HeraldRedisBuilderExtensions
 {
     /// <summary>
     /// Makes <see cref="HeraldOptions.Transport"/> = <c>redis://host:port</c> select Redis Streams as the hub's
-    /// history and transport; with an empty transport the hub keeps its local store (SQLite or memory). Every node
-    /// of a cluster names the same Redis and key prefix.
+    /// history and transport; with an empty transport the hub keeps the store it had (the local one, SQLite or memory,
+    /// unless <c>UseStore</c> chose another before). Every node of a cluster names the same Redis and key prefix.
     /// </summary>
+    /// <remarks>Call it after <c>AddHerald()</c>: the store registered then is what an empty transport falls back to.</remarks>
     public static IHeraldBuilder UseRedis(this IHeraldBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.Replace(ServiceDescriptor.Singleton<UpdateStoreFactory>(CreateStore));
+
+        // The transport is known only once options are bound, so the choice is made when the hub builds its store.
+        var fallback = builder.Services.LastOrDefault(d => d.ServiceType == typeof(UpdateStoreFactory))?.ImplementationInstance as UpdateStoreFactory
+            ?? throw new InvalidOperationException("Call AddHerald() before UseRedis(): an empty Herald:Transport falls back to the store AddHerald() registers.");
+        builder.Services.Replace(ServiceDescriptor.Singleton<UpdateStoreFactory>((services, sink) => CreateStore(services, sink, fallback)));
         return builder;
     }
 
@@ -31,12 +36,12 @@ public static class HeraldRedisBuilderExtensions
         return builder.UseRedis();
     }
 
-    private static IUpdateStore CreateStore(IServiceProvider services, IUpdateSink sink)
+    private static IUpdateStore CreateStore(IServiceProvider services, IUpdateSink sink, UpdateStoreFactory fallback)
     {
         var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         if (string.IsNullOrEmpty(options.Transport))
         {
-            return HeraldServiceCollectionExtensions.CreateLocalStore(services, sink);
+            return fallback(services, sink);
         }
 
         RedisTransport transport;

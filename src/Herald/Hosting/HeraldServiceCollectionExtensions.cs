@@ -61,7 +61,7 @@ public static class HeraldServiceCollectionExtensions
     }
 
     /// <summary>History: SQLite in the data directory when there is one, else a bounded ring in memory.</summary>
-    internal static IUpdateStore CreateLocalStore(IServiceProvider services, IUpdateSink sink)
+    private static IUpdateStore CreateLocalStore(IServiceProvider services, IUpdateSink sink)
     {
         var options = services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Storage");

@@ -1,5 +1,5 @@
+using System.Text.Json;
 using Herald.Dispatch;
-using Herald.Sse;
 using Herald.Storage;
 using Herald.Topics;
 using Microsoft.Extensions.Logging;
@@ -11,9 +11,18 @@ namespace Herald.Mercure;
 /// The hub: where a published update becomes one encoded frame handed to every subscriber it concerns.
 /// Both the HTTP publish endpoint and application code (<see cref="IHeraldPublisher"/>) publish through here.
 /// </summary>
+/// <remarks>
+/// It owns what an update passes through, and each part only hands on: the hub checks an update once
+/// (<see cref="Prepare"/>) and appends it to its <see cref="Store"/>; the store hands what it stored to the hub's
+/// <see cref="DeliverySink"/>, which encodes it once and dispatches it. Joins and leaves go the same way: the hub
+/// registers them with <see cref="Presence"/> and announces them through the store; the sink gives each announcement
+/// to presence and dispatches the subscription events presence returns.
+/// </remarks>
 internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 {
     private readonly HeartbeatTimer _heartbeat;
+    private readonly DeliverySink _sink;
+    private readonly ILogger _logger;
     private volatile bool _stopping;
 
     /// <summary>
@@ -36,11 +45,13 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         Writers = WriterPool.Create(Options);
         Dispatcher = new Dispatcher(matcher, Writers);
         _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
-        Presence = new Presence(this, loggerFactory.CreateLogger<Presence>());
-        Store = storeFactory(services, new DeliverySink(this, loggerFactory.CreateLogger<MercureHub>()));
+        _logger = loggerFactory.CreateLogger<MercureHub>();
+        Presence = new Presence(Options.Subscriptions);
+        _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger);
+        Store = storeFactory(services, _sink);
     }
 
-    /// <summary>Who is subscribed to what (Mercure active subscriptions): fed by the store's announcements.</summary>
+    /// <summary>Who is subscribed to what (Mercure active subscriptions): fed by the store's announcements, through the sink.</summary>
     public Presence Presence { get; }
 
     /// <summary>
@@ -80,97 +91,89 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     public int SubscriberCount => Dispatcher.Count;
 
     /// <summary>
-    /// Validates an update from outside the hub (HTTP, <see cref="IHeraldPublisher"/>, the app's broadcasts) and gives
-    /// it an id. Throws <see cref="HeraldUpdateException"/> with a one-line reason (see <see cref="UpdateValidation.Check"/>).
+    /// The one place an update from outside the hub (HTTP, <see cref="IHeraldPublisher"/>, the app's broadcasts) is
+    /// checked (<see cref="Update.Check"/>); gives it an id. What it returns goes to the store unchecked again.
+    /// Throws <see cref="HeraldUpdateException"/> with the one-line reason.
     /// </summary>
     public static Update Prepare(Update update)
     {
         ArgumentNullException.ThrowIfNull(update);
-        if (UpdateValidation.Check(update) is { } error)
+        if (update.Check() is { } error)
         {
             throw new HeraldUpdateException(error);
         }
 
-        return update.Id is null ? update with { Id = NewId() } : update;
+        return WithId(update);
     }
 
+    /// <summary>The update with a fresh id if it has none.</summary>
+    internal static Update WithId(Update update) => update.Id is null ? update with { Id = NewId() } : update;
+
     /// <summary>A fresh update or subscriber id: a time-ordered UUID, which keeps the history's id index cheap to insert into.</summary>
-    public static string NewId() => UpdateValidation.NewId();
+    public static string NewId() => Update.NewId();
 
     /// <summary>Stores the update (durably, with a durable store) and returns its id; dispatch follows from the store.</summary>
     /// <exception cref="HeraldUpdateException">The update is invalid, or names a topic in the hub's own namespace.</exception>
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
     public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
-        var stored = await AppendAsync(update, cancellationToken).ConfigureAwait(false);
+        var stored = await AppendAsync(Prepare(update), cancellationToken).ConfigureAwait(false);
         return stored.Id;
     }
 
     /// <summary>
-    /// <see cref="PublishAsync"/> for the publish endpoint, without a state machine of its own (one less per
-    /// publish): <see cref="Prepare(Update)"/> throws synchronously, then the store's append is returned as it is.
+    /// Appends an update that went through <see cref="Prepare(Update)"/> (the publish endpoint prepares it as it parses
+    /// the form, before the token's topics are checked) and returns the store's append as it is: no state machine of
+    /// its own, one less per publish.
     /// </summary>
-    internal ValueTask<StoredUpdate> AppendAsync(Update update, CancellationToken cancellationToken)
-        => Store.AppendAsync(Prepare(update), cancellationToken);
+    internal ValueTask<StoredUpdate> AppendAsync(Update prepared, CancellationToken cancellationToken)
+        => Store.AppendAsync(prepared, cancellationToken);
 
     /// <summary>
     /// Delivers an update to the subscribers connected to this node now, without storing it: for transient
     /// figures (the dashboard's) that nobody should replay. It never reaches other nodes of a cluster.
     /// </summary>
-    public void Broadcast(Update update) => Deliver(Prepare(update), Transient);
-
-    /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
-    private const long Transient = long.MaxValue;
+    public void Broadcast(Update update) => _sink.Deliver(Prepare(update), DeliverySink.Transient);
 
     /// <summary>
-    /// Delivers an event the hub made itself (a subscription event) to this node's subscribers, outside history.
-    /// Not <see cref="Prepare"/>d: it is on the hub's own reserved path, which publishers may not use.
+    /// Registers a subscriber with presence and announces its join through the store (every node, this one included,
+    /// hears it through its sink); <c>null</c> when presence is off.
     /// </summary>
-    internal void DeliverHubEvent(Update update) => Deliver(update, Transient);
-
-    /// <summary>What the store hands back: every stored update once, in sequence order, and every announcement.</summary>
-    private sealed class DeliverySink(MercureHub hub, ILogger logger) : IUpdateSink
+    public Presence.SubscriberEntry? Join(TopicSubscriber subscriber, JsonElement? payload)
     {
-        public void OnStored(StoredUpdate update)
+        var entry = Presence.Join(subscriber, payload);
+        if (entry is not null)
         {
-            try
-            {
-                hub.Deliver(update.Update, update.Sequence);
-            }
-#pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                logger.LogError(ex, "Delivering update {Sequence} failed.", update.Sequence);
-            }
+            _ = AnnounceAsync(entry, active: true);
         }
 
-        public void OnAnnouncement(string announcement)
+        return entry;
+    }
+
+    /// <summary>Removes a subscriber from presence and announces its leave, if it was registered.</summary>
+    public void Leave(Presence.SubscriberEntry? entry)
+    {
+        if (Presence.Leave(entry))
         {
-            try
-            {
-                hub.Presence.OnAnnouncement(announcement);
-            }
-#pragma warning disable CA1031 // A failed subscription event must not fail the stream whose join or leave it announces.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                logger.LogError(ex, "Delivering a subscription event failed.");
-            }
+            _ = AnnounceAsync(entry!, active: false);
         }
     }
 
-    /// <summary>Encodes the update once and queues it on every subscriber it concerns.</summary>
-    private void Deliver(Update update, long sequence)
+    private async Task AnnounceAsync(Presence.SubscriberEntry entry, bool active)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var frame = Encode(update);
-        var delivered = Dispatcher.Dispatch(update.Topics, update.Private, frame, sequence);
-        Metrics.RecordDispatch(delivered, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        try
+        {
+            await Store.AnnounceAsync(Presence.Announcement(entry, active), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // Presence is best effort: a join or leave lost while the store is down is not worth failing a stream for.
+            HubLog.SubscriptionEventsNotSent(_logger, entry.Id, e.Message);
+        }
     }
 
-    /// <summary>The update's SSE frame.</summary>
-    public static byte[] Encode(Update update) => SseFrame.Encode(update.Data, update.Type, update.Id, update.Retry);
+    /// <summary>The update's SSE frame (for a replay from history: stored updates were checked when published).</summary>
+    public static byte[] Encode(Update update) => DeliverySink.Encode(update);
 
     /// <summary>Starts the sweep (heartbeats, deadlines) for a stream.</summary>
     public void Track(Subscriber subscriber) => _heartbeat.Add(subscriber);

@@ -2,17 +2,16 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Herald.Dispatch;
 using Herald.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace Herald.Mercure;
 
 /// <summary>
-/// Who is subscribed to what: publishes a private subscription update when a subscriber joins or leaves
-/// (Mercure "active subscriptions") and answers the subscriptions API from the same registry.
+/// Who is subscribed to what: turns a join or leave into private subscription updates (Mercure "active
+/// subscriptions") and answers the subscriptions API from the same registry.
 /// </summary>
 /// <remarks>
 /// <para>
-/// A join or leave is one announcement through the store (<see cref="IUpdateStore.AnnounceAsync"/>), never an
+/// A join or leave is one announcement through the store (<see cref="IUpdateStore.AnnounceAsync"/>, made by the hub), never an
 /// update in history: subscription events are not replayed, take no sequence and are not counted by retention, so
 /// no number of joins and leaves can push a real update out of history (storing one update per topic let one
 /// anonymous connection with 1,000 topics add 2,000 rows per join and leave). Each node turns the announcement into
@@ -25,6 +24,11 @@ namespace Herald.Mercure;
 /// knows what happened since this node started, and a node killed without shutdown leaves its subscribers listed
 /// until the other nodes restart.
 /// </para>
+/// <para>
+/// It is a plain consumer the hub is built with: the hub registers a subscriber here and announces it, the store
+/// hands the announcement to the hub's sink, and the sink gives it to <see cref="OnAnnouncement"/> and dispatches the
+/// events it returns. Presence itself calls nothing back.
+/// </para>
 /// </remarks>
 internal sealed class Presence
 {
@@ -32,21 +36,17 @@ internal sealed class Presence
     private const string Context = "https://mercure.rocks/";
 
     private readonly ConcurrentDictionary<string, SubscriberEntry> _subscribers = new(StringComparer.Ordinal);
-    private readonly MercureHub hub;
-    private readonly ILogger<Presence> logger;
-    private string _lastEventId = MercureHub.NewId();
+    private string _lastEventId = Update.NewId();
 
-    public Presence(MercureHub hub, ILogger<Presence> logger)
-    {
-        this.hub = hub;
-        this.logger = logger;
-    }
+    /// <param name="enabled">Whether the hub publishes subscription events (<see cref="HeraldOptions.Subscriptions"/>).</param>
+    public Presence(bool enabled) => Enabled = enabled;
 
-    public bool Enabled => hub.Options.Subscriptions;
+    public bool Enabled { get; }
 
     /// <summary>The id of the last subscription event: the collection's version (its ETag).</summary>
     public string LastEventId => Volatile.Read(ref _lastEventId);
 
+    /// <summary>Registers <paramref name="subscriber"/>; <c>null</c> when presence is off. The hub announces the entry.</summary>
     public SubscriberEntry? Join(TopicSubscriber subscriber, JsonElement? payload)
     {
         if (!Enabled)
@@ -54,21 +54,13 @@ internal sealed class Presence
             return null;
         }
 
-        var entry = new SubscriberEntry(MercureHub.NewId(), subscriber.Selectors, payload);
+        var entry = new SubscriberEntry(Update.NewId(), subscriber.Selectors, payload);
         _subscribers[entry.Id] = entry;
-        _ = AnnounceAsync(entry, active: true);
         return entry;
     }
 
-    public void Leave(SubscriberEntry? entry)
-    {
-        if (entry is null || !_subscribers.TryRemove(entry.Id, out _))
-        {
-            return;
-        }
-
-        _ = AnnounceAsync(entry, active: false);
-    }
+    /// <summary>Removes <paramref name="entry"/>; <c>true</c> when it was registered, and so its leave is to be announced.</summary>
+    public bool Leave(SubscriberEntry? entry) => entry is not null && _subscribers.TryRemove(entry.Id, out _);
 
     /// <summary>The active subscriptions, optionally only those of one topic selector and one subscriber.</summary>
     public IEnumerable<Subscription> Subscriptions(string? topic = null, string? subscriberId = null)
@@ -91,15 +83,15 @@ internal sealed class Presence
     }
 
     /// <summary>
-    /// Applies a join or leave announced by any node (this one included) and sends its subscription events to this
-    /// node's subscribers. Announcements come in one order everywhere, so the registries converge; this node's own
-    /// find their subscriber already registered (or removed) and change nothing.
+    /// Applies a join or leave announced by any node (this one included) and returns its subscription events, one per
+    /// topic, for the hub to deliver to this node's subscribers. Announcements come in one order everywhere, so the
+    /// registries converge; this node's own find their subscriber already registered (or removed) and change nothing.
     /// </summary>
-    internal void OnAnnouncement(string announcement)
+    public Update[] OnAnnouncement(string announcement)
     {
         if (!Enabled || !TryParse(announcement, out var entry, out var active))
         {
-            return;
+            return [];
         }
 
         if (active)
@@ -111,28 +103,33 @@ internal sealed class Presence
             _subscribers.TryRemove(entry.Id, out _);
         }
 
+        var events = new Update[entry.Topics.Count];
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        foreach (var topic in entry.Topics)
+        for (var i = 0; i < events.Length; i++)
         {
+            var topic = entry.Topics[i];
             buffer.ResetWrittenCount();
             using (var json = new Utf8JsonWriter(buffer))
             {
                 WriteSubscription(json, new Subscription(entry.Id, topic, entry.Payload, active), withContext: true);
             }
 
-            var update = new Update
+            var id = Update.NewId();
+            events[i] = new Update
             {
                 Topics = [SubscriptionId(topic, entry.Id)],
                 Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
                 Private = true,
-                Id = MercureHub.NewId(),
+                Id = id,
             };
-            Volatile.Write(ref _lastEventId, update.Id);
-            hub.DeliverHubEvent(update);
+            Volatile.Write(ref _lastEventId, id);
         }
+
+        return events;
     }
 
-    private async Task AnnounceAsync(SubscriberEntry entry, bool active)
+    /// <summary>The announcement of <paramref name="entry"/> joining (<paramref name="active"/>) or leaving, as <see cref="OnAnnouncement"/> reads it.</summary>
+    public static string Announcement(SubscriberEntry entry, bool active)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -156,15 +153,7 @@ internal sealed class Presence
             json.WriteEndObject();
         }
 
-        try
-        {
-            await hub.Store.AnnounceAsync(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is StoreUnavailableException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-        {
-            // Presence is best effort: a join or leave lost while the store is down is not worth failing a stream for.
-            logger.LogWarning("Subscription events of {Subscriber} not sent: {Reason}", entry.Id, e.Message);
-        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static bool TryParse(string announcement, out SubscriberEntry entry, out bool active)

@@ -95,6 +95,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
         catch (ArgumentException e)
         {
+            // The update passed the hub's rules; this is a store refusing what it cannot keep.
             await HubResults.WriteError(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
             return;
         }
@@ -117,9 +118,10 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     }
 
     /// <summary>
-    /// The update a form describes, or <c>null</c> with the one-line reason to refuse it. Checked here, before the
-    /// token's topics are, so that a refusal never quotes a topic with control characters; the hub checks it again
-    /// as it publishes (<see cref="MercureHub.Prepare(Update)"/>, the same <see cref="UpdateValidation.Check"/>).
+    /// The update a form describes, ready for the store (checked, with an id), or <c>null</c> with the one-line reason
+    /// to refuse it. This is the one check of an HTTP publish (<see cref="Update.Check"/>, the rules
+    /// <see cref="MercureHub.Prepare(Update)"/> applies to the other ways in), made before the token's topics are
+    /// checked so that a refusal never quotes a topic with control characters.
     /// </summary>
     internal static Update? ParseUpdate(PublishForm form, out string? error)
     {
@@ -158,8 +160,8 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             Type = form.Type,
             Retry = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         };
-        error = UpdateValidation.Check(update);
-        return error is null ? update : null;
+        error = update.Check();
+        return error is null ? MercureHub.WithId(update) : null;
     }
 
     private static string TooLarge(HeraldOptions options) => $"publish body larger than {options.MaxPublishBytes} bytes";

@@ -46,11 +46,11 @@ internal sealed class StoreOutageLog(ILogger<StoreOutageLog> logger, TimeProvide
 
         if (first)
         {
-            logger.LogError(error, "The history store is unavailable: {What} refused with 503 until it answers again. {Detail}", what, error.Message);
+            HubLog.StoreUnavailable(logger, error, what, error.Message);
         }
         else
         {
-            logger.LogWarning("The history store is still unavailable: {Count} more requests refused with 503; latest ({What}): {Detail}", refused, what, error.Message);
+            HubLog.StoreStillUnavailable(logger, refused, what, error.Message);
         }
     }
 
@@ -75,6 +75,6 @@ internal sealed class StoreOutageLog(ILogger<StoreOutageLog> logger, TimeProvide
             _refusedSinceLog = 0;
         }
 
-        logger.LogInformation("The history store answers again ({Count} requests refused since the last report).", refused);
+        HubLog.StoreAnswersAgain(logger, refused);
     }
 }

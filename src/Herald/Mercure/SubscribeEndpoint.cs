@@ -13,7 +13,7 @@ namespace Herald.Mercure;
 /// <c>GET /.well-known/mercure?topic=…</c>: authorize, register the subscriber, then stream until the client
 /// leaves, its token expires or the hub closes the stream.
 /// </summary>
-internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, Presence presence, StoreOutageLog outages)
+internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, StoreOutageLog outages)
 {
     /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
     internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
@@ -137,7 +137,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             lifetime.Abort);
         subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
-        var session = new Session(hub, presence, subscriber, resume);
+        var session = new Session(hub, subscriber, resume);
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)
@@ -155,7 +155,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 subscriber.Close(CloseReason.ServerClosed);
             }
 
-            session.Subscription = presence.Join(subscriber, claims?.Payload);
+            session.Subscription = hub.Join(subscriber, claims?.Payload);
         }
         catch
         {
@@ -167,7 +167,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     }
 
     /// <summary>An open subscription: replays what it asked of history, then lives until its stream closes.</summary>
-    internal sealed class Session(MercureHub hub, Presence presence, TopicSubscriber subscriber, History.Resume resume)
+    internal sealed class Session(MercureHub hub, TopicSubscriber subscriber, History.Resume resume)
     {
         public CancellationTokenRegistration Registration { get; set; }
 
@@ -207,7 +207,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             subscriber.Close(CloseReason.ServerClosed);
             hub.Untrack(subscriber);
             hub.Dispatcher.Remove(subscriber);
-            presence.Leave(Subscription);
+            hub.Leave(Subscription);
             Registration.Dispose();
             await subscriber.ShutdownAsync().ConfigureAwait(false);
         }

@@ -45,11 +45,21 @@ internal static class SseFrame
 
     public static byte[] Encode(in ServerSentEvent e) => Encode(e.Data, e.EventType, e.Id, e.Retry);
 
-    /// <summary>Encodes one event. The array is exactly the frame's length.</summary>
-    /// <remarks>Measured first, then written straight into the array: one allocation, no copy, once per update.</remarks>
+    /// <summary>Encodes one event, refusing an id or type that could break the framing (<see cref="Validate"/>).</summary>
+    /// <remarks>For events an app hands over as they are (<c>MapEventStream</c>); a hub's updates were checked when they came in.</remarks>
     public static byte[] Encode(string? data, string? eventType, string? id, TimeSpan? retry)
     {
         Validate(id, eventType);
+        return EncodeValidated(data, eventType, id, retry);
+    }
+
+    /// <summary>
+    /// Encodes one event whose id and type the caller has checked (a hub's update passed <see cref="Update.Check"/>,
+    /// which refuses every control character). The array is exactly the frame's length.
+    /// </summary>
+    /// <remarks>Measured first, then written straight into the array: one allocation, no copy, once per update.</remarks>
+    public static byte[] EncodeValidated(string? data, string? eventType, string? id, TimeSpan? retry)
+    {
         Span<byte> retryDigits = stackalloc byte[24];
         var retryLength = 0;
         if (retry is { } r)

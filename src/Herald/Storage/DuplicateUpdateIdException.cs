@@ -27,6 +27,7 @@ public sealed class DuplicateUpdateIdException : Exception
     /// <summary>The id that is already taken.</summary>
     public string? Id { get; private init; }
 
-    internal static DuplicateUpdateIdException For(string id) =>
+    /// <summary>The refusal a store throws for <paramref name="id"/>: its message says to choose another id, and <see cref="Id"/> is set.</summary>
+    public static DuplicateUpdateIdException For(string id) =>
         new($"An update with id '{id}' is already in history; choose another id.") { Id = id };
 }

@@ -7,7 +7,9 @@ namespace Herald.Storage;
 /// </summary>
 /// <remarks>
 /// The hub's sink never throws and returns quickly (it only encodes the update once and queues it on subscribers),
-/// so a store may call it on its writer, under its own ordering lock.
+/// so a store may call it on its writer, under its own ordering lock. It must not be called concurrently with itself:
+/// one caller at a time, in order (a single writer or reader thread, or a lock), as the order is what subscribers see.
+/// A store must not call it from inside <see cref="IUpdateStore.ReadAfterAsync"/>, nor for an update it failed to store.
 /// </remarks>
 public interface IUpdateSink
 {
@@ -18,7 +20,11 @@ public interface IUpdateSink
     /// </summary>
     void OnStored(StoredUpdate update);
 
-    /// <summary>Takes every announcement made through <see cref="IUpdateStore.AnnounceAsync"/> by any hub sharing the store, once each, in the order made.</summary>
+    /// <summary>
+    /// Takes every announcement made through <see cref="IUpdateStore.AnnounceAsync"/> by any hub sharing the store, once
+    /// each, in the same order on every hub (a single-node store: before <c>AnnounceAsync</c> returns). An announcement
+    /// is passed on as the text it was made with; it is not history and takes no sequence.
+    /// </summary>
     void OnAnnouncement(string announcement);
 }
 

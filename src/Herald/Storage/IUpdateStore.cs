@@ -2,15 +2,52 @@ namespace Herald.Storage;
 
 /// <summary>
 /// The history of a hub: appends updates in one total order, replays them after a position, and hands every
-/// new one to the <see cref="IUpdateSink"/> it was built with (see <see cref="UpdateStoreFactory"/>). Implemented in memory, on SQLite and on Redis Streams; one specification
-/// test suite (<c>UpdateStoreSpec</c>) holds them all to the same rules.
+/// new one to the <see cref="IUpdateSink"/> it was built with (see <see cref="UpdateStoreFactory"/>; register one with
+/// <c>AddHerald().UseStore(…)</c>). Implemented in memory, on SQLite and on Redis Streams; one specification test
+/// suite (<c>UpdateStoreSpec</c>) holds them all to the same rules, and a new store should pass it too.
 /// </summary>
 /// <remarks>
-/// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/>, then
-/// switching to the frames the sink delivers, dropping any whose sequence the replay already covered (also
-/// after the switch: a replay may read an update before the sink gets it). That is gap-free because a
-/// store calls the sink only after the update is readable, and raises <see cref="LastSequence"/> before it
-/// calls the sink.
+/// <para>What a store must do:</para>
+/// <list type="bullet">
+/// <item><description>
+/// Durable before <see cref="AppendAsync"/> returns: an acknowledged update survives what the store promises to
+/// survive (a process crash for SQLite, a failover for Redis with <c>appendonly</c>). The hub answers the publisher only
+/// then.
+/// </description></item>
+/// <item><description>
+/// One total order: every update gets a <see cref="StoredUpdate.Sequence"/> above every earlier one, never reused,
+/// also across restarts and after retention removed everything. Ids are unique among the updates kept.
+/// </description></item>
+/// <item><description>
+/// The sink: <see cref="IUpdateSink.OnStored"/> once per update, in sequence order, only after the update is readable
+/// through <see cref="ReadAfterAsync"/> and after <see cref="LastSequence"/> covers it, and before
+/// <see cref="AppendAsync"/> completes (a shared store: once its own reader got the update back, which is how updates
+/// appended by other hubs arrive too). The hub subscribes by registering the subscriber first, then replaying
+/// <see cref="ReadAfterAsync"/> up to <see cref="LastSequence"/>, then taking the frames the sink delivers, dropping
+/// any whose sequence the replay already covered; the order above is what makes that gap-free and duplicate-free.
+/// The hub's sink does not throw and returns quickly, so a store may call it under its own ordering lock.
+/// </description></item>
+/// <item><description>
+/// Announcements (<see cref="AnnounceAsync"/>): to <see cref="IUpdateSink.OnAnnouncement"/> of every hub sharing the
+/// store, once each, in one order; never history.
+/// </description></item>
+/// </list>
+/// <para>
+/// What a store may rely on: the hub checks every update once, before it appends it (<see cref="Update.Check"/>:
+/// topics, id, type, the hub's reserved namespace), and gives it an id, so a store needs no rules of its own about
+/// what an update may hold. It still refuses an update without a topic (<see cref="ArgumentException"/>) and gives an
+/// id (<see cref="Update.NewId"/>) to one without, for callers other than the hub. It keeps every field as given
+/// (the spec suite round-trips control characters): what it hands back is delivered as it is, unchecked, so whoever
+/// can write to the store is trusted as a publisher.
+/// </para>
+/// <para>
+/// What its exceptions mean to a publisher: <see cref="StoreUnavailableException"/> 503 with <c>Retry-After</c>
+/// (nothing was stored; the message is logged, never shown: it may name hosts and files);
+/// <see cref="DuplicateUpdateIdException"/> 409 (throw <see cref="DuplicateUpdateIdException.For"/>);
+/// <see cref="ArgumentException"/> 400; <see cref="OperationCanceledException"/> nothing stored. At start,
+/// <see cref="HistoryStoreException"/> stops the hub with its one-line message, so say there what to do.
+/// <see cref="StoreLifecycle"/> gives the before-start and after-dispose answers the contract asks for.
+/// </para>
 /// </remarks>
 public interface IUpdateStore : IAsyncDisposable
 {

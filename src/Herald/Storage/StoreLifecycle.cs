@@ -1,22 +1,33 @@
 namespace Herald.Storage;
 
-/// <summary>Where a store is in its life.</summary>
-internal enum StoreState
+/// <summary>Where a store is in its life (see <see cref="StoreLifecycle"/>).</summary>
+public enum StoreState
 {
+    /// <summary>Built, not started (or a start failed and may be tried again).</summary>
     Created,
+
+    /// <summary><see cref="IUpdateStore.StartAsync"/> is running.</summary>
     Starting,
+
+    /// <summary>Started: the store takes appends and reads.</summary>
     Started,
+
+    /// <summary>Disposed: every call throws <see cref="ObjectDisposedException"/>.</summary>
     Disposed,
 }
 
 /// <summary>
 /// The life every asynchronous store goes through (created → starting → started → disposed), changed only by
-/// compare-and-swap so a dispose racing a start is seen by one side or the other.
+/// compare-and-swap so a dispose racing a start is seen by one side or the other. A store built on it answers as the
+/// <see cref="IUpdateStore"/> contract (and its spec suite) demands: <see cref="InvalidOperationException"/> before
+/// it is started, <see cref="ObjectDisposedException"/> after it is disposed, a second start refused.
 /// </summary>
-internal sealed class StoreLifecycle(string storeName)
+/// <param name="storeName">The store's name, for <see cref="ObjectDisposedException"/>.</param>
+public sealed class StoreLifecycle(string storeName)
 {
     private int _state;
 
+    /// <summary>Where the store is now.</summary>
     public StoreState State => (StoreState)Volatile.Read(ref _state);
 
     /// <summary>Created → starting, or throws when the store was started or disposed before.</summary>
@@ -37,6 +48,7 @@ internal sealed class StoreLifecycle(string storeName)
     /// <summary>Marks the store disposed and returns the state it was in.</summary>
     public StoreState Dispose() => (StoreState)Interlocked.Exchange(ref _state, (int)StoreState.Disposed);
 
+    /// <summary>Throws unless the store is started: <see cref="InvalidOperationException"/> before, <see cref="ObjectDisposedException"/> after dispose.</summary>
     public void ThrowIfNotRunning()
     {
         switch (State)

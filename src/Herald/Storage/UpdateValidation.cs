@@ -6,7 +6,10 @@ using Herald.Topics;
 
 namespace Herald.Storage;
 
-/// <summary>What an update must be: what the hub refuses at every way in, and what every store demands before it takes a sequence.</summary>
+/// <summary>
+/// What an update must be: the one rule set the hub applies at every way in (<see cref="Update.Check"/>), and the
+/// little every local store demands before it takes a sequence (<see cref="ThrowIfInvalid"/>).
+/// </summary>
 internal static class UpdateValidation
 {
     private const string IdPrefix = "urn:uuid:";
@@ -32,6 +35,10 @@ internal static class UpdateValidation
     [ThreadStatic]
     private static int t_randomUsed;
 
+    /// <summary>
+    /// What a store itself demands before it takes a sequence: an update with a topic. The hub's rules
+    /// (<see cref="Check"/>) ran before the update reached the store; this guards a store called directly.
+    /// </summary>
     public static void ThrowIfInvalid(Update update)
     {
         ArgumentNullException.ThrowIfNull(update);
@@ -45,7 +52,7 @@ internal static class UpdateValidation
     /// The one-line reason the hub refuses <paramref name="update"/>, or <c>null</c> when it may be published: the one
     /// check every way into the hub goes through (HTTP publish, <see cref="IHeraldPublisher"/>, broadcasts).
     /// Only the hub itself may use its namespace (<see cref="ReservedTopics"/>) and the event type <c>mercure</c>, which
-    /// its 1.0 presence events carry; its own events never come through here (<c>MercureHub.DeliverHubEvent</c>).
+    /// its 1.0 presence events carry; its own events never come through here (they go from presence to the hub's sink).
     /// </summary>
     /// <remarks>Linear in the update's topics, id and type; the data is not scanned (it is framed line by line).</remarks>
     public static string? Check(Update update)

@@ -2,6 +2,7 @@ using Herald.Redis;
 using Herald.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Herald.Tests.Redis;
 
@@ -22,6 +23,33 @@ public sealed class UseRedisTests
         await using var services = Build(transport: null, useRedis: true);
 
         Assert.IsType<MemoryUpdateStore>(services.GetRequiredService<Herald.Mercure.MercureHub>().Store);
+    }
+
+    [Fact]
+    public async Task Without_a_transport_the_store_chosen_before_UseRedis_stays()
+    {
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddLogging();
+        MemoryUpdateStore? chosen = null;
+        services.AddHerald()
+            .UseStore((sp, sink) => chosen = new MemoryUpdateStore(new HeraldOptions(), sink))
+            .UseRedis();
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<Herald.Mercure.MercureHub>().Store;
+        Assert.NotNull(chosen);
+        Assert.Same(chosen, store);
+    }
+
+    [Fact]
+    public void UseRedis_before_AddHerald_says_what_to_do()
+    {
+        var builder = new ServiceCollection().AddHerald();
+        builder.Services.RemoveAll<UpdateStoreFactory>();
+
+        var error = Assert.Throws<InvalidOperationException>(() => builder.UseRedis());
+        Assert.StartsWith("Call AddHerald() before UseRedis()", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,234 @@
+using Herald.Storage;
+using StackExchange.Redis;
+
+namespace Herald.Redis;
+
+/// <summary>The reader: follows both streams with <c>XREAD BLOCK</c> and hands every entry, in stream order, to the sink.</summary>
+internal sealed partial class RedisUpdateStore
+{
+    /// <summary>
+    /// Follows the stream and hands each entry to the sink, in order, then releases the appends waiting for
+    /// it. On any failure it waits (backoff) and asks again from the last entry it delivered.
+    /// </summary>
+    private async Task ReadLoopAsync(CancellationToken stopping)
+    {
+        var database = _reader!.GetDatabase();
+        var blockMs = (long)BlockFor.TotalMilliseconds;
+        var backoff = MinBackoff;
+        var failing = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            RedisResult result;
+            try
+            {
+                result = await database
+                    .ExecuteAsync("XREAD", ["COUNT", ReadBatch, "BLOCK", blockMs, "STREAMS", StreamKey, PresenceKey, EntryId(LastSequence), _announcedThrough])
+                    .WaitAsync(stopping)
+                    .ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
+                // node deaf to the shared log for good while its appends still succeed.
+                if (!failing)
+                {
+                    RedisLog.ReadFailing(_logger, _transport.Display, Reason(ex));
+                    failing = true;
+                }
+
+                try
+                {
+                    await Task.Delay(backoff, _time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+                continue;
+            }
+
+            if (failing)
+            {
+                RedisLog.ReadingAgain(_logger, _transport.Display, LastSequence);
+                failing = false;
+            }
+
+            backoff = MinBackoff;
+            if (!result.IsNull)
+            {
+                Deliver(result);
+            }
+        }
+    }
+
+    private void Deliver(RedisResult result)
+    {
+        // RESP2: [[stream, [[entry id, [field, value, …]], …]], …], only the streams that had entries.
+        foreach (var streamResult in (RedisResult[])result!)
+        {
+            var stream = (RedisResult[])streamResult!;
+            var entries = (RedisResult[])stream[1]!;
+            if ((string?)stream[0] == (string?)PresenceKey)
+            {
+                DeliverAnnouncements(entries);
+            }
+            else
+            {
+                DeliverUpdates(entries);
+            }
+        }
+    }
+
+    private void DeliverAnnouncements(RedisResult[] entries)
+    {
+        foreach (var entryResult in entries)
+        {
+            var entry = (RedisResult[])entryResult!;
+            _announcedThrough = (string)entry[0]!;
+            var fields = (RedisResult[])entry[1]!;
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                if ((string?)fields[i] == "a" && (string?)fields[i + 1] is { } announcement)
+                {
+                    _sink.OnAnnouncement(announcement);
+                }
+            }
+        }
+    }
+
+    private void DeliverUpdates(RedisResult[] entries)
+    {
+        var last = LastSequence;
+        foreach (var entryResult in entries)
+        {
+            var entry = (RedisResult[])entryResult!;
+            var entryId = (string)entry[0]!;
+            var fields = (RedisResult[])entry[1]!;
+            var values = new NameValueEntry[fields.Length / 2];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = new NameValueEntry((RedisValue)fields[2 * i], (RedisValue)fields[(2 * i) + 1]);
+            }
+
+            if (!TryParse(entryId, values, out var stored))
+            {
+                // Not Herald's entry, or not one it can read: step over it, or the reader would stop here for good.
+                if (TryParseSequence(entryId, out var skipped) && skipped > last)
+                {
+                    last = skipped;
+                    Volatile.Write(ref _lastSequence, skipped);
+                }
+
+                continue;
+            }
+
+            if (stored.Sequence <= last)
+            {
+                continue;
+            }
+
+            if (stored.Sequence > last + 1 && last > 0)
+            {
+                // Redis numbers entries one by one, so a hole means retention trimmed them before this node read
+                // them (it was cut off for longer than history lasts) or Redis lost its data.
+                RedisLog.Missed(_logger, last + 1, stored.Sequence - 1, _transport.Display);
+            }
+
+            last = stored.Sequence;
+
+            // Raised before the sink runs: a subscriber that reads LastSequence now replays up to here and
+            // drops this entry when the sink offers it.
+            Volatile.Write(ref _lastSequence, last);
+            _sink.OnStored(stored);
+        }
+
+        ReleaseWaiting(last);
+    }
+
+    private bool TryParse(string entryId, NameValueEntry[] fields, out StoredUpdate stored)
+    {
+        stored = null!;
+        if (!TryParseSequence(entryId, out var sequence))
+        {
+            RedisLog.SkippedForeign(_logger, entryId, StreamKey);
+            return false;
+        }
+
+        string? id = null;
+        string? topics = null;
+        string? data = null;
+        string? type = null;
+        long? storedAt = null;
+        long? retry = null;
+        var isPrivate = false;
+        foreach (var field in fields)
+        {
+            switch ((string?)field.Name)
+            {
+                case "i":
+                    id = field.Value;
+                    break;
+                case "t":
+                    topics = field.Value;
+                    break;
+                case "d":
+                    data = field.Value;
+                    break;
+                case "y":
+                    type = field.Value;
+                    break;
+                case "p":
+                    isPrivate = field.Value == 1;
+                    break;
+                case "s":
+                    storedAt = (long)field.Value;
+                    break;
+                case "r":
+                    retry = (long)field.Value;
+                    break;
+            }
+        }
+
+        if (id is null || topics is null || storedAt is null)
+        {
+            RedisLog.SkippedIncomplete(_logger, entryId, StreamKey);
+            return false;
+        }
+
+        string[]? parsedTopics;
+        try
+        {
+            parsedTopics = System.Text.Json.JsonSerializer.Deserialize(topics, RedisJsonContext.Default.StringArray);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            RedisLog.SkippedTopics(_logger, ex, entryId, StreamKey);
+            return false;
+        }
+
+        if (parsedTopics is null || Array.IndexOf(parsedTopics, null) >= 0)
+        {
+            RedisLog.SkippedTopics(_logger, null, entryId, StreamKey);
+            return false;
+        }
+
+        var update = new Update
+        {
+            Id = id,
+            Topics = parsedTopics,
+            Data = data,
+            Private = isPrivate,
+            Type = type,
+            Retry = retry is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+        };
+
+        stored = new StoredUpdate(sequence, update, DateTimeOffset.FromUnixTimeMilliseconds(storedAt.Value));
+        return true;
+    }
+}

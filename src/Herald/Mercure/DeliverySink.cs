@@ -1,0 +1,69 @@
+using Herald.Dispatch;
+using Herald.Sse;
+using Herald.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Mercure;
+
+/// <summary>
+/// The hub's delivery side, the <see cref="IUpdateSink"/> its store is built with: every stored update once, in
+/// sequence order, and every announcement. An update is encoded once here and the frame handed to every subscriber
+/// it concerns; presence and the metrics are fed as plain consumers on the way. Nothing here calls the store or the
+/// hub back, so an update's way reads one direction: hub → store → this sink → dispatcher.
+/// </summary>
+/// <remarks>
+/// It never throws: a store calls it on its writer, under its own ordering lock, after the update is stored, and a
+/// failed delivery must not turn a stored update into a failed publish.
+/// </remarks>
+internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger) : IUpdateSink
+{
+    /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
+    public const long Transient = long.MaxValue;
+
+    public void OnStored(StoredUpdate update)
+    {
+        try
+        {
+            Deliver(update.Update, update.Sequence);
+        }
+#pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            HubLog.DeliveryFailed(logger, ex, update.Sequence);
+        }
+    }
+
+    /// <summary>Presence turns a join or leave into its subscription events; they go to this node's subscribers, outside history.</summary>
+    public void OnAnnouncement(string announcement)
+    {
+        try
+        {
+            foreach (var hubEvent in presence.OnAnnouncement(announcement))
+            {
+                Deliver(hubEvent, Transient);
+            }
+        }
+#pragma warning disable CA1031 // A failed subscription event must not fail the stream whose join or leave it announces.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            HubLog.SubscriptionEventFailed(logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// Encodes the update once and queues it on every subscriber it concerns. The update was checked where it came in
+    /// (<see cref="Update.Check"/>), or the hub made it, so it is encoded without checking its fields again.
+    /// </summary>
+    public void Deliver(Update update, long sequence)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var frame = Encode(update);
+        var delivered = dispatcher.Dispatch(update.Topics, update.Private, frame, sequence);
+        metrics.RecordDispatch(delivered, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>The SSE frame of an update that passed <see cref="Update.Check"/> (its id and type cannot break the framing).</summary>
+    public static byte[] Encode(Update update) => SseFrame.EncodeValidated(update.Data, update.Type, update.Id, update.Retry);
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Mercure;
+
+/// <summary>What the hub logs: deliveries, presence and store outages (event ids 600-619).</summary>
+internal static partial class HubLog
+{
+    [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Delivering update {Sequence} failed; it is stored, and subscribers that resume get it from history.")]
+    public static partial void DeliveryFailed(ILogger logger, Exception exception, long sequence);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Error, Message = "Delivering a subscription event failed; the subscriptions API still lists the change.")]
+    public static partial void SubscriptionEventFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "Subscription events of {Subscriber} not sent: {Reason}")]
+    public static partial void SubscriptionEventsNotSent(ILogger logger, string subscriber, string reason);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Error, Message = "The history store is unavailable: {What} refused with 503 until it answers again. {Detail}")]
+    public static partial void StoreUnavailable(ILogger logger, Exception exception, string what, string detail);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "The history store is still unavailable: {Count} more requests refused with 503; latest ({What}): {Detail}")]
+    public static partial void StoreStillUnavailable(ILogger logger, long count, string what, string detail);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "The history store answers again ({Count} requests refused since the last report).")]
+    public static partial void StoreAnswersAgain(ILogger logger, long count);
+}
