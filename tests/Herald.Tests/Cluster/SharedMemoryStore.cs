@@ -7,7 +7,8 @@ namespace Herald.Tests.Cluster;
 /// One node's store on a <see cref="SharedMemoryLog"/>: appends go to the shared log, and a reader of the node's
 /// own hands every entry of the log to the node's sink, once and in log order, the way <c>RedisUpdateStore</c>
 /// follows its stream. Written on the public store contract (<see cref="IUpdateStore"/>, <see cref="IUpdateSink"/>),
-/// as a store outside Herald would be.
+/// as a store outside Herald would be, and like one it awaits with <c>ConfigureAwait(false)</c>: its appends complete on
+/// its reader, not on the caller's context (a test runner's context has as many threads as cores).
 /// </summary>
 /// <remarks>
 /// As on Redis, <see cref="LastSequence"/> moves only when the reader passes an update, just before the sink gets
@@ -123,8 +124,8 @@ internal sealed class SharedMemoryStore : IUpdateStore
             return;
         }
 
-        await _stopping.CancelAsync();
-        await _reader;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _reader.ConfigureAwait(false);
         _stopping.Dispose();
 
         // The updates they wait for are stored; they return, dispatched or not, as a Redis node's appends do.
@@ -138,7 +139,7 @@ internal sealed class SharedMemoryStore : IUpdateStore
 
             // The one internal call: a store outside Herald cannot set DuplicateUpdateIdException.Id, which the spec checks.
             ?? throw DuplicateUpdateIdException.For(update.Id!);
-        await WhenDelivered(stored.Sequence);
+        await WhenDelivered(stored.Sequence).ConfigureAwait(false);
         return stored;
     }
 
@@ -179,7 +180,7 @@ internal sealed class SharedMemoryStore : IUpdateStore
             {
                 try
                 {
-                    await grown.WaitAsync(stopping);
+                    await grown.WaitAsync(stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
