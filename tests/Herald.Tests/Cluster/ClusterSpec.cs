@@ -253,7 +253,7 @@ public abstract class ClusterSpec : IAsyncLifetime
         }
     }
 
-    private async Task<ClusterNode> AddNodeAsync(IDictionary<string, string?>? settings = null)
+    private protected async Task<ClusterNode> AddNodeAsync(IDictionary<string, string?>? settings = null)
     {
         var node = await StartNodeAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()));
         _nodes.Add(node);
@@ -272,7 +272,7 @@ public abstract class ClusterSpec : IAsyncLifetime
         return nodes;
     }
 
-    private async Task<ClusterSubscriber> SubscribeAsync(ClusterNode node, string selector, string? token = null, string lastEventId = "earliest")
+    private protected async Task<ClusterSubscriber> SubscribeAsync(ClusterNode node, string selector, string? token = null, string lastEventId = "earliest")
     {
         var subscriber = await ClusterSubscriber.OpenAsync(node, token ?? TestHub.SubscriberToken(), [selector], lastEventId);
         _subscribers.Add(subscriber);

@@ -38,6 +38,9 @@ internal sealed class SharedMemoryStore : IUpdateStore
 
     private long _lastSequence;
     private int _state;
+
+    // Set while the reader is held back (a node whose link to the log lags); guarded by _waitGate.
+    private TaskCompletionSource? _paused;
     private Task _reader = Task.CompletedTask;
 
     public SharedMemoryStore(SharedMemoryLog log, IUpdateSink sink, HeraldOptions options, TimeProvider? time = null)
@@ -53,6 +56,30 @@ internal sealed class SharedMemoryStore : IUpdateStore
     }
 
     public long LastSequence => Volatile.Read(ref _lastSequence);
+
+    /// <summary>
+    /// Holds this node's reader back before its next entry, until <see cref="ResumeReading"/>: the node lags behind
+    /// the log, as a Redis node does whose reader is slow or reconnecting, while the others go on.
+    /// </summary>
+    public void PauseReading()
+    {
+        lock (_waitGate)
+        {
+            _paused ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Lets the reader catch up on everything appended while it was held back.</summary>
+    public void ResumeReading()
+    {
+        TaskCompletionSource? paused;
+        lock (_waitGate)
+        {
+            (paused, _paused) = (_paused, null);
+        }
+
+        paused?.TrySetResult();
+    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -175,7 +202,13 @@ internal sealed class SharedMemoryStore : IUpdateStore
         while (!stopping.IsCancellationRequested)
         {
             batch.Clear();
-            var grown = _log.ReadFrom(position, ReadBatch, batch);
+            Task? paused;
+            lock (_waitGate)
+            {
+                paused = _paused?.Task;
+            }
+
+            var grown = paused ?? _log.ReadFrom(position, ReadBatch, batch);
             if (batch.Count == 0)
             {
                 try
