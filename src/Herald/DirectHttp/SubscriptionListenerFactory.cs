@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>Binds a <see cref="SubscriptionListener"/> for each TCP endpoint Kestrel listens on (<c>UseHeraldListener</c>).</summary>
 internal sealed class SubscriptionListenerFactory(
@@ -55,7 +55,7 @@ internal sealed class SubscriptionListenerFactory(
         var limits = kestrel.Value.Limits;
         var logger = loggerFactory.CreateLogger<SubscriptionListener>();
         var connections = Connections(limits, logger);
-        logger.LogInformation("Listening on {EndPoint}; at most {MaxConnections} connections at once (all endpoints).", socket.LocalEndPoint, connections.Max);
+        DirectHttpLog.Listening(logger, socket.LocalEndPoint, connections.Max);
         return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), connections, logger));
     }
 
