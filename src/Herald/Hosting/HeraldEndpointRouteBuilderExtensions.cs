@@ -33,7 +33,7 @@ public static class HeraldEndpointRouteBuilderExtensions
         var get = group.MapGet(string.Empty, subscribe.HandleAsync);
         if (endpoints is not RouteGroupBuilder)
         {
-            services.GetRequiredService<Herald.Hosting.HubRoute>().Mount(path, subscribe, endpoints, get);
+            services.GetRequiredService<Herald.DirectHttp.HubRoute>().Mount(path, subscribe, endpoints, get);
         }
 
         group.MapPost(string.Empty, publish.HandleAsync).DisableAntiforgery();

@@ -1,10 +1,9 @@
-using Herald.Hosting;
+using Herald.DirectHttp;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Microsoft.AspNetCore.Hosting;
 
 /// <summary>Kestrel endpoint options for the Herald hub.</summary>
 public static class HeraldListenOptionsExtensions

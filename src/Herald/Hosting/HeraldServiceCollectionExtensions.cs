@@ -40,7 +40,7 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<StoreOutageLog>();
         services.AddSingleton<PublishEndpoint>();
         services.AddSingleton<SubscribeEndpoint>();
-        services.AddSingleton<Herald.Hosting.HubRoute>();
+        services.AddSingleton<Herald.DirectHttp.HubRoute>();
         services.AddSingleton<SubscriptionsEndpoint>();
         return new HeraldBuilder(services);
     }

@@ -1,4 +1,5 @@
 using Herald.Dispatch;
+using Herald.EventStreams;
 using Herald.Storage;
 using Microsoft.AspNetCore.Http;
 

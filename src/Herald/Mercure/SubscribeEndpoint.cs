@@ -1,5 +1,6 @@
+using Herald.DirectHttp;
 using Herald.Dispatch;
-using Herald.Hosting;
+using Herald.EventStreams;
 using Herald.Security;
 using Herald.Sse;
 using Herald.Storage;

@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// Where <c>MapHerald</c> mounted the hub, so the connection level (<c>UseHeraldListener</c>,

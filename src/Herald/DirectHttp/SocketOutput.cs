@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Numerics;
 using System.Net.Sockets;
+using Herald.Dispatch;
 
-namespace Herald.Dispatch;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// Writes frames straight to the connection's socket as HTTP/1.1 chunks: one non-blocking send per write, from
@@ -17,9 +17,7 @@ namespace Herald.Dispatch;
 internal sealed class SocketOutput : SubscriberOutput
 {
     private const int ScratchSize = 64 * 1024;
-    private const int ChunkOverhead = 12; // up to 8 hex digits + CRLF, and the CRLF after the data
     private const int MaxChunk = int.MaxValue - 64 * 1024;
-    private static readonly byte[] EndOfChunk = "\r\n"u8.ToArray();
 
     [ThreadStatic]
     private static byte[]? t_scratch;
@@ -57,7 +55,7 @@ internal sealed class SocketOutput : SubscriberOutput
         }
 
         var length = (int)total;
-        var size = length + ChunkOverhead;
+        var size = length + ChunkFraming.MaxOverhead;
         var rented = size > ScratchSize ? ArrayPool<byte>.Shared.Rent(size) : null;
         var buffer = rented ?? (t_scratch ??= GC.AllocateUninitializedArray<byte>(ScratchSize, pinned: true));
         var written = Encode(buffer, frames, count, length);
@@ -100,19 +98,10 @@ internal sealed class SocketOutput : SubscriberOutput
         return new ValueTask<bool>(true);
     }
 
-    /// <summary>Writes the chunk: its size in hex, CRLF, the frames, CRLF. Returns the byte count.</summary>
+    /// <summary>Writes the frames as one chunk (<see cref="ChunkFraming"/>). Returns the byte count.</summary>
     private static int Encode(byte[] buffer, byte[][] frames, int count, int length)
     {
-        var position = 0;
-        var digits = (BitOperations.Log2((uint)length) >> 2) + 1;
-
-        for (var d = digits - 1; d >= 0; d--)
-        {
-            buffer[position++] = (byte)"0123456789abcdef"[(length >> (4 * d)) & 0xF];
-        }
-
-        buffer[position++] = (byte)'\r';
-        buffer[position++] = (byte)'\n';
+        var position = ChunkFraming.WriteHeader(buffer, length);
         for (var i = 0; i < count; i++)
         {
             var frame = frames[i];
@@ -120,8 +109,8 @@ internal sealed class SocketOutput : SubscriberOutput
             position += frame.Length;
         }
 
-        EndOfChunk.CopyTo(buffer, position);
-        return position + EndOfChunk.Length;
+        ChunkFraming.EndOfChunk.CopyTo(buffer.AsSpan(position));
+        return position + ChunkFraming.EndOfChunk.Length;
     }
 
     private async ValueTask<bool> SendRestAsync(byte[] buffer, int offset, int end, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Herald.Hosting;
+using Herald.DirectHttp;
 using Herald.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -13,7 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Herald.Tests.Hosting;
+namespace Herald.Tests.DirectHttp;
 
 /// <summary>
 /// Subscriptions served straight from the connection (<c>UseHeraldSubscriptions</c>), checked byte by byte over raw

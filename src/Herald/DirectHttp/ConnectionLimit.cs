@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// How many connections Herald's listeners keep open at once, all endpoints together (<see cref="HeraldOptions.MaxConnections"/>,
@@ -81,10 +81,7 @@ internal sealed class ConnectionLimit(int max)
         {
             if (configured > limit)
             {
-                logger.LogWarning(
-                    "Herald:MaxConnections is {Configured}, more than the open-file limit leaves room for; using {Limit}. Raise the limit (ulimit -n, LimitNOFILE) for more.",
-                    configured,
-                    limit);
+                DirectHttpLog.MaxConnectionsLowered(logger, configured, limit);
             }
             else
             {

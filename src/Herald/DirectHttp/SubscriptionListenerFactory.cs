@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>Binds a <see cref="SubscriptionListener"/> for each TCP endpoint Kestrel listens on (<c>UseHeraldListener</c>).</summary>
 internal sealed class SubscriptionListenerFactory(
@@ -23,27 +23,24 @@ internal sealed class SubscriptionListenerFactory(
 
     /// <summary>
     /// The factory options exactly as Kestrel's sockets transport derives them from its own options — including the
-    /// memory pool Kestrel configured, which the public constructor does not take (its default pool makes HTTP/1
-    /// response writes fail). That constructor is internal, so it is called by reflection; without it the public
-    /// properties are copied.
+    /// memory pool Kestrel configured, which no public member takes. That constructor is internal, so it is called by
+    /// reflection (the one reach into Kestrel's internals left).
     /// </summary>
+    /// <remarks>
+    /// The public constructor is no way out: its options carry the transport's default pool
+    /// (<c>MemoryPool&lt;byte&gt;.Shared</c>), and on .NET 10.0.12 every connection handed over with it was reset
+    /// instead of answered (35 tests of the listener path failed: the Kestrel answers of MalformedHeadTests,
+    /// DirectSubscribeTests, DirectPathDefenceTests...). Were the constructor gone in a later runtime, copying the
+    /// public properties would break those connections silently; binding fails instead, with what to do.
+    /// </remarks>
     private static SocketConnectionFactoryOptions FactoryOptions(SocketTransportOptions transport)
     {
         var fromTransport = typeof(SocketConnectionFactoryOptions).GetConstructor(
             BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SocketTransportOptions)]);
-        if (fromTransport?.Invoke([transport]) is SocketConnectionFactoryOptions options)
-        {
-            return options;
-        }
-
-        return new SocketConnectionFactoryOptions
-        {
-            IOQueueCount = transport.IOQueueCount,
-            WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
-            MaxReadBufferSize = transport.MaxReadBufferSize,
-            MaxWriteBufferSize = transport.MaxWriteBufferSize,
-            UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
-        };
+        return fromTransport?.Invoke([transport]) as SocketConnectionFactoryOptions
+            ?? throw new InvalidOperationException(
+                "This ASP.NET Core runtime does not let Herald's listener hand connections to Kestrel with Kestrel's memory pool. "
+                + "Remove UseHeraldListener(); UseHeraldSubscriptions() still serves subscriptions on Kestrel's connections.");
     }
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
@@ -55,7 +52,7 @@ internal sealed class SubscriptionListenerFactory(
         var limits = kestrel.Value.Limits;
         var logger = loggerFactory.CreateLogger<SubscriptionListener>();
         var connections = Connections(limits, logger);
-        logger.LogInformation("Listening on {EndPoint}; at most {MaxConnections} connections at once (all endpoints).", socket.LocalEndPoint, connections.Max);
+        DirectHttpLog.Listening(logger, socket.LocalEndPoint, connections.Max);
         return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), connections, logger));
     }
 

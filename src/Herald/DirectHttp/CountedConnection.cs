@@ -3,7 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>A connection handed to Kestrel; releases its place under the limit when Kestrel disposes of it.</summary>
 internal sealed class CountedConnection(ConnectionContext inner, Action released) : ConnectionContext

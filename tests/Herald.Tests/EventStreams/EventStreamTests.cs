@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Herald.Tests.Hosting;
+namespace Herald.Tests.EventStreams;
 
 /// <summary>MapEventStream on real Kestrel.</summary>
 public sealed class EventStreamTests

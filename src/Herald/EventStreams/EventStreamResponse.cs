@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
-namespace Herald;
+namespace Herald.EventStreams;
 
 /// <summary>What every Herald event-stream response does before its first byte.</summary>
 internal static class EventStreamResponse

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// Kestrel connection middleware that serves Mercure subscriptions straight from the connection: it reads the

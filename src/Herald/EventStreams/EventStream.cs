@@ -1,4 +1,5 @@
 using Herald.Dispatch;
+using Herald.EventStreams;
 using Herald.Sse;
 using Microsoft.AspNetCore.Http;
 

@@ -1,5 +1,6 @@
 using Herald;
 using Herald.Dispatch;
+using Herald.EventStreams;
 using Herald.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
-using Herald.Hosting;
+using Herald.DirectHttp;
 
-namespace Herald.Tests.Hosting;
+namespace Herald.Tests.DirectHttp;
 
 /// <summary>
 /// Which request heads the connection middleware serves itself (<see cref="RequestHead.Result.Ours"/>) and which it

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// Kestrel's transport for TCP endpoints, with subscriptions taken out before Kestrel sees them: it accepts each
@@ -136,7 +136,7 @@ internal sealed class SubscriptionListener : IConnectionListener
                 // connections close; the backlog keeps the clients meanwhile.
                 if (backoffMs == 0)
                 {
-                    _logger.LogWarning("Accepting connections failed ({Error}); retrying with a pause.", e.SocketErrorCode);
+                    DirectHttpLog.AcceptFailed(_logger, e.SocketErrorCode);
                 }
 
                 backoffMs = Math.Clamp(backoffMs * 2, 10, MaxAcceptBackoffMs);

@@ -5,12 +5,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 
-namespace Herald.Hosting;
+namespace Herald.DirectHttp;
 
 /// <summary>
 /// The response of a subscription served straight from the connection (see <see cref="SubscribeConnectionMiddleware"/>):
 /// the status line and headers are written to the socket by <see cref="StartAsync"/>, then the event stream goes
-/// out as HTTP/1.1 chunks written by the subscriber's <see cref="Dispatch.SocketOutput"/>. A response that is
+/// out as HTTP/1.1 chunks written by the subscriber's <see cref="SocketOutput"/>. A response that is
 /// never started (a status without a body) is sent whole with a Content-Length when the request ends; an error
 /// answer that writes its reason starts the response (as <c>WriteAsync</c> does) and goes out chunked. The
 /// connection is closed after the response (<c>Connection: close</c>): event streams are long-lived, and a refused
@@ -28,7 +28,7 @@ internal sealed class DirectResponse(DirectConnection connection)
     private BodyStream? _stream;
     private PipeWriter? _writer;
     private bool _completed;
-    private Dispatch.SocketOutput? _output;
+    private SocketOutput? _output;
 
     public int StatusCode { get; set; } = StatusCodes.Status200OK;
 
@@ -135,7 +135,7 @@ internal sealed class DirectResponse(DirectConnection connection)
                 // The last chunk goes only if the socket takes it at once. Otherwise the connection simply closes,
                 // which ends the stream as well: a client that stopped reading must not keep the connection (or a
                 // shutdown) waiting.
-                SendNow("0\r\n\r\n"u8);
+                SendNow(ChunkFraming.LastChunk);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
@@ -147,7 +147,7 @@ internal sealed class DirectResponse(DirectConnection connection)
     }
 
     /// <summary>The subscriber's output: chunks written to the socket, after the head <see cref="StartAsync"/> sent.</summary>
-    public Dispatch.SubscriberOutput CreateOutput() => _output = new Dispatch.SocketOutput(socket);
+    public Dispatch.SubscriberOutput CreateOutput() => _output = new SocketOutput(socket);
 
     /// <summary>The client went away (its side of the connection ended).</summary>
     public void ClientGone() => Cancel();
@@ -295,12 +295,10 @@ internal sealed class DirectResponse(DirectConnection connection)
                 return;
             }
 
-            var chunk = new byte[buffer.Length + 12];
-            var header = Encoding.ASCII.GetBytes($"{buffer.Length:x}\r\n");
-            header.CopyTo(chunk, 0);
-            buffer.Span.CopyTo(chunk.AsSpan(header.Length));
-            "\r\n"u8.CopyTo(chunk.AsSpan(header.Length + buffer.Length));
-            await response.SendAsync(chunk.AsMemory(0, header.Length + buffer.Length + 2), cancellationToken).ConfigureAwait(false);
+            // Not the hot path (an error answer's reason, once): a chunk of its own is simplest.
+            var chunk = new byte[buffer.Length + ChunkFraming.MaxOverhead];
+            var length = ChunkFraming.Write(chunk, buffer.Span);
+            await response.SendAsync(chunk.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         }
     }
 }
