@@ -121,12 +121,9 @@ internal sealed class ServerProcessStats
         {
             return Process.GetProcessById(pid);
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            return null;
-        }
-        catch (InvalidOperationException)
-        {
+            // Not running (any more).
             return null;
         }
     }
