@@ -11,12 +11,18 @@ internal static class Program
 
     public static int Main(string[] args)
     {
+        // `herald bench …` belongs to the load generator's own process and parser (its options, its --help).
+        if (args is [BenchCommand.Name, .. var benchArguments])
+        {
+            return BenchCommand.Run(benchArguments);
+        }
+
         var root = new RootCommand("Herald: real-time push over Server-Sent Events (a Mercure hub and its tools).");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(SubscribeCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
-        root.Subcommands.Add(Bench.BenchCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)

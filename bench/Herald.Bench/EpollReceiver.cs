@@ -1,4 +1,4 @@
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// A thread that waits on its own level-triggered epoll set and does exactly one <c>recv</c> per readiness.

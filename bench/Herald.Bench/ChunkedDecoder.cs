@@ -1,4 +1,4 @@
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// Removes HTTP/1.1 chunked framing in place. It keeps its state between calls, so a chunk header split

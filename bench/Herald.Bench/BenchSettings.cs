@@ -1,24 +1,4 @@
-namespace Herald.Cli.Bench;
-
-/// <summary>How a publish request is shaped.</summary>
-internal enum PublishDialect
-{
-    /// <summary>A Mercure form POST: <c>topic=…&amp;data=…</c> with a bearer token.</summary>
-    Mercure,
-
-    /// <summary>The payload is the raw POST body (the hand-written broadcaster, Nchan).</summary>
-    Plain,
-}
-
-/// <summary>How subscriber sockets are read.</summary>
-internal enum ReceiverKind
-{
-    /// <summary>Own level-triggered epoll threads: one recv per readiness (Linux; the default).</summary>
-    Epoll,
-
-    /// <summary>The runtime's socket engine through reused <see cref="System.Net.Sockets.SocketAsyncEventArgs"/>.</summary>
-    Saea,
-}
+namespace Herald.Bench;
 
 /// <summary>One bench run, as given on the command line.</summary>
 internal sealed record BenchSettings
@@ -58,7 +38,7 @@ internal sealed record BenchSettings
     /// <summary>Worker processes holding subscribers; 0 keeps them in this process.</summary>
     public int Processes { get; init; }
 
-    public ReceiverKind Receiver { get; init; }
+    public SocketApi Sockets { get; init; }
 
     /// <summary>Epoll threads per process.</summary>
     public int ReceiveThreads { get; init; } = 1;

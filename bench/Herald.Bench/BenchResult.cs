@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>The figures of one run: printed as text, or as one flat JSON object with <c>--json</c>.</summary>
 internal sealed record BenchResult
@@ -9,6 +9,9 @@ internal sealed record BenchResult
     public required string Url { get; init; }
 
     public required string Dialect { get; init; }
+
+    /// <summary>How the generator drove its sockets: <c>epoll</c> or <c>runtime</c> (<see cref="SocketApi"/>).</summary>
+    public required string Sockets { get; init; }
 
     public int Subscribers { get; init; }
 
@@ -88,7 +91,7 @@ internal sealed record BenchResult
     {
         var c = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
-        s.Append(c, $"bench        {Subscribers:N0} subscribers ({Processes} process{(Processes == 1 ? "" : "es")}, {SourceAddresses} source address{(SourceAddresses == 1 ? "" : "es")}) on {Url} [{Dialect}]\n");
+        s.Append(c, $"bench        {Subscribers:N0} subscribers ({Processes} process{(Processes == 1 ? "" : "es")}, {SourceAddresses} source address{(SourceAddresses == 1 ? "" : "es")}) on {Url} [{Dialect}, {Sockets} sockets]\n");
         if (Subscribers > 0)
         {
             s.Append(c, $"connect      {Connected:N0} connected in {ConnectSeconds:F2} s, {Subscribed:N0} subscribed in {SubscribeSeconds:F2} s");

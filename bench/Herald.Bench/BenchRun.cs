@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// One measured run: connect every subscriber, publish warm-up events until each has seen one (so the server
@@ -179,6 +179,7 @@ internal sealed class BenchRun
         {
             Url = s.SubscribeUrl,
             Dialect = s.Dialect.ToString().ToLowerInvariant(),
+            Sockets = s.Sockets.ToString().ToLowerInvariant(),
             Subscribers = s.Subscribers,
             Processes = Math.Max(1, reports.Length),
             SourceAddresses = s.SourceAddresses,

@@ -1,27 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Herald.Cli.Bench;
-
-/// <summary>What a set of subscribers has done so far: cheap to read, read often for the progress line.</summary>
-/// <remarks><see cref="CpuSeconds"/> is a worker process's own CPU time (0 for subscribers held in this process).</remarks>
-internal readonly record struct FleetCounters(long Connected, long Headers, long Subscribed, long Received, long Errors, double CpuSeconds = 0)
-{
-    public static FleetCounters operator +(FleetCounters a, FleetCounters b) => new(
-        a.Connected + b.Connected, a.Headers + b.Headers, a.Subscribed + b.Subscribed, a.Received + b.Received, a.Errors + b.Errors,
-        a.CpuSeconds + b.CpuSeconds);
-}
-
-/// <summary>What a set of subscribers reports once stopped.</summary>
-internal sealed record FleetReport(FleetCounters Counters, Histogram Latency, string? FirstError);
-
-/// <summary>Subscribers held either in this process or by a worker process.</summary>
-internal interface IFleet
-{
-    FleetCounters Read();
-
-    Task<FleetReport> StopAsync();
-}
+namespace Herald.Bench;
 
 /// <summary>
 /// The subscribers of one process. Every connection owns a fixed slice of one pinned slab, and connections
@@ -56,7 +36,7 @@ internal sealed class SubscriberFleet : IFleet
             _connections[i] = new SubscriberConnection(this, slab, i * bufferBytes, bufferBytes);
         }
 
-        _receivers = settings.Receiver == ReceiverKind.Epoll && count > 0
+        _receivers = settings.Sockets == SocketApi.Epoll && count > 0
             ? [.. Enumerable.Range(0, Math.Clamp(settings.ReceiveThreads, 1, count)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
             : [];
     }

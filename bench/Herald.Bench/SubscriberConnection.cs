@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// One SSE subscriber on a raw socket. It parses only what the bench needs: the status line, whether the body
@@ -77,8 +77,12 @@ internal sealed class SubscriberConnection
     private void Bind(IPAddress source)
     {
         // Let connect() pick the port for the full 4-tuple, so one source address is not capped by bind()'s
-        // ephemeral range shared with every other destination (IP_BIND_ADDRESS_NO_PORT).
-        _socket.SetRawSocketOption(0, 24, BitConverter.GetBytes(1));
+        // ephemeral range shared with every other destination (IP_BIND_ADDRESS_NO_PORT, Linux only).
+        if (OperatingSystem.IsLinux())
+        {
+            _socket.SetRawSocketOption(0, 24, BitConverter.GetBytes(1));
+        }
+
         _socket.Bind(new IPEndPoint(source, 0));
     }
 

@@ -1,22 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
-namespace Herald.Cli.Bench;
-
-/// <summary>The final word of a worker process, sent as one JSON line.</summary>
-internal sealed record WorkerReport(
-    long Connected, long Headers, long Subscribed, long Received, long Errors,
-    long[] Buckets, long Max, long LastTimestamp, string? FirstError, double CpuSeconds);
-
-[JsonSerializable(typeof(WorkerReport))]
-[JsonSerializable(typeof(BenchResult))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
-internal sealed partial class BenchJsonContext : JsonSerializerContext;
+namespace Herald.Bench;
 
 /// <summary>
-/// Subscribers held by a child process (<c>herald bench --worker …</c>): one process can hold only about
+/// Subscribers held by a child process (<c>Herald.Bench --worker …</c>, under the bench's own runtime settings): one process can hold only about
 /// 20,000 open files. The protocol is lines on the child's stdio: it prints <c>P connected headers subscribed
 /// received errors cpu-seconds</c> a few times a second; the parent writes <c>stop</c>; the child answers <c>R {json}</c>.
 /// Every process reads the same monotonic clock, so latencies measured in the child are comparable.
@@ -44,7 +33,7 @@ internal sealed class WorkerFleet : IFleet
             UseShellExecute = false,
         };
 
-        // Under `dotnet Herald.Cli.dll` the process is the host: pass the entry assembly again.
+        // Under `dotnet Herald.Bench.dll` the process is the host: pass the bench assembly again.
         if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
         {
             start.ArgumentList.Add(typeof(WorkerFleet).Assembly.Location);
@@ -52,13 +41,13 @@ internal sealed class WorkerFleet : IFleet
 
         foreach (var arg in new[]
         {
-            "bench", "--worker",
+            "--worker",
             "--url", settings.SubscribeUrl,
             "--subscribers", count.ToString(CultureInfo.InvariantCulture),
             "--first-index", firstIndex.ToString(CultureInfo.InvariantCulture),
             "--source-addresses", settings.SourceAddresses.ToString(CultureInfo.InvariantCulture),
             "--payload-bytes", settings.PayloadBytes.ToString(CultureInfo.InvariantCulture),
-            "--receiver", settings.Receiver.ToString().ToLowerInvariant(),
+            "--sockets", settings.Sockets.ToString().ToLowerInvariant(),
             "--receive-threads", settings.ReceiveThreads.ToString(CultureInfo.InvariantCulture),
         })
         {

@@ -1,13 +1,15 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// A level-triggered epoll set of its own, for the generator's event loops (<see cref="EpollReceiver"/>,
 /// <see cref="Publisher"/>): sockets in it stay unknown to the runtime's socket engine, so each readiness costs one
 /// wake-up and the loop's own single <c>recv</c>, not the engine's thread hop and second, empty <c>recv</c>.
+/// Linux only: <see cref="SocketApi.Runtime"/> is the portable path.
 /// </summary>
-internal sealed class Epoll : IDisposable
+internal sealed class Epoll : IReadinessSet
 {
     /// <summary>EAGAIN: nothing to read after all.</summary>
     public const int WouldBlock = 11;
@@ -32,10 +34,18 @@ internal sealed class Epoll : IDisposable
         _descriptor = EpollCreate(CloseOnExec);
         if (_descriptor < 0)
         {
-            throw new BenchException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()}); try --receiver saea.");
+            throw new BenchException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()}); try --sockets runtime.");
         }
 
         _events = new int[maxEvents * 4];
+    }
+
+    /// <inheritdoc/>
+    public void Add(Socket socket, int token) => Add((int)socket.SafeHandle.DangerousGetHandle(), token);
+
+    /// <summary>Nothing to do: closing a socket takes it out of every epoll set.</summary>
+    public void Remove(int token)
+    {
     }
 
     /// <summary>Watches <paramref name="descriptor"/> for input; <see cref="Ready"/> reports it as <paramref name="token"/>.</summary>

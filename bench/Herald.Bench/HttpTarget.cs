@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>A loopback HTTP URL, resolved once: where to connect and what to put in the request line.</summary>
 internal sealed record HttpTarget(IPEndPoint EndPoint, string PathAndQuery, string HostHeader)
@@ -58,6 +58,3 @@ internal sealed record HttpTarget(IPEndPoint EndPoint, string PathAndQuery, stri
         return Encoding.ASCII.GetBytes(text.Append("\r\n").ToString());
     }
 }
-
-/// <summary>A problem the user can fix: printed as one line, exit code 2, no stack trace.</summary>
-internal sealed class BenchException(string message) : Exception(message);

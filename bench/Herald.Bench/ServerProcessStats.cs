@@ -1,13 +1,12 @@
+using System.Diagnostics;
 using System.Globalization;
 
-namespace Herald.Cli.Bench;
-
-/// <summary>CPU time and resident memory of the server's processes, summed.</summary>
-internal readonly record struct ServerSample(double CpuSeconds, long RssBytes);
+namespace Herald.Bench;
 
 /// <summary>
 /// Reads <c>/proc/PID/stat</c> (utime + stime) and <c>/proc/PID/status</c> (VmRSS) for the given processes and
-/// their children at the start, so a pre-forking server such as nginx is counted with its workers.
+/// their children at the start, so a pre-forking server such as nginx is counted with its workers. Elsewhere the
+/// runtime's <see cref="Process"/> gives processor time and working set of the given processes only.
 /// </summary>
 internal sealed class ServerProcessStats
 {
@@ -27,12 +26,22 @@ internal sealed class ServerProcessStats
             return null;
         }
 
+        if (!OperatingSystem.IsLinux())
+        {
+            foreach (var pid in pids)
+            {
+                using var _ = Find(pid) ?? throw NoSuchProcess(pid);
+            }
+
+            return new ServerProcessStats([.. pids.Distinct()]);
+        }
+
         var all = new SortedSet<int>();
         foreach (var pid in pids)
         {
             if (!File.Exists($"/proc/{pid}/stat"))
             {
-                throw new BenchException($"--server-pid {pid}: no such process (give the pid of the server under test).");
+                throw NoSuchProcess(pid);
             }
 
             all.Add(pid);
@@ -50,6 +59,28 @@ internal sealed class ServerProcessStats
     }
 
     public ServerSample Read()
+    {
+        return OperatingSystem.IsLinux() ? ReadProc() : ReadProcesses();
+    }
+
+    private ServerSample ReadProcesses()
+    {
+        double cpu = 0;
+        long rss = 0;
+        foreach (var pid in _pids)
+        {
+            using var process = Find(pid);
+            if (process is not null)
+            {
+                cpu += process.TotalProcessorTime.TotalSeconds;
+                rss += process.WorkingSet64;
+            }
+        }
+
+        return new ServerSample(cpu, rss);
+    }
+
+    private ServerSample ReadProc()
     {
         double cpu = 0;
         long rss = 0;
@@ -79,6 +110,22 @@ internal sealed class ServerProcessStats
         }
 
         return new ServerSample(cpu, rss);
+    }
+
+    private static BenchException NoSuchProcess(int pid)
+        => new($"--server-pid {pid}: no such process (give the pid of the server under test).");
+
+    private static Process? Find(int pid)
+    {
+        try
+        {
+            return Process.GetProcessById(pid);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // Not running (any more).
+            return null;
+        }
     }
 
     private static string? TryRead(string path)

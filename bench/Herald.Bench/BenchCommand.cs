@@ -1,15 +1,18 @@
 using System.CommandLine;
 
-namespace Herald.Cli.Bench;
+namespace Herald.Bench;
 
 /// <summary>
 /// <c>herald bench</c>: a load generator for SSE servers on loopback. It holds N subscribers on raw sockets,
 /// publishes M updates at rate R, and prints connect time, delivery, throughput, publish→receive latency and,
 /// given the server's pid, the server's CPU per delivery and memory per subscriber.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
-    public static Command Create()
+    /// <summary>Forces how sockets are driven (<c>epoll</c> or <c>runtime</c>) when <c>--sockets</c> is not given.</summary>
+    public const string SocketsVariable = "HERALD_BENCH_SOCKETS";
+
+    public static RootCommand Create()
     {
         var url = new Option<string>("--url")
         {
@@ -40,12 +43,15 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
         var sourceAddresses = new Option<int>("--source-addresses") { Description = "127.0.0.x source addresses to rotate over (0: one per 10,000 subscribers)." };
         var processes = new Option<int>("--processes") { Description = $"Worker processes holding the subscribers (0: as many as needed at {BenchRun.PerProcess:N0} each)." };
-        var receiver = new Option<string>("--receiver")
+        // --receiver and saea: the names of the same choice before it covered the publishers too.
+        var sockets = new Option<string>("--sockets", "--receiver")
         {
-            Description = "How subscriber sockets are read: epoll (own threads, one recv per event) or saea (the runtime's socket engine).",
-            DefaultValueFactory = _ => "epoll",
+            Description = $"How sockets are driven: epoll (own threads, one recv per event; Linux) or runtime (the runtime's sockets, any OS). Default: ${SocketsVariable}, else epoll on Linux, runtime elsewhere.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(SocketsVariable) is { Length: > 0 } forced
+                ? forced.ToLowerInvariant()
+                : OperatingSystem.IsLinux() ? "epoll" : "runtime",
         };
-        receiver.AcceptOnlyFromAmong("epoll", "saea");
+        sockets.AcceptOnlyFromAmong("epoll", "runtime", "saea");
         var receiveThreads = new Option<int>("--receive-threads")
         {
             Description = "Epoll threads per process: one wakes less often and leaves the server more CPU; add more when one is saturated.",
@@ -57,11 +63,14 @@ public static class BenchCommand
         var worker = new Option<bool>("--worker") { Hidden = true };
         var firstIndex = new Option<int>("--first-index") { Hidden = true };
 
-        var command = new Command("bench", "Load-test an SSE server on loopback: many subscribers, paced publishes, latency and server cost.")
+        var command = new RootCommand("Load-test an SSE server on loopback: many subscribers, paced publishes, latency and server cost.")
         {
             url, publishUrl, dialect, subscribers, updates, rate, payloadBytes, publishers, topic, token, jwtKey,
-            subscriberToken, serverPid, json, sourceAddresses, processes, receiver, receiveThreads, connectTimeout, drain, hold, worker, firstIndex,
+            subscriberToken, serverPid, json, sourceAddresses, processes, sockets, receiveThreads, connectTimeout, drain, hold, worker, firstIndex,
         };
+
+        // The name users type (through herald's launcher), not the assembly's.
+        command.HelpName = "herald bench";
 
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -86,7 +95,18 @@ public static class BenchCommand
                 }
 
                 var publisherToken = result.GetValue(token)
-                    ?? (result.GetValue(jwtKey) is { } key ? MintPublisherToken(key) : null);
+                    ?? (result.GetValue(jwtKey) is { } key ? PublisherToken.Mint(key) : null);
+                var socketApi = result.GetValue(sockets) switch
+                {
+                    "epoll" => SocketApi.Epoll,
+                    "runtime" or "saea" => SocketApi.Runtime,
+                    var other => throw new BenchException($"{SocketsVariable}='{other}': epoll or runtime."),
+                };
+                if (socketApi == SocketApi.Epoll && !OperatingSystem.IsLinux())
+                {
+                    throw new BenchException("--sockets epoll: epoll is Linux only; use --sockets runtime.");
+                }
+
                 var settings = new BenchSettings
                 {
                     Subscribe = subscribe,
@@ -105,7 +125,7 @@ public static class BenchCommand
                     Json = result.GetValue(json),
                     SourceAddresses = addresses,
                     Processes = result.GetValue(processes),
-                    Receiver = result.GetValue(receiver) == "saea" ? ReceiverKind.Saea : ReceiverKind.Epoll,
+                    Sockets = socketApi,
                     ReceiveThreads = Math.Max(1, result.GetValue(receiveThreads)),
                     ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
                     Drain = TimeSpan.FromSeconds(result.GetValue(drain)),
@@ -139,7 +159,4 @@ public static class BenchCommand
 
         return command;
     }
-
-    /// <summary>An HS256 JWT allowing publishing to any topic, so a run needs only the hub's key.</summary>
-    internal static string MintPublisherToken(string key) => Herald.Security.TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], lifetime: null);
 }

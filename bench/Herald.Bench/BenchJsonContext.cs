@@ -1,0 +1,8 @@
+using System.Text.Json.Serialization;
+
+namespace Herald.Bench;
+
+[JsonSerializable(typeof(WorkerReport))]
+[JsonSerializable(typeof(BenchResult))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;
