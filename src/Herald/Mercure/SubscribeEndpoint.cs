@@ -39,13 +39,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         var selectors = context.Request.Query["topic"];
         if (selectors.Count == 0)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
             return null;
         }
 
         if (selectors.Count > options.MaxTopicsPerSubscription)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
             return null;
         }
 
@@ -53,33 +53,33 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         {
             if (string.IsNullOrEmpty(selector))
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
                 return null;
             }
 
             if (selector.Length > options.MaxSelectorLength)
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
                 return null;
             }
 
             if (selector.AsSpan().Count('{') > options.MaxTemplateExpressions)
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
                 return null;
             }
         }
 
         if (TopicSelection.CountTemplates(selectors) > options.MaxTemplateSelectorsPerSubscription)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
             return null;
         }
 
         var (claims, error) = await AuthorizeAsync(context).ConfigureAwait(false);
         if (error is not null)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
             return null;
         }
 
@@ -94,7 +94,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             // The store's message names its file or its Redis host and quotes the driver: the log gets it, not the client.
             outages.Refused("resuming a subscription", e);
             context.Response.Headers.RetryAfter = "1";
-            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
             return null;
         }
 
