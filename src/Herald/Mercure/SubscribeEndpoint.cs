@@ -31,7 +31,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <c>null</c> when the request was answered with an error instead. The session it returns holds nothing of
     /// the request: a subscription served straight from its connection drops the request once it is open.
     /// </summary>
-    public async Task<Session?> OpenAsync(HttpContext context)
+    public async Task<SubscriptionSession?> OpenAsync(HttpContext context)
     {
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
@@ -136,7 +136,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             lifetime.Abort);
         subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
-        var session = new Session(hub, presence, subscriber, resume);
+        var session = new SubscriptionSession(hub, presence, subscriber, resume);
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)
@@ -163,53 +163,6 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         return session;
-    }
-
-    /// <summary>An open subscription: replays what it asked of history, then lives until its stream closes.</summary>
-    internal sealed class Session(MercureHub hub, Presence presence, TopicSubscriber subscriber, History.Resume resume)
-    {
-        public CancellationTokenRegistration Registration { get; set; }
-
-        public Presence.SubscriberEntry? Subscription { get; set; }
-
-        public async Task RunAsync()
-        {
-            try
-            {
-                if (resume.Requested)
-                {
-                    await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
-                }
-
-                await subscriber.Completion.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (subscriber.IsClosed)
-            {
-                // The client left during its replay.
-            }
-            catch (StoreUnavailableException)
-            {
-                // History went away mid-replay: end the stream; the client reconnects with the last id it got.
-            }
-            finally
-            {
-                await EndAsync().ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>
-        /// Closes the stream first, so nothing (a heartbeat sweep, a dispatch) can queue on it once it is
-        /// unregistered, and nothing touches the response after the request ends.
-        /// </summary>
-        public async Task EndAsync()
-        {
-            subscriber.Close(CloseReason.ServerClosed);
-            hub.Untrack(subscriber);
-            hub.Dispatcher.Remove(subscriber);
-            presence.Leave(Subscription);
-            Registration.Dispose();
-            await subscriber.ShutdownAsync().ConfigureAwait(false);
-        }
     }
 
     private async Task<(MercureClaims? Claims, string? Error)> AuthorizeAsync(HttpContext context)
