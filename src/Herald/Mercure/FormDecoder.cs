@@ -15,7 +15,9 @@ namespace Herald.Mercure;
 /// from cut, overlong, surrogate, out-of-range and bidi-control escapes: no difference). What it lacks is the
 /// refusal of an escaped NUL, which it decodes; that is checked here first. UrlDecoder itself is internal to
 /// ASP.NET Core, and <see cref="System.Net.WebUtility.UrlDecode(string)"/> does not fit: it turns an escape that
-/// is not valid UTF-8 into U+FFFD where the form reader keeps the text.
+/// is not valid UTF-8 into U+FFFD where the form reader keeps the text. Against the copy of UrlDecoder it replaced
+/// (interleaved, best of 40 rounds, on a loaded 2-core machine): a 225-byte publish body parses in 2.4 µs (was
+/// 3.0), one with 10.8 KB of escaped JSON in 77 µs (was 266), allocating the same 608 and 9,368 bytes.
 /// </remarks>
 internal static class FormDecoder
 {
