@@ -72,6 +72,9 @@ internal static class History
             }
         }
 
-        await subscriber.EndCatchUpAsync(upTo, cancellationToken).ConfigureAwait(false);
+        // The client already holds everything up to the id it resumed from, even when this node's reader has not
+        // delivered that far yet (a shared log: the id was found in Redis, but this node is behind): whatever the
+        // reader delivers up to there later would be a duplicate.
+        await subscriber.EndCatchUpAsync(Math.Max(upTo, afterSequence), cancellationToken).ConfigureAwait(false);
     }
 }

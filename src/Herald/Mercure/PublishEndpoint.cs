@@ -32,7 +32,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
 
         if (request.ContentLength > options.MaxPublishBytes)
         {
-            await HubResults.WriteError(context, StatusCodes.Status413PayloadTooLarge, TooLarge(options)).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(options)).ConfigureAwait(false);
             return;
         }
 
@@ -44,20 +44,20 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         var (token, locateError) = TokenLocator.Find(request, options.PublishOrigins);
         if (locateError is not null)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, locateError).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError).ConfigureAwait(false);
             return;
         }
 
         if (token is null)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, "a publisher token is required (Authorization: Bearer …)").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "a publisher token is required (Authorization: Bearer …)").ConfigureAwait(false);
             return;
         }
 
         var validated = await tokens.ValidateAsync(token, TokenAudience.Publisher, context.RequestAborted).ConfigureAwait(false);
         if (!validated.IsValid)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, "invalid publisher token: " + validated.Error).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid publisher token: " + validated.Error).ConfigureAwait(false);
             return;
         }
 
@@ -68,13 +68,13 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
 
         if (form is null)
         {
-            await HubResults.WriteError(context, status, formError!).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, status, formError!).ConfigureAwait(false);
             return;
         }
 
         if (ParseUpdate(form, out var invalid) is not { } parsed)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, invalid!).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, invalid!).ConfigureAwait(false);
             return;
         }
 
@@ -83,7 +83,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         {
             if (!hub.Matcher.MatchesAny(allowed, topic))
             {
-                await HubResults.WriteError(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
                 return;
             }
         }
@@ -96,12 +96,12 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         catch (ArgumentException e)
         {
             // The update passed the hub's rules; this is a store refusing what it cannot keep.
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
             return;
         }
         catch (DuplicateUpdateIdException)
         {
-            await HubResults.WriteError(context, StatusCodes.Status409Conflict, $"an update with id {parsed.Id} was already published").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status409Conflict, $"an update with id {parsed.Id} was already published").ConfigureAwait(false);
             return;
         }
         catch (StoreUnavailableException e)
@@ -109,7 +109,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             // The store's message names its file or its Redis host and quotes the driver: the log gets it, not the client.
             outages.Refused("publishing", e);
             context.Response.Headers.RetryAfter = "1";
-            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
             return;
         }
 

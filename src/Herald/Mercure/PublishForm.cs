@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
@@ -13,9 +12,9 @@ namespace Herald.Mercure;
 /// </summary>
 /// <remarks>
 /// The byte parser gives exactly what <see cref="Microsoft.AspNetCore.WebUtilities.FormPipeReader"/> would (the
-/// tests compare the two): keys matched case-insensitively after decoding, <c>+</c> as a space, <c>%XX</c> escapes
-/// decoded when they form valid UTF-8 and kept as they are otherwise, a pair without <c>=</c> as a key with an
-/// empty value, an escaped NUL refused, and the same limits with the same messages. It exists because the form
+/// tests compare the two): keys matched case-insensitively after decoding, keys and values decoded as the form
+/// reader decodes them (<see cref="FormDecoder"/>), a pair without <c>=</c> as a key with an empty value, and the
+/// same limits with the same messages. It exists because the form
 /// collection costs a dictionary, a string per key and a <c>StringValues</c> per field for every publish, where
 /// this keeps only the strings an update needs.
 /// </remarks>
@@ -23,8 +22,6 @@ internal sealed class PublishForm
 {
     /// <summary>The reason FormPipeReader gives for an escaped NUL.</summary>
     public const string InvalidCharacters = "The form value contains invalid characters.";
-
-    private const int StackDecodeLimit = 256;
 
     private string[] _topics = [];
     private int _topicCount;
@@ -155,15 +152,15 @@ internal sealed class PublishForm
                 }
             }
 
-            if (!TryIdentify(key, out var field)
-                || !TryDecode(value, materialize: field != Field.Other, checkUtf8: field is Field.Topic or Field.Id or Field.Type, out var decoded, out var isUtf8))
+            if (!TryIdentify(key, out var field) || !FormDecoder.TryDecode(value, materialize: field != Field.Other, out var decoded))
             {
                 return InvalidCharacters;
             }
 
-            if (!isUtf8)
+            // The raw bytes are valid UTF-8 exactly when the decoded ones are: an escape decodes to whole characters.
+            if (form.NotUtf8 is null && field is (Field.Topic or Field.Id or Field.Type) && !Utf8.IsValid(value))
             {
-                form.NotUtf8 ??= field switch { Field.Topic => "topic", Field.Id => "id", _ => "type" };
+                form.NotUtf8 = field switch { Field.Topic => "topic", Field.Id => "id", _ => "type" };
             }
 
             if (++count > limits.ValueCountLimit)
@@ -175,50 +172,6 @@ internal sealed class PublishForm
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// Decodes <paramref name="source"/> as FormPipeReader does (ASP.NET Core's UrlDecoder in form mode): <c>+</c>
-    /// becomes a space, a <c>%XX</c> sequence that forms valid UTF-8 becomes its bytes, anything else stays as it
-    /// is. Returns the length written to <paramref name="destination"/> (never longer than the source), or -1 when
-    /// an escape decodes to NUL.
-    /// </summary>
-    internal static int Decode(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        var read = 0;
-        var written = 0;
-        while (read < source.Length)
-        {
-            var b = source[read];
-            if (b == (byte)'+')
-            {
-                destination[written++] = (byte)' ';
-                read++;
-            }
-            else if (b == (byte)'%')
-            {
-                var start = read;
-                var decoded = DecodeEscapes(source, ref read, destination, ref written);
-                if (decoded < 0)
-                {
-                    return -1;
-                }
-
-                if (decoded == 0)
-                {
-                    // Not valid UTF-8: what was scanned goes through untouched.
-                    source[start..read].CopyTo(destination[written..]);
-                    written += read - start;
-                }
-            }
-            else
-            {
-                destination[written++] = b;
-                read++;
-            }
-        }
-
-        return written;
     }
 
     private void Add(Field field, string value)
@@ -278,7 +231,7 @@ internal sealed class PublishForm
             return true;
         }
 
-        if (!TryDecode(key, materialize: true, checkUtf8: false, out var decoded, out _))
+        if (!FormDecoder.TryDecode(key, materialize: true, out var decoded))
         {
             field = Field.Other;
             return false;
@@ -303,174 +256,4 @@ internal sealed class PublishForm
             _ => Field.Other,
         };
     }
-
-    /// <summary>
-    /// Decodes a key or value to a string (when <paramref name="materialize"/>; otherwise only checks it).
-    /// <c>false</c> when it holds an escaped NUL. <paramref name="isUtf8"/> says whether the decoded bytes are valid
-    /// UTF-8 (checked only when asked; the string has U+FFFD where they are not, as the form reader's has).
-    /// </summary>
-    private static bool TryDecode(ReadOnlySpan<byte> raw, bool materialize, bool checkUtf8, out string? value, out bool isUtf8)
-    {
-        isUtf8 = true;
-        if (raw.IsEmpty)
-        {
-            value = string.Empty;
-            return true;
-        }
-
-        if (raw.IndexOfAny((byte)'%', (byte)'+') < 0)
-        {
-            isUtf8 = !checkUtf8 || Utf8.IsValid(raw);
-            value = materialize ? Encoding.UTF8.GetString(raw) : null;
-            return true;
-        }
-
-        byte[]? rented = null;
-        var scratch = raw.Length <= StackDecodeLimit
-            ? stackalloc byte[StackDecodeLimit]
-            : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
-        try
-        {
-            var length = Decode(raw, scratch);
-            if (length < 0)
-            {
-                value = null;
-                return false;
-            }
-
-            isUtf8 = !checkUtf8 || Utf8.IsValid(scratch[..length]);
-            value = materialize ? Encoding.UTF8.GetString(scratch[..length]) : null;
-            return true;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Decodes the escapes starting at <paramref name="read"/> (a <c>%</c>) that make one UTF-8 character.
-    /// Returns 1 when written, 0 when they are not valid UTF-8 (<paramref name="read"/> is then past what was
-    /// scanned, for the caller to copy as is), -1 for NUL.
-    /// </summary>
-    private static int DecodeEscapes(ReadOnlySpan<byte> source, ref int read, Span<byte> destination, ref int written)
-    {
-        var byte1 = Unescape(source, ref read);
-        if (byte1 < 0)
-        {
-            return 0;
-        }
-
-        if (byte1 == 0)
-        {
-            return -1;
-        }
-
-        if (byte1 <= 0x7F)
-        {
-            destination[written++] = (byte)byte1;
-            return 1;
-        }
-
-        int bits;
-        int byteCount;
-        int minimum;
-        if ((byte1 & 0xE0) == 0xC0)
-        {
-            bits = byte1 & 0x1F;
-            byteCount = 2;
-            minimum = 0x80;
-        }
-        else if ((byte1 & 0xF0) == 0xE0)
-        {
-            bits = byte1 & 0x0F;
-            byteCount = 3;
-            minimum = 0x800;
-        }
-        else if ((byte1 & 0xF8) == 0xF0)
-        {
-            bits = byte1 & 0x07;
-            byteCount = 4;
-            minimum = 0x10000;
-        }
-        else
-        {
-            return 0;
-        }
-
-        Span<byte> bytes = stackalloc byte[4];
-        bytes[0] = (byte)byte1;
-        var remaining = byteCount - 1;
-        while (remaining > 0)
-        {
-            if (read == source.Length)
-            {
-                return 0;
-            }
-
-            var next = read;
-            var nextByte = Unescape(source, ref next);
-            if (nextByte < 0 || (nextByte & 0xC0) != 0x80)
-            {
-                return 0;
-            }
-
-            bits = (bits << 6) | (nextByte & 0x3F);
-            remaining--;
-
-            // The same checks, at the same points, as UrlDecoder: UTF-16 surrogates and beyond U+10FFFF.
-            if (remaining == 1 && bits >= 0x360 && bits <= 0x37F)
-            {
-                return 0;
-            }
-
-            if (remaining == 2 && bits >= 0x110)
-            {
-                return 0;
-            }
-
-            read = next;
-            bytes[byteCount - remaining - 1] = (byte)nextByte;
-        }
-
-        if (bits < minimum)
-        {
-            // An overlong encoding.
-            return 0;
-        }
-
-        bytes[..byteCount].CopyTo(destination[written..]);
-        written += byteCount;
-        return 1;
-    }
-
-    /// <summary>The byte a <c>%XX</c> at <paramref name="scan"/> stands for, or -1 (having moved past the <c>%</c>).</summary>
-    private static int Unescape(ReadOnlySpan<byte> source, ref int scan)
-    {
-        if (source[scan++] != (byte)'%' || scan + 1 >= source.Length)
-        {
-            return -1;
-        }
-
-        var high = HexValue(source[scan]);
-        var low = HexValue(source[scan + 1]);
-        if (high < 0 || low < 0)
-        {
-            return -1;
-        }
-
-        scan += 2;
-        return (high << 4) | low;
-    }
-
-    private static int HexValue(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        _ => -1,
-    };
 }

@@ -32,7 +32,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <c>null</c> when the request was answered with an error instead. The session it returns holds nothing of
     /// the request: a subscription served straight from its connection drops the request once it is open.
     /// </summary>
-    public async Task<Session?> OpenAsync(HttpContext context)
+    public async Task<SubscriptionSession?> OpenAsync(HttpContext context)
     {
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
@@ -40,13 +40,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         var selectors = context.Request.Query["topic"];
         if (selectors.Count == 0)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
             return null;
         }
 
         if (selectors.Count > options.MaxTopicsPerSubscription)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
             return null;
         }
 
@@ -54,33 +54,33 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         {
             if (string.IsNullOrEmpty(selector))
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
                 return null;
             }
 
             if (selector.Length > options.MaxSelectorLength)
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
                 return null;
             }
 
             if (selector.AsSpan().Count('{') > options.MaxTemplateExpressions)
             {
-                await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
+                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
                 return null;
             }
         }
 
         if (TopicSelection.CountTemplates(selectors) > options.MaxTemplateSelectorsPerSubscription)
         {
-            await HubResults.WriteError(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
             return null;
         }
 
         var (claims, error) = await AuthorizeAsync(context).ConfigureAwait(false);
         if (error is not null)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
             return null;
         }
 
@@ -95,7 +95,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             // The store's message names its file or its Redis host and quotes the driver: the log gets it, not the client.
             outages.Refused("resuming a subscription", e);
             context.Response.Headers.RetryAfter = "1";
-            await HubResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, StoreUnavailableReason).ConfigureAwait(false);
             return null;
         }
 
@@ -138,7 +138,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             lifetime.Abort);
         subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
-        var session = new Session(hub, subscriber, resume);
+        var session = new SubscriptionSession(hub, subscriber, resume);
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)
@@ -165,53 +165,6 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         return session;
-    }
-
-    /// <summary>An open subscription: replays what it asked of history, then lives until its stream closes.</summary>
-    internal sealed class Session(MercureHub hub, TopicSubscriber subscriber, History.Resume resume)
-    {
-        public CancellationTokenRegistration Registration { get; set; }
-
-        public Presence.SubscriberEntry? Subscription { get; set; }
-
-        public async Task RunAsync()
-        {
-            try
-            {
-                if (resume.Requested)
-                {
-                    await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
-                }
-
-                await subscriber.Completion.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (subscriber.IsClosed)
-            {
-                // The client left during its replay.
-            }
-            catch (StoreUnavailableException)
-            {
-                // History went away mid-replay: end the stream; the client reconnects with the last id it got.
-            }
-            finally
-            {
-                await EndAsync().ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>
-        /// Closes the stream first, so nothing (a heartbeat sweep, a dispatch) can queue on it once it is
-        /// unregistered, and nothing touches the response after the request ends.
-        /// </summary>
-        public async Task EndAsync()
-        {
-            subscriber.Close(CloseReason.ServerClosed);
-            hub.Untrack(subscriber);
-            hub.Dispatcher.Remove(subscriber);
-            hub.Leave(Subscription);
-            Registration.Dispose();
-            await subscriber.ShutdownAsync().ConfigureAwait(false);
-        }
     }
 
     private async Task<(MercureClaims? Claims, string? Error)> AuthorizeAsync(HttpContext context)

@@ -16,7 +16,7 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         CorsHeaders.Apply(context, hub.Options.CorsOrigins);
         if (!presence.Enabled)
         {
-            await HubResults.WriteError(context, StatusCodes.Status404NotFound, "the subscriptions API is off (enable it with --subscriptions)").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "the subscriptions API is off (enable it with the Subscriptions option)").ConfigureAwait(false);
             return;
         }
 
@@ -29,7 +29,7 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         var segments = rest.Length == 0 ? [] : rest.Split('/');
         if (segments.Length > 2)
         {
-            await HubResults.WriteError(context, StatusCodes.Status404NotFound, "no such subscriptions resource").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "no such subscriptions resource").ConfigureAwait(false);
             return;
         }
 
@@ -37,20 +37,20 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
         if (locateError is not null || token is null)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, locateError ?? "a subscriber token is required").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError ?? "a subscriber token is required").ConfigureAwait(false);
             return;
         }
 
         var validated = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
         if (!validated.IsValid)
         {
-            await HubResults.WriteError(context, StatusCodes.Status401Unauthorized, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
             return;
         }
 
         if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource]))
         {
-            await HubResults.WriteError(context, StatusCodes.Status403Forbidden, $"the token's mercure.subscribe claim does not allow {resource}").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.subscribe claim does not allow {resource}").ConfigureAwait(false);
             return;
         }
 
@@ -73,7 +73,7 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
                 var found = presence.Subscriptions(topic, subscriber).FirstOrDefault();
                 if (found is null)
                 {
-                    await HubResults.WriteError(context, StatusCodes.Status404NotFound, "no such active subscription").ConfigureAwait(false);
+                    await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "no such active subscription").ConfigureAwait(false);
                     return;
                 }
 

@@ -54,7 +54,7 @@ internal static class CorsHeaders
     {
         if (!Apply(context, allowedOrigins))
         {
-            return HubResults.WriteError(context, StatusCodes.Status403Forbidden, "origin not allowed by the hub's cors_origins");
+            return ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, "origin not allowed by the hub's cors_origins");
         }
 
         var headers = context.Response.Headers;

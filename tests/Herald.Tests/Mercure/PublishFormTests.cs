@@ -98,6 +98,13 @@ public sealed class PublishFormTests
     [InlineData("topic=caf\u00e9&data=\u65e5\u672c\u8a9e \ud83c\udf89")]
     [InlineData("topic=a&data=line1%0Aline2%0D%0Aline3")]
     [InlineData("topic=a&data=raw\u0000nul")]
+    [InlineData("topic=a&data=%E2%80%8E%E2%80%AE%E2%81%A6%EF%BB%BF%E2%80%A8")]
+    [InlineData("topic=a&data=%EF%BF%BF%F4%8F%BF%BF%E0%80%80%C1%BF%F8%88%80%80%80")]
+    [InlineData("topic=a&data=%C3%C3%A9%E2%E2%82%AC%F0%9F%F0%9F%9A%80")]
+    [InlineData("topic=a&data=+%2B+%2b%252B")]
+    [InlineData("topic=a&data=%00")]
+    [InlineData("topic=a&data=%%00")]
+    [InlineData("topic=a&data=%C3%00")]
     public async Task Gives_what_the_form_reader_gives(string body)
         => await AssertSameAsFormReader(Encoding.UTF8.GetBytes(body));
 
@@ -106,6 +113,23 @@ public sealed class PublishFormTests
     {
         await AssertSameAsFormReader([.. "topic=a&data="u8, 0xC3, 0x28, 0xFF, (byte)'x', 0xE2, 0x82]);
         await AssertSameAsFormReader([.. "topic=a&"u8, 0xFF, .. "=x&data=y"u8]);
+    }
+
+    [Fact]
+    public void Topic_id_and_type_bytes_that_are_not_UTF8_are_named_even_beside_escapes()
+    {
+        Assert.Null(PublishForm.TryParse([.. "topic=a&data="u8, 0xFF, .. "&id=x"u8], Limits, out var form));
+        Assert.Null(form.NotUtf8);
+
+        Assert.Null(PublishForm.TryParse([.. "topic=a%C3%A9&id="u8, 0xC3, .. "%A9&type="u8, 0xFF], Limits, out form));
+        Assert.Equal("id", form.NotUtf8);
+
+        Assert.Null(PublishForm.TryParse([.. "type=%C3%A9&topic=%E2%82%AC"u8, 0xE2, 0x82], Limits, out form));
+        Assert.Equal("topic", form.NotUtf8);
+
+        Assert.Null(PublishForm.TryParse("topic=%FF&id=%C3&type=%ED%A0%80"u8, Limits, out form));
+        Assert.Null(form.NotUtf8);
+        Assert.Equal(["%FF"], form.Topics);
     }
 
     [Theory]
@@ -231,13 +255,15 @@ public sealed class PublishFormTests
     [InlineData("%80", "%80")]
     public void Decodes_escapes_as_UrlDecoder_does_in_form_mode(string source, string expected)
     {
-        var destination = new byte[source.Length];
-        var length = PublishForm.Decode(Encoding.UTF8.GetBytes(source), destination);
+        Assert.True(FormDecoder.TryDecode(Encoding.UTF8.GetBytes(source), materialize: true, out var decoded));
 
-        Assert.Equal(expected, Encoding.UTF8.GetString(destination, 0, length));
+        Assert.Equal(expected, decoded);
     }
 
     [Fact]
     public void Decoding_an_escaped_NUL_fails()
-        => Assert.Equal(-1, PublishForm.Decode("a%00"u8, new byte[4]));
+    {
+        Assert.False(FormDecoder.TryDecode("a%00"u8, materialize: true, out _));
+        Assert.False(FormDecoder.TryDecode("a%00"u8, materialize: false, out _));
+    }
 }

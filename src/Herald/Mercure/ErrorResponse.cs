@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 namespace Herald.Mercure;
 
 /// <summary>Error answers: a status and one line saying what is wrong, never a stack trace.</summary>
-internal static class HubResults
+internal static class ErrorResponse
 {
-    public static Task WriteError(HttpContext context, int status, string reason)
+    public static Task WriteAsync(HttpContext context, int status, string reason)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
