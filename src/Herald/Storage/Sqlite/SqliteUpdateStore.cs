@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Herald.Storage;
+namespace Herald.Storage.Sqlite;
 
 /// <summary>
 /// Durable history in <c>herald.db</c> (SQLite, WAL) inside <see cref="HeraldOptions.DataDir"/>: the default
