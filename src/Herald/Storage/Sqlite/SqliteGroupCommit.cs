@@ -20,20 +20,20 @@ internal sealed class SqliteGroupCommit(
 {
     private const int MaxBatch = 4096;
 
+    private long _lastSequence;
+    private long _batchCount;
+    private long _writtenCount;
     private readonly Channel<PendingAppend> _pending =
         Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly List<StoredUpdate> _committed = new(MaxBatch);
+    private Task _writerLoop = Task.CompletedTask;
 
     /// <summary>
     /// Whether the last batch failed (writer thread only): a full disk fails every batch, and the log gets the
     /// first failure and the recovery, not one error per batch.
     /// </summary>
     private bool _writesFailing;
-    private Task _writerLoop = Task.CompletedTask;
-    private long _lastSequence;
-    private long _batchCount;
-    private long _writtenCount;
 
     /// <summary>The sequence of the last committed update; raised after the commit, before the sink is called.</summary>
     public long LastSequence => Volatile.Read(ref _lastSequence);
