@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 
 namespace Herald.Benchmarks;
 

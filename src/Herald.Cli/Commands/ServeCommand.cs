@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Herald.Security;
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Cli.Commands;

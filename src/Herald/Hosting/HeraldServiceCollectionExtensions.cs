@@ -2,6 +2,7 @@ using Herald;
 using Herald.Mercure;
 using Herald.Security;
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

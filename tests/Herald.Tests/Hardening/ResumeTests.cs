@@ -1,4 +1,5 @@
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Herald.Tests.Infrastructure;
 
 namespace Herald.Tests.Hardening;

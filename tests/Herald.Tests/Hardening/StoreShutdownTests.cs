@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Herald.Tests.Infrastructure;
 
 namespace Herald.Tests.Hardening;

@@ -1,6 +1,7 @@
 using System.Net;
 using Herald.Mercure;
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Herald.Tests.Infrastructure;
 using Herald.Tests.Redis;
 using Microsoft.Extensions.Logging;

@@ -288,7 +288,7 @@ public sealed class HistoryTests
     public async Task A_failing_disk_makes_publish_answer_503_and_loses_nothing_already_acked()
     {
         await using var hub = await Start();
-        var store = Assert.IsType<Herald.Storage.SqliteUpdateStore>(hub.Hub.Store);
+        var store = Assert.IsType<Herald.Storage.Sqlite.SqliteUpdateStore>(hub.Hub.Store);
         var acked = await hub.PublishAsync("https://example.com/disk", "before");
 
         store.ExecuteOnWriterForTesting("PRAGMA query_only=1");

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Herald.Storage;
+namespace Herald.Storage.Sqlite;
 
 /// <summary>
 /// The writer's statements for a group commit (<c>BEGIN</c>, the history's <c>INSERT</c>, <c>COMMIT</c>), prepared

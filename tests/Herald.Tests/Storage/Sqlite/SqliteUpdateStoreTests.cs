@@ -1,7 +1,8 @@
 using Herald.Storage;
+using Herald.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace Herald.Tests.Storage;
+namespace Herald.Tests.Storage.Sqlite;
 
 public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 {
