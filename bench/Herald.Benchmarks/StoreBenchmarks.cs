@@ -55,7 +55,7 @@ public class StoreAppendBenchmarks
         for (var i = 0; i < count; i++)
         {
             // A fresh id per append (ids are unique in history), the rest shared.
-            var update = _updates[(publisher + i) % _updates.Length] with { Id = null };
+            var update = _updates[(publisher + i) % _updates.Length] with { EventId = null };
             await _store.AppendAsync(update, CancellationToken.None);
         }
     }
@@ -82,7 +82,7 @@ public class StoreReplayBenchmarks
         var appends = new Task[Stored];
         for (var i = 0; i < Stored; i++)
         {
-            appends[i] = _store.AppendAsync(updates[i % updates.Length] with { Id = null }, CancellationToken.None).AsTask();
+            appends[i] = _store.AppendAsync(updates[i % updates.Length] with { EventId = null }, CancellationToken.None).AsTask();
         }
 
         Task.WhenAll(appends).GetAwaiter().GetResult();
@@ -130,7 +130,7 @@ internal static class StoreBenchmarkData
                 ? [$"https://example.com/books/{i}", "https://example.com/books"]
                 : [$"https://example.com/books/{i}"],
             Data = $"{{\"id\":{i},\"title\":\"Book {i}\",\"price\":{i % 97}.99,\"stock\":{i % 13},\"updatedBy\":\"bench\"}}",
-            Type = i % 3 == 0 ? "book-updated" : null,
+            EventType = i % 3 == 0 ? "book-updated" : null,
         }).ToArray();
 
     public static void Close(SqliteUpdateStore store, string dataDir)

@@ -89,17 +89,17 @@ public sealed class MercurePublisher : IDisposable
             form.Add(new("private", "on"));
         }
 
-        if (request.Id is not null)
+        if (request.EventId is not null)
         {
-            form.Add(new("id", request.Id));
+            form.Add(new("id", request.EventId));
         }
 
-        if (request.Type is not null)
+        if (request.EventType is not null)
         {
-            form.Add(new("type", request.Type));
+            form.Add(new("type", request.EventType));
         }
 
-        if (request.Retry is { } retry)
+        if (request.ReconnectionInterval is { } retry)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(retry, TimeSpan.Zero, nameof(request));
             form.Add(new("retry", ((long)retry.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));

@@ -16,11 +16,11 @@ public sealed record PublishRequest
     public bool Private { get; init; }
 
     /// <summary>The update id (must not start with <c>#</c>); <c>null</c> lets the hub generate one.</summary>
-    public string? Id { get; init; }
+    public string? EventId { get; init; }
 
     /// <summary>The SSE event type subscribers see; <c>null</c> means <c>message</c>.</summary>
-    public string? Type { get; init; }
+    public string? EventType { get; init; }
 
     /// <summary>The reconnection time to send subscribers in the event's <c>retry</c> field.</summary>
-    public TimeSpan? Retry { get; init; }
+    public TimeSpan? ReconnectionInterval { get; init; }
 }

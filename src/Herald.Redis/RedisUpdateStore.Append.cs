@@ -22,8 +22,8 @@ internal sealed partial class RedisUpdateStore
             return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
         }
 
-        var id = update.Id ?? Update.NewId();
-        update = update.Id is null ? update with { Id = id } : update;
+        var id = update.EventId ?? Update.NewId();
+        update = update.EventId is null ? update with { EventId = id } : update;
         string topics;
         try
         {
@@ -52,13 +52,13 @@ internal sealed partial class RedisUpdateStore
             values.Add(update.Data);
         }
 
-        if (update.Type is not null)
+        if (update.EventType is not null)
         {
             values.Add("y");
-            values.Add(update.Type);
+            values.Add(update.EventType);
         }
 
-        if (update.Retry is { } retry)
+        if (update.ReconnectionInterval is { } retry)
         {
             values.Add("r");
             values.Add((long)retry.TotalMilliseconds);
@@ -69,7 +69,7 @@ internal sealed partial class RedisUpdateStore
 
     private async ValueTask<StoredUpdate> WriteAsync(Update update, RedisValue[] values, DateTimeOffset storedAt)
     {
-        var id = update.Id!;
+        var id = update.EventId!;
         RedisResult result;
         try
         {

@@ -220,12 +220,12 @@ internal sealed partial class RedisUpdateStore
 
         var update = new Update
         {
-            Id = id,
+            EventId = id,
             Topics = parsedTopics,
             Data = data,
             Private = isPrivate,
-            Type = type,
-            Retry = retry is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+            EventType = type,
+            ReconnectionInterval = retry is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
         };
 
         stored = new StoredUpdate(sequence, update, DateTimeOffset.FromUnixTimeMilliseconds(storedAt.Value));

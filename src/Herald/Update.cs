@@ -13,13 +13,13 @@ public sealed record Update
     public bool Private { get; init; }
 
     /// <summary>The update's id (the SSE <c>id</c>); a <c>urn:uuid:…</c> is generated when none is given.</summary>
-    public string? Id { get; init; }
+    public string? EventId { get; init; }
 
     /// <summary>The SSE <c>event</c> type.</summary>
-    public string? Type { get; init; }
+    public string? EventType { get; init; }
 
     /// <summary>The SSE <c>retry</c> delay.</summary>
-    public TimeSpan? Retry { get; init; }
+    public TimeSpan? ReconnectionInterval { get; init; }
 
     /// <summary>
     /// The one-line reason a hub refuses this update, or <c>null</c> when it may be published: the one rule set that

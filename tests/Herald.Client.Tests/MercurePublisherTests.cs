@@ -30,9 +30,9 @@ public sealed class MercurePublisherTests
                 Topics = ["https://example.com/books/1", "/books/{id}"],
                 Data = "{\"title\": \"Dune & co\"}\nline two",
                 Private = true,
-                Id = "book-1",
-                Type = "update",
-                Retry = TimeSpan.FromSeconds(5),
+                EventId = "book-1",
+                EventType = "update",
+                ReconnectionInterval = TimeSpan.FromSeconds(5),
             },
             CancellationToken.None).WaitAsync(TestServer.Timeout);
         var (authorization, contentType, form) = await received.Task.WaitAsync(TestServer.Timeout);

@@ -77,9 +77,9 @@ internal static class PublishCommand
                 Topics = parseResult.GetRequiredValue(topic),
                 Data = parseResult.GetValue(data),
                 Private = parseResult.GetValue(isPrivate),
-                Id = parseResult.GetValue(id),
-                Type = parseResult.GetValue(type),
-                Retry = parseResult.GetValue(retry) is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                EventId = parseResult.GetValue(id),
+                EventType = parseResult.GetValue(type),
+                ReconnectionInterval = parseResult.GetValue(retry) is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             };
 
             try

@@ -145,7 +145,7 @@ internal static class DemoEndpoints
             {
                 Topics = [DemoTopics.TestUpdates],
                 Data = JsonSerializer.Serialize(new { text, sentAt = DateTimeOffset.UtcNow }, Json),
-                Type = "test",
+                EventType = "test",
             },
             context.RequestAborted);
         return Results.Json(new { id }, Json);
@@ -244,7 +244,7 @@ internal static class DemoEndpoints
             {
                 Topics = [DemoTopics.ChatRoom(room)],
                 Data = JsonSerializer.Serialize(new { nickname, text, sentAt = DateTimeOffset.UtcNow }, Json),
-                Type = "message",
+                EventType = "message",
             },
             context.RequestAborted);
         return Results.Json(new { id }, Json);

@@ -44,7 +44,7 @@ internal sealed class HubFiguresPublisher(MercureHub hub) : BackgroundService
             {
                 Topics = [DemoTopics.Metrics],
                 Data = JsonSerializer.Serialize(figures, Json),
-                Type = EventType,
+                EventType = EventType,
             });
         }
     }

@@ -65,5 +65,5 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     }
 
     /// <summary>The SSE frame of an update that passed <see cref="Update.Check"/> (its id and type cannot break the framing).</summary>
-    public static byte[] Encode(Update update) => SseFrame.EncodeValidated(update.Data, update.Type, update.Id, update.Retry);
+    public static byte[] Encode(Update update) => SseFrame.EncodeValidated(update.Data, update.EventType, update.EventId, update.ReconnectionInterval);
 }

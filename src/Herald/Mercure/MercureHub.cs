@@ -107,7 +107,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     }
 
     /// <summary>The update with a fresh id if it has none.</summary>
-    internal static Update WithId(Update update) => update.Id is null ? update with { Id = NewId() } : update;
+    internal static Update WithId(Update update) => update.EventId is null ? update with { EventId = NewId() } : update;
 
     /// <summary>A fresh update or subscriber id: a time-ordered UUID, which keeps the history's id index cheap to insert into.</summary>
     public static string NewId() => Update.NewId();

@@ -120,7 +120,7 @@ internal sealed class Presence
                 Topics = [SubscriptionId(topic, entry.Id)],
                 Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
                 Private = true,
-                Id = id,
+                EventId = id,
             };
             Volatile.Write(ref _lastEventId, id);
         }

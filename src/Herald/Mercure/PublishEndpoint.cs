@@ -101,7 +101,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
         catch (DuplicateUpdateIdException)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status409Conflict, $"an update with id {parsed.Id} was already published").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status409Conflict, $"an update with id {parsed.EventId} was already published").ConfigureAwait(false);
             return;
         }
         catch (StoreUnavailableException e)
@@ -156,9 +156,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             Topics = topics,
             Data = form.Data,
             Private = form.Private,
-            Id = form.Id,
-            Type = form.Type,
-            Retry = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
+            EventId = form.Id,
+            EventType = form.Type,
+            ReconnectionInterval = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         };
         error = update.Check();
         return error is null ? MercureHub.WithId(update) : null;

@@ -43,7 +43,7 @@ internal static class SseFrame
             : null;
     }
 
-    public static byte[] Encode(in ServerSentEvent e) => Encode(e.Data, e.EventType, e.Id, e.Retry);
+    public static byte[] Encode(in ServerSentEvent e) => Encode(e.Data, e.EventType, e.EventId, e.ReconnectionInterval);
 
     /// <summary>Encodes one event, refusing an id or type that could break the framing (<see cref="Validate"/>).</summary>
     /// <remarks>For events an app hands over as they are (<c>MapEventStream</c>); a hub's updates were checked when they came in.</remarks>

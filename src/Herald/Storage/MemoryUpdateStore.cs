@@ -92,13 +92,13 @@ internal sealed class MemoryUpdateStore : IUpdateStore
             ThrowIfNotRunning();
             var now = _time.GetUtcNow();
             TrimExpired(now);
-            var id = update.Id ?? UpdateValidation.NewId();
+            var id = update.EventId ?? UpdateValidation.NewId();
             if (_sequences.ContainsKey(id))
             {
                 return ValueTask.FromException<StoredUpdate>(DuplicateUpdateIdException.For(id));
             }
 
-            var stored = new StoredUpdate(_lastSequence + 1, update.Id is null ? update with { Id = id } : update, now);
+            var stored = new StoredUpdate(_lastSequence + 1, update.EventId is null ? update with { EventId = id } : update, now);
             if (_count == _capacity)
             {
                 RemoveOldest();

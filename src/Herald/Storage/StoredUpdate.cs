@@ -6,10 +6,10 @@ namespace Herald.Storage;
 /// before, even when retention has removed every update. Subscribers resume from it, so reusing one would
 /// replay the wrong history.
 /// </param>
-/// <param name="Update">The update as stored; its <see cref="Herald.Update.Id"/> is always set.</param>
+/// <param name="Update">The update as stored; its <see cref="Herald.Update.EventId"/> is always set.</param>
 /// <param name="StoredAt">When the store accepted it; retention by age counts from here.</param>
 public sealed record StoredUpdate(long Sequence, Update Update, DateTimeOffset StoredAt)
 {
     /// <summary>The update's id, never <c>null</c> once stored.</summary>
-    public string Id => Update.Id!;
+    public string Id => Update.EventId!;
 }

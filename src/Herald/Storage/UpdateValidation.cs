@@ -83,12 +83,12 @@ internal static class UpdateValidation
             }
         }
 
-        if (update.Id is { } id && CheckId(id) is { } idError)
+        if (update.EventId is { } id && CheckId(id) is { } idError)
         {
             return idError;
         }
 
-        if (update.Type is { } type)
+        if (update.EventType is { } type)
         {
             if (FindForbidden(type) is { } reason)
             {

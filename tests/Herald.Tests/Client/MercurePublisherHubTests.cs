@@ -20,7 +20,7 @@ public sealed class MercurePublisherHubTests
         using var publisher = new MercurePublisher(new Uri(hub.HubUrl), TestHub.PublisherToken(Topic));
 
         var generated = await publisher.PublishAsync(new PublishRequest { Topics = [Topic], Data = "one" }).WaitAsync(Timeout);
-        var chosen = await publisher.PublishAsync(new PublishRequest { Topics = [Topic], Data = "two", Id = "book-1-v2", Type = "changed" }).WaitAsync(Timeout);
+        var chosen = await publisher.PublishAsync(new PublishRequest { Topics = [Topic], Data = "two", EventId = "book-1-v2", EventType = "changed" }).WaitAsync(Timeout);
 
         Assert.StartsWith("urn:uuid:", generated, StringComparison.Ordinal);
         Assert.Equal("book-1-v2", chosen);

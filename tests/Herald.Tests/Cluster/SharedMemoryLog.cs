@@ -51,7 +51,7 @@ internal sealed class SharedMemoryLog
         StoredUpdate stored;
         lock (_gate)
         {
-            if (_ids.ContainsKey(update.Id!))
+            if (_ids.ContainsKey(update.EventId!))
             {
                 return null;
             }

@@ -127,7 +127,7 @@ internal sealed class SharedMemoryStore : IUpdateStore
             return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
         }
 
-        return AppendCoreAsync(update.Id is null ? update with { Id = "urn:uuid:" + Guid.CreateVersion7() } : update);
+        return AppendCoreAsync(update.EventId is null ? update with { EventId = "urn:uuid:" + Guid.CreateVersion7() } : update);
     }
 
     public ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken)
@@ -165,7 +165,7 @@ internal sealed class SharedMemoryStore : IUpdateStore
         var stored = _log.Append(update, _time.GetUtcNow())
 
             // The one internal call: a store outside Herald cannot set DuplicateUpdateIdException.Id, which the spec checks.
-            ?? throw DuplicateUpdateIdException.For(update.Id!);
+            ?? throw DuplicateUpdateIdException.For(update.EventId!);
         await WhenDelivered(stored.Sequence).ConfigureAwait(false);
         return stored;
     }

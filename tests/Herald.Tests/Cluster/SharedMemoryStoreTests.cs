@@ -38,7 +38,7 @@ public sealed class SharedMemoryStoreTests : UpdateStoreSpec
             {
                 for (var i = 0; i < PerNode; i++)
                 {
-                    await store.AppendAsync(new Update { Topics = ["https://example.com/x"], Id = $"urn:test:{n}:{i}" }, CancellationToken.None).Within();
+                    await store.AppendAsync(new Update { Topics = ["https://example.com/x"], EventId = $"urn:test:{n}:{i}" }, CancellationToken.None).Within();
                     if (i % 10 == 0)
                     {
                         await store.AnnounceAsync($"announced {n}:{i}", CancellationToken.None).Within();
@@ -57,7 +57,7 @@ public sealed class SharedMemoryStoreTests : UpdateStoreSpec
             var first = heard[0].First(e => e.EndsWith("|urn:test:0:0", StringComparison.Ordinal));
             Assert.Equal(long.Parse(first.Split('|')[0], System.Globalization.CultureInfo.InvariantCulture), await stores[2].FindSequenceAsync("urn:test:0:0", CancellationToken.None).Within());
             await Assert.ThrowsAsync<DuplicateUpdateIdException>(
-                () => stores[1].AppendAsync(new Update { Topics = ["https://example.com/x"], Id = "urn:test:0:0" }, CancellationToken.None).Within());
+                () => stores[1].AppendAsync(new Update { Topics = ["https://example.com/x"], EventId = "urn:test:0:0" }, CancellationToken.None).Within());
         }
         finally
         {

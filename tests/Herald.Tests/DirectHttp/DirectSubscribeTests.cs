@@ -106,7 +106,7 @@ public sealed class DirectSubscribeTests
     public async Task Resuming_from_the_query_with_an_escaped_id_is_decoded_once()
     {
         await using var hub = await Start();
-        var first = await hub.Hub.PublishAsync(new Update { Topics = [Topic], Id = "id with spaces/and?query", Data = "one" });
+        var first = await hub.Hub.PublishAsync(new Update { Topics = [Topic], EventId = "id with spaces/and?query", Data = "one" });
         await hub.Hub.PublishAsync(new Update { Topics = [Topic], Data = "two" });
         await using var connection = await RawConnection.OpenAsync(hub.BaseUrl);
 
@@ -131,7 +131,7 @@ public sealed class DirectSubscribeTests
         for (var i = 0; i < 50; i++)
         {
             // Sizes across hex digit boundaries: 1, 2 and 3+ digit chunk sizes.
-            ids.Add(await hub.Hub.PublishAsync(new Update { Topics = [Topic], Data = i + ":" + new string('d', i * 37), Type = "t" + i }));
+            ids.Add(await hub.Hub.PublishAsync(new Update { Topics = [Topic], Data = i + ":" + new string('d', i * 37), EventType = "t" + i }));
         }
 
         var events = new ChunkedEvents(connection);

@@ -59,7 +59,7 @@ public sealed class EventStreamTests
             for (var i = 0; i < 3; i++)
             {
                 await gate.WaitAsync(ct);
-                await stream.SendAsync(new ServerSentEvent(i.ToString(System.Globalization.CultureInfo.InvariantCulture), Id: "e" + i), ct);
+                await stream.SendAsync(new ServerSentEvent(i.ToString(System.Globalization.CultureInfo.InvariantCulture), EventId: "e" + i), ct);
             }
         }));
         await using var _ = app;
@@ -189,7 +189,7 @@ public sealed class EventStreamTests
         {
             try
             {
-                await stream.SendAsync(new ServerSentEvent("x", Id: "a\nb"), ct);
+                await stream.SendAsync(new ServerSentEvent("x", EventId: "a\nb"), ct);
             }
             catch (ArgumentException e)
             {

@@ -55,7 +55,7 @@ public sealed class LastEventIdHeaderTests
         await ForBothPaths(async (baseUrl, services) =>
         {
             var store = services.GetRequiredService<Herald.Mercure.MercureHub>().Store;
-            await store.AppendAsync(new Update { Topics = ["t"], Data = "old", Id = "\u00fc-1" }, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            await store.AppendAsync(new Update { Topics = ["t"], Data = "old", EventId = "\u00fc-1" }, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
             // Unknown id: the newest is that one. Known id, named in the query: it is that one.
             Assert.Equal(200, await HardeningHubs.StatusOfRawRequestAsync(baseUrl, HardeningHubs.SubscribeHead(baseUrl, "Last-Event-ID: unknown"u8.ToArray())));

@@ -65,7 +65,7 @@ public sealed class ReservedNamespaceTests
 
     [Fact]
     public void The_event_type_mercure_is_the_hubs_own()
-        => Assert.Throws<HeraldUpdateException>(() => MercureHub.Prepare(new Update { Topics = ["t"], Type = "mercure" }));
+        => Assert.Throws<HeraldUpdateException>(() => MercureHub.Prepare(new Update { Topics = ["t"], EventType = "mercure" }));
 
     [Theory]
     [InlineData("/.well-known/mercure/subscriptions/t/urn:uuid:1")]

@@ -32,7 +32,7 @@ public sealed class StoreShutdownTests
                 try
                 {
                     var stored = await store.AppendAsync(new Update { Topics = [Topic], Data = $"{p}:{i}" }, CancellationToken.None);
-                    acked.Enqueue(stored.Update.Id!);
+                    acked.Enqueue(stored.Update.EventId!);
                 }
                 catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or StoreUnavailableException or OperationCanceledException)
                 {
@@ -113,7 +113,7 @@ public sealed class StoreShutdownTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await foreach (var stored in store.ReadAfterAsync(0, null, timeout.Token))
         {
-            ids.Add(stored.Update.Id!);
+            ids.Add(stored.Update.EventId!);
         }
 
         return ids;

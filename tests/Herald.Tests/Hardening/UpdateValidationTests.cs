@@ -15,7 +15,7 @@ namespace Herald.Tests.Hardening;
 public sealed class UpdateValidationTests
 {
     private static Update With(string? id = null, string? type = null, string topic = "https://example.com/t")
-        => new() { Topics = [topic], Data = "x", Id = id, Type = type };
+        => new() { Topics = [topic], Data = "x", EventId = id, EventType = type };
 
     [Theory]
     [InlineData("\u00fc-1")]
@@ -68,8 +68,8 @@ public sealed class UpdateValidationTests
     public void Printable_ASCII_ids_and_text_in_any_script_pass()
     {
         var prepared = MercureHub.Prepare(With(id: "urn:uuid:0190-a b/c?d=e#", type: "\u00e9v\u00e9nement", topic: "https://example.com/caf\u00e9/\U0001f389"));
-        Assert.Equal("urn:uuid:0190-a b/c?d=e#", prepared.Id);
-        Assert.StartsWith("urn:uuid:", MercureHub.Prepare(With()).Id, StringComparison.Ordinal);
+        Assert.Equal("urn:uuid:0190-a b/c?d=e#", prepared.EventId);
+        Assert.StartsWith("urn:uuid:", MercureHub.Prepare(With()).EventId, StringComparison.Ordinal);
     }
 
     [Fact]

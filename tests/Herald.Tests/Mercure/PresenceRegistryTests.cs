@@ -21,7 +21,7 @@ public sealed class PresenceRegistryTests
         Assert.Equal(Entry.Topics.Select(t => Presence.SubscriptionId(t, Entry.Id)), joined.Select(e => Assert.Single(e.Topics)));
         Assert.All(joined, e => Assert.True(e.Private));
         Assert.All(joined, e => Assert.True(JsonDocument.Parse(e.Data!).RootElement.GetProperty("active").GetBoolean()));
-        Assert.Equal(joined[^1].Id, presence.LastEventId);
+        Assert.Equal(joined[^1].EventId, presence.LastEventId);
         Assert.Equal(2, presence.Subscriptions(subscriberId: Entry.Id).Count());
 
         var left = presence.OnAnnouncement(Presence.Announcement(Entry, active: false));

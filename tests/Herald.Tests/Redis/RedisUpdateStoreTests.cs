@@ -198,7 +198,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         return store;
     }
 
-    private static Update Update(string? id = null) => new() { Topics = [Topic], Id = id, Data = "{}" };
+    private static Update Update(string? id = null) => new() { Topics = [Topic], EventId = id, Data = "{}" };
 
     private static int Count(List<StoredUpdate> heard)
     {

@@ -32,7 +32,7 @@ internal static class TestTimeouts
     /// reference, so records read back never equal the ones appended.
     /// </summary>
     public static string Describe(this StoredUpdate stored) =>
-        $"{stored.Sequence}|{stored.Id}|{string.Join(' ', stored.Update.Topics)}|{stored.Update.Data}|{stored.Update.Private}|{stored.Update.Type}|{stored.Update.Retry}|{stored.StoredAt:O}";
+        $"{stored.Sequence}|{stored.Id}|{string.Join(' ', stored.Update.Topics)}|{stored.Update.Data}|{stored.Update.Private}|{stored.Update.EventType}|{stored.Update.ReconnectionInterval}|{stored.StoredAt:O}";
 
     public static IEnumerable<string> Describe(this IEnumerable<StoredUpdate> stored) => stored.Select(Describe);
 

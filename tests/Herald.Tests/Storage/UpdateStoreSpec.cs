@@ -53,7 +53,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
     }
 
     private protected static Update NewUpdate(string? id = null, string? data = "{\"price\":42}", string topic = Topic) =>
-        new() { Topics = [topic], Id = id, Data = data };
+        new() { Topics = [topic], EventId = id, Data = data };
 
     private protected static Task<StoredUpdate> AppendAsync(IUpdateStore store, Update update) =>
         store.AppendAsync(update, CancellationToken.None).Within();
@@ -137,9 +137,9 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
                 Topics = [Topic, "https://example.com/authors/{id}", "urn:alternate:ünïcødé"],
                 Data = "{\"title\":\"Dune\"}",
                 Private = true,
-                Id = "urn:uuid:0d9d5c6b-3f8e-4a5e-9d4c-1f0f4f6b7a10",
-                Type = "book-updated",
-                Retry = TimeSpan.FromMilliseconds(2500),
+                EventId = "urn:uuid:0d9d5c6b-3f8e-4a5e-9d4c-1f0f4f6b7a10",
+                EventType = "book-updated",
+                ReconnectionInterval = TimeSpan.FromMilliseconds(2500),
             },
             "minimal" => new Update { Topics = [Topic] },
             "multiline" => new Update { Topics = [Topic], Data = "line 1\nline 2\r\nline 3\rline 4 – “quoted” 🚀" },
@@ -156,16 +156,16 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
             Assert.Equal(update.Topics, stored.Update.Topics);
             Assert.Equal(update.Data, stored.Update.Data);
             Assert.Equal(update.Private, stored.Update.Private);
-            Assert.Equal(update.Type, stored.Update.Type);
-            Assert.Equal(update.Retry, stored.Update.Retry);
+            Assert.Equal(update.EventType, stored.Update.EventType);
+            Assert.Equal(update.ReconnectionInterval, stored.Update.ReconnectionInterval);
             Assert.Equal(appended.Id, stored.Id);
             Assert.Equal(appended.Sequence, stored.Sequence);
             Assert.Equal(appended.StoredAt, stored.StoredAt);
         }
 
-        if (update.Id is not null)
+        if (update.EventId is not null)
         {
-            Assert.Equal(update.Id, read.Id);
+            Assert.Equal(update.EventId, read.Id);
         }
     }
 

@@ -149,12 +149,12 @@ internal sealed class SqliteBatch : IDisposable
         }
 
         Check(raw.sqlite3_bind_int64(_insert, Seq, sequence));
-        Check(BindText(Id, update.Id));
+        Check(BindText(Id, update.EventId));
         Check(raw.sqlite3_bind_text(_insert, Topics, topics));
         Check(BindText(Data, update.Data));
         Check(raw.sqlite3_bind_int64(_insert, Private, update.Private ? 1 : 0));
-        Check(BindText(Type, update.Type));
-        Check(update.Retry is { } retry
+        Check(BindText(Type, update.EventType));
+        Check(update.ReconnectionInterval is { } retry
             ? raw.sqlite3_bind_int64(_insert, Retry, (long)retry.TotalMilliseconds)
             : raw.sqlite3_bind_null(_insert, Retry));
         Check(raw.sqlite3_bind_int64(_insert, StoredAt, storedAt));

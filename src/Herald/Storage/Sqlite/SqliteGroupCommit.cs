@@ -160,7 +160,7 @@ internal sealed class SqliteGroupCommit(
                             continue;
                         case SqliteBatch.Outcome.DuplicateId:
                             // Only this statement failed; the rest of the batch goes on in the same transaction.
-                            pending.Error = DuplicateUpdateIdException.For(update.Id!);
+                            pending.Error = DuplicateUpdateIdException.For(update.EventId!);
                             continue;
                     }
 

@@ -90,12 +90,12 @@ internal sealed class SqliteHistoryReader(SqliteDatabase database, StoreLifecycl
     {
         var update = new Update
         {
-            Id = reader.GetString(1),
+            EventId = reader.GetString(1),
             Topics = TopicsJson.Parse(reader.GetString(2)),
             Data = reader.IsDBNull(3) ? null : reader.GetString(3),
             Private = reader.GetInt64(4) != 0,
-            Type = reader.IsDBNull(5) ? null : reader.GetString(5),
-            Retry = reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+            EventType = reader.IsDBNull(5) ? null : reader.GetString(5),
+            ReconnectionInterval = reader.IsDBNull(6) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(6)),
         };
         return new StoredUpdate(reader.GetInt64(0), update, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
     }

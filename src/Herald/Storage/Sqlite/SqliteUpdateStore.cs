@@ -137,7 +137,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
             return ValueTask.FromCanceled<StoredUpdate>(cancellationToken);
         }
 
-        return _writer.Enqueue(update.Id is null ? update with { Id = UpdateValidation.NewId() } : update, cancellationToken);
+        return _writer.Enqueue(update.EventId is null ? update with { EventId = UpdateValidation.NewId() } : update, cancellationToken);
     }
 
     public ValueTask<long?> FindSequenceAsync(string id, CancellationToken cancellationToken)

@@ -55,13 +55,13 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
         await using (store)
         {
             await store.StartAsync(CancellationToken.None).Within();
-            await store.AppendAsync(new Update { Topics = ["t"], Id = "nul-1", Data = "a\0b \ud800 c", Type = "t\0u" }, CancellationToken.None).Within();
-            await store.AppendAsync(new Update { Topics = ["t"], Id = "", Data = "" }, CancellationToken.None).Within();
+            await store.AppendAsync(new Update { Topics = ["t"], EventId = "nul-1", Data = "a\0b \ud800 c", EventType = "t\0u" }, CancellationToken.None).Within();
+            await store.AppendAsync(new Update { Topics = ["t"], EventId = "", Data = "" }, CancellationToken.None).Within();
 
             var read = await store.ReadAllAsync();
 
             Assert.Equal("a\0b \ufffd c", read[0].Update.Data);
-            Assert.Equal("t\0u", read[0].Update.Type);
+            Assert.Equal("t\0u", read[0].Update.EventType);
             Assert.Equal("", read[1].Id);
             Assert.Equal("", read[1].Update.Data);
         }
