@@ -203,7 +203,7 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new HistoryStoreException(
-                $"Cannot reach Redis at {_transport.Display} ({ConnectFailure(ex)}): start it, or fix --transport (Herald:Transport).",
+                $"Cannot reach Redis at {_transport.Display} ({ConnectFailure(ex)}): start it, or fix the Herald:Transport setting.",
                 ex);
         }
     }

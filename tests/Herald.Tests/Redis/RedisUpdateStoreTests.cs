@@ -142,7 +142,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
             var error = await Assert.ThrowsAsync<HistoryStoreException>(() => store.StartAsync(CancellationToken.None).Within());
 
             Assert.StartsWith($"Cannot reach Redis at redis://127.0.0.1:{port} (", error.Message, StringComparison.Ordinal);
-            Assert.EndsWith("start it, or fix --transport (Herald:Transport).", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith("start it, or fix the Herald:Transport setting.", error.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', error.Message);
         }
     }
