@@ -60,10 +60,12 @@ internal static class HubServer
             kestrel.Limits.MaxRequestLineSize = 256 * 1024;
             kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
 
-            // Connections past what the process has descriptors for are answered 503 rather than kill it; subscriptions
-            // opening a connection are served straight from it, without Kestrel's HTTP layer.
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseHeraldConnectionLimit().UseHeraldSubscriptions());
+            // Subscriptions opening a connection are served straight from it, without Kestrel's HTTP layer.
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
         });
+
+        // ...and most never become Kestrel connections at all: Herald's listener serves them on their sockets.
+        builder.WebHost.UseHeraldListener();
 
         builder.Services.AddHerald().UseRedis();
         var demos = builder.Services.AddDemosIfEnabled(builder.Configuration);

@@ -82,7 +82,7 @@ public sealed class HeraldOptions
     public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Most connections the endpoints with <c>UseHeraldConnectionLimit</c> (as <c>herald serve</c> runs) keep open at once;
+    /// Most connections Herald's listener (<c>UseHeraldListener</c>, as <c>herald serve</c> runs) keeps open at once;
     /// past it a new connection is answered 503 with <c>Retry-After</c> and closed. <c>null</c> (default): the
     /// process's open-file limit less the descriptors it already holds and headroom (Linux). A larger value is
     /// lowered to that (more connections than descriptors would kill the process), and Kestrel's

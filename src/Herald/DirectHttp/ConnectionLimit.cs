@@ -4,14 +4,13 @@ using Microsoft.Extensions.Logging;
 namespace Herald.DirectHttp;
 
 /// <summary>
-/// How many connections the hub keeps open at once, all endpoints together (<see cref="HeraldOptions.MaxConnections"/>,
+/// How many connections Herald's listeners keep open at once, all endpoints together (<see cref="HeraldOptions.MaxConnections"/>,
 /// else a default under the process's open-file limit, and never more than Kestrel's <c>MaxConcurrentConnections</c>).
 /// </summary>
 /// <remarks>
 /// Past the open-file limit every accept fails at once (EMFILE) while the backlog stays readable; the accept loop then
-/// spun at a whole core (Kestrel's retries at once to this day: <see cref="ConnectionLimitMiddleware"/>), and whatever
-/// else needed a descriptor (a SQLite file, an assembly, a thread's event) failed: the process aborted with "Out of
-/// memory" in 2 runs of 3. A cap below the limit answers the excess 503 instead.
+/// spun at a whole core, and whatever else needed a descriptor (a SQLite file, an assembly, a thread's event) failed:
+/// the process aborted with "Out of memory" in 2 runs of 3. A cap below the limit answers the excess 503 instead.
 /// The default leaves what the process already holds when it binds (the runtime keeps every loaded assembly open:
 /// about 225 descriptors for an idle <c>herald serve</c>) and headroom for what it opens later.
 /// </remarks>

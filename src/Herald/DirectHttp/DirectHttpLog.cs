@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.DirectHttp;
@@ -5,8 +7,11 @@ namespace Herald.DirectHttp;
 /// <summary>The direct HTTP/1.1 path's log messages (event ids 400-499).</summary>
 internal static partial class DirectHttpLog
 {
-    [LoggerMessage(400, LogLevel.Information, "Serving at most {MaxConnections} connections at once (all endpoints); past that a new connection is answered 503.")]
-    public static partial void ConnectionLimit(ILogger logger, int maxConnections);
+    [LoggerMessage(400, LogLevel.Information, "Listening on {EndPoint}; at most {MaxConnections} connections at once (all endpoints).")]
+    public static partial void Listening(ILogger logger, EndPoint? endPoint, int maxConnections);
+
+    [LoggerMessage(401, LogLevel.Warning, "Accepting connections failed ({Error}); retrying with a pause.")]
+    public static partial void AcceptFailed(ILogger logger, SocketError error);
 
     [LoggerMessage(
         402,

@@ -15,8 +15,8 @@ using Microsoft.Extensions.Primitives;
 namespace Herald.DirectHttp;
 
 /// <summary>
-/// Where <c>MapHerald</c> mounted the hub, so the connection level
-/// (<c>UseHeraldSubscriptions</c>) knows which requests are subscriptions, and whether it may serve them itself.
+/// Where <c>MapHerald</c> mounted the hub, so the connection level (<c>UseHeraldListener</c>,
+/// <c>UseHeraldSubscriptions</c>) knows which requests are subscriptions, and whether it may serve them itself.
 /// </summary>
 /// <remarks>
 /// A subscription served on its connection skips the app's middleware. That is only right while nothing the app set up

@@ -26,7 +26,7 @@ public static class HeraldEndpointRouteBuilderExtensions
         var publish = services.GetRequiredService<PublishEndpoint>();
         var subscriptions = services.GetRequiredService<SubscriptionsEndpoint>();
 
-        // Tells UseHeraldSubscriptions which requests are subscriptions. Inside a route group the
+        // Tells UseHeraldSubscriptions / UseHeraldListener which requests are subscriptions. Inside a route group the
         // hub's real path has the group's prefix (and its conventions), which the connection level cannot see: those
         // subscriptions stay on Kestrel's HTTP path.
         var group = endpoints.MapGroup(path);

@@ -1,4 +1,5 @@
 using Herald.DirectHttp;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -27,22 +28,14 @@ public static class HeraldListenOptionsExtensions
     }
 
     /// <summary>
-    /// Keeps the hub's connections on this endpoint, together with those of every other endpoint that uses it, under
-    /// <see cref="Herald.HeraldOptions.MaxConnections"/> (by default what the process's open-file limit leaves room
-    /// for): a connection over it is answered <c>503</c> with <c>Retry-After</c> and closed, instead of taking the last
-    /// descriptors the process needs to run. Call it first, before <c>UseHttps</c> and <see cref="UseHeraldSubscriptions"/>,
-    /// so it counts every connection. Needs <c>AddHerald()</c>.
+    /// Makes Herald's listener Kestrel's transport for TCP endpoints: a connection that opens with a plain
+    /// subscription to the hub is served by the hub on its socket and never becomes a Kestrel connection (the least
+    /// memory per idle subscriber); every other connection is handed to Kestrel's sockets transport unchanged. Use it
+    /// with <see cref="UseHeraldSubscriptions"/>, which catches subscriptions the listener leaves to Kestrel.
     /// </summary>
-    /// <example><code>
-    /// builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldConnectionLimit().UseHeraldSubscriptions()));
-    /// </code></example>
-    public static ListenOptions UseHeraldConnectionLimit(this ListenOptions listenOptions)
+    public static IWebHostBuilder UseHeraldListener(this IWebHostBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(listenOptions);
-        var shared = listenOptions.ApplicationServices.GetService<SharedConnectionLimit>()
-            ?? throw new InvalidOperationException("UseHeraldConnectionLimit() needs the hub's services: call services.AddHerald() first.");
-        var connections = shared.For(listenOptions.KestrelServerOptions.Limits);
-        listenOptions.Use(next => new ConnectionLimitMiddleware(next, connections).OnConnectionAsync);
-        return listenOptions;
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, SubscriptionListenerFactory>());
     }
 }

@@ -42,7 +42,6 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<PublishEndpoint>();
         services.AddSingleton<SubscribeEndpoint>();
         services.AddSingleton<Herald.DirectHttp.HubRoute>();
-        services.AddSingleton<Herald.DirectHttp.SharedConnectionLimit>();
         services.AddSingleton<SubscriptionsEndpoint>();
         return new HeraldBuilder(services);
     }

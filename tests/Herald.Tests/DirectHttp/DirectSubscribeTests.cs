@@ -708,7 +708,8 @@ public sealed class DirectSubscribeTests
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldConnectionLimit().UseHeraldSubscriptions()));
+        builder.WebHost.UseHeraldListener();
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions()));
         builder.Logging.ClearProviders();
         builder.Services.AddHerald(o => o.Anonymous = true);
         var app = builder.Build();
@@ -778,11 +779,11 @@ public sealed class DirectSubscribeTests
     }
 
     [Theory]
-    [InlineData(true)] // as herald serve runs: behind the connection limit, taken over by the connection middleware
+    [InlineData(true)] // a connection Herald's listener accepted
     [InlineData(false)] // a connection Kestrel accepted, taken over by the connection middleware
-    public async Task A_client_that_keeps_sending_after_its_subscription_head_is_cut(bool connectionLimit)
+    public async Task A_client_that_keeps_sending_after_its_subscription_head_is_cut(bool listener)
     {
-        await using var app = await StartEmbeddedAsync(_ => { }, _ => { }, connectionLimit);
+        await using var app = await StartEmbeddedAsync(_ => { }, _ => { }, listener);
         var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
         var hub = app.Services.GetRequiredService<Herald.Mercure.MercureHub>();
         await using var connection = await RawConnection.OpenAsync(baseUrl);
@@ -813,7 +814,7 @@ public sealed class DirectSubscribeTests
     public async Task A_head_that_trickles_past_the_servers_head_timeout_is_answered_408_and_the_connection_closed()
     {
         await using var app = await StartEmbeddedAsync(
-            _ => { }, _ => { }, connectionLimit: false, kestrel: k => k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+            _ => { }, _ => { }, listener: false, kestrel: k => k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
         var baseUrl = Herald.Cli.HubServer.Addresses(app).First().TrimEnd('/');
         await using var connection = await RawConnection.OpenAsync(baseUrl);
 
@@ -827,20 +828,25 @@ public sealed class DirectSubscribeTests
     }
 
     /// <summary>
-    /// A hub embedded with the connection middleware on (behind the connection limit too when <paramref name="connectionLimit"/>, as <c>herald serve</c> runs),
+    /// A hub embedded with the connection middleware on (and Herald's listener too when <paramref name="listener"/>),
     /// mapped with <paramref name="conventions"/>.
     /// </summary>
     private static async Task<WebApplication> StartEmbeddedAsync(
         Action<IServiceCollection> services,
         Action<IEndpointConventionBuilder> conventions,
-        bool connectionLimit = true,
+        bool listener = true,
         Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (listener)
+        {
+            builder.WebHost.UseHeraldListener();
+        }
+
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ConfigureEndpointDefaults(listen => (connectionLimit ? listen.UseHeraldConnectionLimit() : listen).UseHeraldSubscriptions());
+            k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
             kestrel?.Invoke(k);
         });
         builder.Logging.ClearProviders();

@@ -9,8 +9,8 @@ namespace Herald.Tests.Hardening;
 /// <summary>
 /// A real <c>herald serve</c> under <c>ulimit -n 400</c> (an idle hub already holds about 225 descriptors: the runtime
 /// keeps its assemblies open). Past the open-file limit its accept loop used to spin at a whole core and the process
-/// then aborted; now it keeps a connection limit under the file limit and answers the excess 503 with Retry-After, so
-/// it never runs out of descriptors.
+/// then aborted; now it keeps a connection limit under the file limit, answers the excess 503 with Retry-After, and
+/// pauses accepting when it is out of descriptors anyway.
 /// </summary>
 public sealed partial class ConnectionLimitTests
 {
@@ -31,8 +31,8 @@ public sealed partial class ConnectionLimitTests
     [Fact]
     public async Task A_configured_limit_above_what_the_file_limit_allows_is_lowered_and_a_flood_does_not_kill_the_hub()
     {
-        // Obeyed, 100,000 let connections take every descriptor: accepting failed with EMFILE (and spun a core),
-        // and the process aborted once anything else needed a file.
+        // Obeyed, 100,000 let connections take every descriptor: accepting failed with EMFILE (and spun a core
+        // before it paused), and the process aborted once anything else needed a file.
         await using var hub = await LowFileLimitHub.StartAsync(FileLimit, new Dictionary<string, string> { ["Herald__MaxConnections"] = "100000" });
         var limit = await StatedLimitAsync(hub);
         Assert.InRange(limit, 1, FileLimit - 1);

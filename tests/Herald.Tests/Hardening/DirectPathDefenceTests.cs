@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Tests.Hardening;
 
 /// <summary>
-/// The direct subscription path (the connection middleware, behind the connection limit or not) skips the app's middleware, so it
+/// The direct subscription path (Herald's listener, or its connection middleware) skips the app's middleware, so it
 /// must not serve a subscription that an app-wide defence would have refused: the host filter, an authorization
 /// fallback policy, a global rate limiter, forwarded headers. Each runs on a real Kestrel with the direct path on.
 /// </summary>
@@ -24,9 +24,9 @@ public sealed class DirectPathDefenceTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task The_host_filter_refuses_a_subscription_for_another_host(bool connectionLimit)
+    public async Task The_host_filter_refuses_a_subscription_for_another_host(bool listener)
     {
-        await using var app = await StartAsync(connectionLimit, configure: builder => builder.Configuration["AllowedHosts"] = "hub.example.com");
+        await using var app = await StartAsync(listener, configure: builder => builder.Configuration["AllowedHosts"] = "hub.example.com");
         var baseUrl = BaseUrl(app);
 
         var evil = await RawHttp.SendAsync(baseUrl, Subscription("evil.example"));
@@ -42,9 +42,9 @@ public sealed class DirectPathDefenceTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task An_authorization_fallback_policy_applies_to_subscriptions(bool connectionLimit)
+    public async Task An_authorization_fallback_policy_applies_to_subscriptions(bool listener)
     {
-        await using var app = await StartAsync(connectionLimit, configure: builder =>
+        await using var app = await StartAsync(listener, configure: builder =>
         {
             builder.Services.AddAuthentication("cookie").AddCookie("cookie");
             builder.Services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
@@ -60,10 +60,10 @@ public sealed class DirectPathDefenceTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task A_global_rate_limiter_applies_to_subscriptions(bool connectionLimit)
+    public async Task A_global_rate_limiter_applies_to_subscriptions(bool listener)
     {
         await using var app = await StartAsync(
-            connectionLimit,
+            listener,
             configure: builder => builder.Services.AddRateLimiter(o =>
             {
                 o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -84,12 +84,12 @@ public sealed class DirectPathDefenceTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Forwarded_headers_reach_the_apps_middleware_before_a_subscription_is_served(bool connectionLimit)
+    public async Task Forwarded_headers_reach_the_apps_middleware_before_a_subscription_is_served(bool listener)
     {
         // The app trusts its proxy (loopback) for X-Forwarded-For and refuses one client address; the address it
         // sees is the forwarded one, which the direct path knew nothing of.
         await using var app = await StartAsync(
-            connectionLimit,
+            listener,
             configure: builder => builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor),
             pipeline: app =>
             {
@@ -125,14 +125,19 @@ public sealed class DirectPathDefenceTests
     private static MercureHub Hub(WebApplication app) => app.Services.GetRequiredService<MercureHub>();
 
     /// <summary>
-    /// A hub embedded in an app with the direct path on: the connection middleware, behind the connection limit too when
-    /// <paramref name="connectionLimit"/> (as <c>herald serve</c> runs).
+    /// A hub embedded in an app with the direct path on: the connection middleware, and Herald's listener too when
+    /// <paramref name="listener"/> (as <c>herald serve</c> runs).
     /// </summary>
-    private static async Task<WebApplication> StartAsync(bool connectionLimit, Action<WebApplicationBuilder> configure, Action<WebApplication>? pipeline = null)
+    private static async Task<WebApplication> StartAsync(bool listener, Action<WebApplicationBuilder> configure, Action<WebApplication>? pipeline = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => (connectionLimit ? listen.UseHeraldConnectionLimit() : listen).UseHeraldSubscriptions()));
+        if (listener)
+        {
+            builder.WebHost.UseHeraldListener();
+        }
+
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions()));
         builder.Logging.ClearProviders();
         builder.Services.AddHerald(o => o.Anonymous = true);
         configure(builder);

@@ -10,7 +10,7 @@ namespace Herald.Tests.Hardening;
 
 /// <summary>
 /// The two ways a subscription is served, for tests that must hold on both: <see cref="TestHub"/> (the app of
-/// <c>herald serve</c>: subscriptions straight from the connection, <c>UseHeraldSubscriptions</c>) and a hub embedded
+/// <c>herald serve</c>: subscriptions straight from the connection, <c>UseHeraldListener</c>) and a hub embedded
 /// without the connection middleware, where Kestrel serves every request.
 /// </summary>
 internal static class HardeningHubs

@@ -10,7 +10,7 @@ namespace Herald.Tests.Hardening;
 /// <summary>
 /// The hand-written request parser of the direct subscription path must not be laxer than Kestrel: every head below
 /// goes to three hubs with the same Kestrel limits (256 KiB request line and headers, as <c>herald serve</c> sets;
-/// 100 header fields): <c>herald serve</c> itself (the connection limit and the connection middleware), one with the
+/// 100 header fields): <c>herald serve</c> itself (Herald's listener and its connection middleware), one with the
 /// connection middleware only, and one without any direct path. Each must answer with the status Kestrel gives.
 /// </summary>
 public sealed class MalformedHeadTests(MalformedHeadTests.Hubs hubs) : IClassFixture<MalformedHeadTests.Hubs>

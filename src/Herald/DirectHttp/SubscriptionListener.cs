@@ -1,0 +1,374 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.DirectHttp;
+
+/// <summary>
+/// Kestrel's transport for TCP endpoints, with subscriptions taken out before Kestrel sees them: it accepts each
+/// connection itself and peeks at its first bytes. A plain subscription (the same test as
+/// <see cref="SubscribeConnectionMiddleware"/>) is served right there, with nothing of Kestrel's per-connection state
+/// (pipes, send and receive loops, connection tracking) — an idle subscriber costs its socket and its subscription.
+/// Every other connection becomes a normal Kestrel connection through the sockets transport's own
+/// <see cref="SocketConnectionContextFactory"/>, its bytes still unread (they were only peeked at).
+/// </summary>
+/// <remarks>It keeps the connections open under <see cref="ConnectionLimit"/> (shared by every endpoint) and answers the rest 503.</remarks>
+internal sealed class SubscriptionListener : IConnectionListener
+{
+    /// <summary>How much of a new connection is peeked at: a subscription head larger than this goes to Kestrel.</summary>
+    private const int PeekBytes = 16 * 1024;
+
+    /// <summary>How long a new connection may stay silent before it is handed to Kestrel (and its timeouts).</summary>
+    private static readonly TimeSpan FirstBytesTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a refused connection is read from (so its close is not a reset that loses the 503).</summary>
+    private static readonly TimeSpan RefusalLinger = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between accepts while the process is out of descriptors (EMFILE, ENFILE).</summary>
+    private const int MaxAcceptBackoffMs = 1000;
+
+    private const string TooManyConnectionsReason = "too many connections to the hub, retry later\n";
+
+    private static readonly byte[] TooManyConnections = Encoding.ASCII.GetBytes(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + $"Content-Length: {TooManyConnectionsReason.Length}\r\nConnection: close\r\n\r\n{TooManyConnectionsReason}");
+
+    /// <summary>Shared by every connection: what a client sends that the hub reads only to drop.</summary>
+    private static readonly byte[] Discard = new byte[4096];
+
+    private static long s_connectionIds;
+
+    private readonly Socket _listenSocket;
+    private readonly bool _noDelay;
+    private readonly SocketConnectionContextFactory _factory;
+    private readonly IServiceProvider _services;
+    private readonly ILogger _logger;
+    private readonly Channel<ConnectionContext> _toKestrel = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<Socket, byte> _waiting = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _accepting;
+    private readonly HeadLimits _limits;
+    private readonly ConnectionLimit _connections;
+
+    public SubscriptionListener(
+        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
+    {
+        _listenSocket = listenSocket;
+        _noDelay = noDelay;
+        _factory = factory;
+        _services = services;
+        _limits = limits;
+        _connections = connections;
+        _logger = logger;
+        EndPoint = listenSocket.LocalEndPoint!;
+        _accepting = AcceptLoopAsync();
+    }
+
+    public EndPoint EndPoint { get; }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _toKestrel.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        _listenSocket.Dispose();
+        await _accepting.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await UnbindAsync().ConfigureAwait(false);
+        foreach (var socket in _waiting.Keys)
+        {
+            socket.Dispose();
+        }
+
+        _factory.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        await Task.Yield();
+        var backoffMs = 0;
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listenSocket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                backoffMs = 0;
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e) when (!_stopping.IsCancellationRequested
+                && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up while it waited in the backlog: the next one may be there already.
+                continue;
+            }
+            catch (SocketException e) when (!_stopping.IsCancellationRequested)
+            {
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory: another accept now fails the same way at once,
+                // and retrying without a pause spun a whole core. Wait, doubling from 10 ms up to a second, while
+                // connections close; the backlog keeps the clients meanwhile.
+                if (backoffMs == 0)
+                {
+                    DirectHttpLog.AcceptFailed(_logger, e.SocketErrorCode);
+                }
+
+                backoffMs = Math.Clamp(backoffMs * 2, 10, MaxAcceptBackoffMs);
+                try
+                {
+                    await Task.Delay(backoffMs, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                continue;
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+
+            if (!_connections.TryTake())
+            {
+                _ = RefuseAsync(socket);
+                continue;
+            }
+
+            socket.NoDelay = _noDelay;
+            _ = ClassifyAsync(socket);
+        }
+
+        _toKestrel.Writer.TryComplete();
+    }
+
+    /// <summary>Serves the connection if it opens with a subscription; hands it to Kestrel otherwise.</summary>
+    private async Task ClassifyAsync(Socket socket)
+    {
+        var route = _services.GetService<HubRoute>();
+        if (route?.DirectPath is not { } path)
+        {
+            ToKestrel(socket);
+            return;
+        }
+
+        RequestHead? head;
+        _waiting.TryAdd(socket, 0);
+        try
+        {
+            head = await PeekHeadAsync(socket, path, route).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Whatever failed (the peer, or a bug in reading the head), the socket is ours until it reaches Kestrel
+            // or DirectSubscription: close it and give its place under the connection limit back.
+            Close(socket);
+            return;
+        }
+        finally
+        {
+            _waiting.TryRemove(socket, out _);
+        }
+
+        if (head is null)
+        {
+            ToKestrel(socket);
+            return;
+        }
+
+        try
+        {
+            var serving = DirectSubscription.ServeAsync(
+                new ListenerConnection(socket, Interlocked.Increment(ref s_connectionIds)), head, route, _services, _logger);
+            head = null;
+            await serving.ConfigureAwait(false);
+        }
+        finally
+        {
+            Close(socket);
+        }
+    }
+
+    /// <summary>Closes a connection this listener counted.</summary>
+    private void Close(Socket socket)
+    {
+        socket.Dispose();
+        _connections.Release();
+    }
+
+    /// <summary>
+    /// Answers a connection over the limit 503 with <c>Retry-After</c> and closes it. The client's request is read
+    /// (and dropped) until it closes, for a few seconds at most: closing with it unread would send a reset, which can
+    /// destroy the answer before the client reads it. Past a few refusals at once, the connection is closed at once:
+    /// refusing must not cost the descriptors the limit keeps free.
+    /// </summary>
+    private async Task RefuseAsync(Socket socket)
+    {
+        if (!_connections.TryStartRefusal())
+        {
+            socket.Dispose();
+            return;
+        }
+
+        try
+        {
+            socket.Blocking = false;
+            socket.Send(TooManyConnections, SocketFlags.None, out _);
+            socket.Shutdown(SocketShutdown.Send);
+            using var linger = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            linger.CancelAfter(RefusalLinger);
+            var received = 0;
+            int n;
+            while (received < DirectConnection.MaxBytesAfterHead
+                && (n = await socket.ReceiveAsync(Discard, SocketFlags.None, linger.Token).ConfigureAwait(false)) > 0)
+            {
+                received += n;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Gone, or slow to close: either way the connection ends here.
+        }
+        finally
+        {
+            socket.Dispose();
+            _connections.EndRefusal();
+        }
+    }
+
+    /// <summary>
+    /// Waits for the first bytes and peeks at them: the head (then consumed) if it is a whole plain subscription,
+    /// or null (nothing consumed) for anything else, including a head that has not all arrived yet.
+    /// </summary>
+    private async Task<RequestHead?> PeekHeadAsync(Socket socket, string path, HubRoute route)
+    {
+        using (var silence = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+        {
+            silence.CancelAfter(FirstBytesTimeout);
+            try
+            {
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, silence.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(PeekBytes);
+        try
+        {
+            var peeked = socket.Receive(buffer, 0, PeekBytes, SocketFlags.Peek);
+            var bytes = new ReadOnlySequence<byte>(buffer, 0, peeked);
+            if (RequestHead.TryRead(bytes, path, _limits, out var head, out var end) != RequestHead.Result.Ours || !route.Admits(head!))
+            {
+                return null;
+            }
+
+            // Consume exactly the head; anything after it stays for the drain.
+            var length = (int)bytes.Slice(0, end).Length;
+            var consumed = 0;
+            while (consumed < length)
+            {
+                var read = socket.Receive(buffer, consumed, length - consumed, SocketFlags.None);
+                if (read == 0)
+                {
+                    throw new SocketException((int)SocketError.ConnectionReset);
+                }
+
+                consumed += read;
+            }
+
+            return head;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void ToKestrel(Socket socket)
+    {
+        // Counted until Kestrel disposes of the connection, which it does for every connection it accepted.
+        var connection = new CountedConnection(_factory.Create(socket), _connections.Release);
+        if (!_toKestrel.Writer.TryWrite(connection))
+        {
+            _ = connection.DisposeAsync().AsTask();
+        }
+    }
+
+    /// <summary>A connection this listener accepted and serves itself.</summary>
+    private sealed class ListenerConnection(Socket socket, long id) : DirectConnection(socket)
+    {
+        public override string Id => $"herald-{id:x}";
+
+        public override EndPoint? RemoteEndPoint => Socket.RemoteEndPoint;
+
+        public override EndPoint? LocalEndPoint => Socket.LocalEndPoint;
+
+        public override void Abort()
+        {
+            StopDraining();
+            Socket.Dispose();
+        }
+
+        public override async Task DrainAsync(DirectResponse response)
+        {
+            try
+            {
+                var received = 0L;
+                int n;
+                while (received <= MaxBytesAfterHead && (n = await Socket.ReceiveAsync(Discard, SocketFlags.None).ConfigureAwait(false)) > 0)
+                {
+                    received += n;
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // A reset or a closed socket: the client is gone all the same.
+            }
+
+            response.ClientGone();
+        }
+
+        /// <summary>Ends the receive side (the pending read returns); what was sent still goes out before the FIN.</summary>
+        public override void StopDraining()
+        {
+            try
+            {
+                Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already closed.
+            }
+        }
+    }
+}
