@@ -89,10 +89,3 @@ public static class HeraldServiceCollectionExtensions
         public IServiceCollection Services { get; } = services;
     }
 }
-
-/// <summary>Configures the Herald hub registered by <c>AddHerald()</c>.</summary>
-public interface IHeraldBuilder
-{
-    /// <summary>The app's services.</summary>
-    IServiceCollection Services { get; }
-}

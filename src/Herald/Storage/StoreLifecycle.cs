@@ -1,21 +1,5 @@
 namespace Herald.Storage;
 
-/// <summary>Where a store is in its life (see <see cref="StoreLifecycle"/>).</summary>
-public enum StoreState
-{
-    /// <summary>Built, not started (or a start failed and may be tried again).</summary>
-    Created,
-
-    /// <summary><see cref="IUpdateStore.StartAsync"/> is running.</summary>
-    Starting,
-
-    /// <summary>Started: the store takes appends and reads.</summary>
-    Started,
-
-    /// <summary>Disposed: every call throws <see cref="ObjectDisposedException"/>.</summary>
-    Disposed,
-}
-
 /// <summary>
 /// The life every asynchronous store goes through (created → starting → started → disposed), changed only by
 /// compare-and-swap so a dispose racing a start is seen by one side or the other. A store built on it answers as the
