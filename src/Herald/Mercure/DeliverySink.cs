@@ -59,11 +59,25 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     public void Deliver(Update update, long sequence)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var frame = Encode(update);
+        if (Encode(update) is not { } frame)
+        {
+            HubLog.Unframable(logger, sequence);
+            return;
+        }
+
         var delivered = dispatcher.Dispatch(update.Topics, update.Private, frame, sequence);
         metrics.RecordDispatch(delivered, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>The SSE frame of an update that passed <see cref="Update.Check"/> (its id and type cannot break the framing).</summary>
-    public static byte[] Encode(Update update) => SseFrame.EncodeValidated(update.Data, update.EventType, update.EventId, update.ReconnectionInterval);
+    /// <summary>
+    /// The update's SSE frame, or <c>null</c> when its id or type would break the framing. Updates that came in through
+    /// the hub passed <see cref="Update.Check"/>, but a store hands back what it holds, and the store contract is public:
+    /// a shared log (Redis) or a store written elsewhere may hold an id or type no publisher could send, which must not
+    /// become extra fields or events in every subscriber's stream. The guard is two scans of short strings per update,
+    /// never per subscriber.
+    /// </summary>
+    public static byte[]? Encode(Update update) =>
+        SseFrame.Check(update.EventId, update.EventType) is null
+            ? SseFrame.EncodeValidated(update.Data, update.EventType, update.EventId, update.ReconnectionInterval)
+            : null;
 }

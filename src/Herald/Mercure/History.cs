@@ -64,10 +64,10 @@ internal static class History
             await foreach (var stored in hub.Store.ReadAfterAsync(afterSequence, upTo, cancellationToken).ConfigureAwait(false))
             {
                 var update = stored.Update;
-                if (hub.Dispatcher.Concerns(subscriber, update.Topics, update.Private))
+                if (hub.Dispatcher.Concerns(subscriber, update.Topics, update.Private) && MercureHub.Encode(update) is { } frame)
                 {
                     // Waits while the client drains its queue: a long replay holds a bounded amount of memory.
-                    await subscriber.EnqueueAsync(MercureHub.Encode(update), cancellationToken).ConfigureAwait(false);
+                    await subscriber.EnqueueAsync(frame, cancellationToken).ConfigureAwait(false);
                 }
             }
         }

@@ -22,4 +22,7 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "The history store answers again ({Count} requests refused since the last report).")]
     public static partial void StoreAnswersAgain(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "Update {Sequence} in the history store has an id or type that would break the event stream (CR, LF or NUL); it is not delivered. Only hubs should write to the store.")]
+    public static partial void Unframable(ILogger logger, long sequence);
 }

@@ -48,7 +48,17 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         _logger = loggerFactory.CreateLogger<MercureHub>();
         Presence = new Presence(Options.Subscriptions);
         _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger);
-        Store = storeFactory(services, _sink);
+        try
+        {
+            Store = storeFactory(services, _sink);
+        }
+        catch
+        {
+            // A store that cannot be built (a malformed transport, say) leaves no writer threads or timer behind.
+            _heartbeat.Dispose();
+            Writers.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Who is subscribed to what (Mercure active subscriptions): fed by the store's announcements, through the sink.</summary>
@@ -172,8 +182,8 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         }
     }
 
-    /// <summary>The update's SSE frame (for a replay from history: stored updates were checked when published).</summary>
-    public static byte[] Encode(Update update) => DeliverySink.Encode(update);
+    /// <summary>The update's SSE frame for a replay from history; <c>null</c> when it cannot be framed (<see cref="DeliverySink.Encode"/>).</summary>
+    public static byte[]? Encode(Update update) => DeliverySink.Encode(update);
 
     /// <summary>Starts the sweep (heartbeats, deadlines) for a stream.</summary>
     public void Track(Subscriber subscriber) => _heartbeat.Add(subscriber);

@@ -37,4 +37,19 @@ public sealed class DeliverySinkTests
         var second = await hub.PublishAsync(new Update { Topics = ["https://example.com/a"], Data = "2" }).AsTask().Within();
         Assert.Equal([first, second], (await hub.Store.ReadAllAsync()).Select(s => s.Id));
     }
+
+    [Theory]
+    [InlineData("a\nevent: forged", null)]
+    [InlineData("a\rb", null)]
+    [InlineData("a\0b", null)]
+    [InlineData("urn:uuid:1", "x\ndata: forged")]
+    public void A_stored_update_whose_id_or_type_would_break_the_stream_is_not_framed(string id, string? type)
+    {
+        // A store hands back what it holds (a shared log may hold entries no hub wrote): such an update must not
+        // become extra fields or events in every subscriber's stream.
+        var update = new Update { Topics = ["https://example.com/a"], Data = "x", EventId = id, EventType = type };
+
+        Assert.Null(DeliverySink.Encode(update));
+        Assert.NotNull(DeliverySink.Encode(update with { EventId = "urn:uuid:1", EventType = "ok" }));
+    }
 }
