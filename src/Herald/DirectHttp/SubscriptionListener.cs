@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly Socket _listenSocket;
     private readonly bool _noDelay;
     private readonly SocketConnectionContextFactory _factory;
+    private readonly PoolFeature _pool;
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
     private readonly Channel<ConnectionContext> _toKestrel = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
@@ -58,11 +60,12 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly ConnectionLimit _connections;
 
     public SubscriptionListener(
-        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
+        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, MemoryPool<byte> pool, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
     {
         _listenSocket = listenSocket;
         _noDelay = noDelay;
         _factory = factory;
+        _pool = new PoolFeature(pool);
         _services = services;
         _limits = limits;
         _connections = connections;
@@ -105,6 +108,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         }
 
         _factory.Dispose();
+        _pool.MemoryPool.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -317,11 +321,19 @@ internal sealed class SubscriptionListener : IConnectionListener
     private void ToKestrel(Socket socket)
     {
         // Counted until Kestrel disposes of the connection, which it does for every connection it accepted.
-        var connection = new CountedConnection(_factory.Create(socket), _connections.Release);
+        var created = _factory.Create(socket);
+        created.Features.Set<IMemoryPoolFeature>(_pool);
+        var connection = new CountedConnection(created, _connections.Release);
         if (!_toKestrel.Writer.TryWrite(connection))
         {
             _ = connection.DisposeAsync().AsTask();
         }
+    }
+
+    /// <summary>Kestrel's pool, for Kestrel's HTTP layer on a connection handed over (see <see cref="SubscriptionListenerFactory"/>).</summary>
+    private sealed class PoolFeature(MemoryPool<byte> pool) : IMemoryPoolFeature
+    {
+        public MemoryPool<byte> MemoryPool => pool;
     }
 
     /// <summary>A connection this listener accepted and serves itself.</summary>

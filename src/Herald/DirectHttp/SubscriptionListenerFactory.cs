@@ -1,8 +1,9 @@
 using System.Net;
-using System.Reflection;
+using System.Buffers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,27 +22,29 @@ internal sealed class SubscriptionListenerFactory(
 
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
-    /// <summary>
-    /// The factory options exactly as Kestrel's sockets transport derives them from its own options — including the
-    /// memory pool Kestrel configured, which no public member takes. That constructor is internal, so it is called by
-    /// reflection (the one reach into Kestrel's internals left).
-    /// </summary>
-    /// <remarks>
-    /// The public constructor is no way out: its options carry the transport's default pool
-    /// (<c>MemoryPool&lt;byte&gt;.Shared</c>), and on .NET 10.0.12 every connection handed over with it was reset
-    /// instead of answered (35 tests of the listener path failed: the Kestrel answers of MalformedHeadTests,
-    /// DirectSubscribeTests, DirectPathDefenceTests...). Were the constructor gone in a later runtime, copying the
-    /// public properties would break those connections silently; binding fails instead, with what to do.
-    /// </remarks>
-    private static SocketConnectionFactoryOptions FactoryOptions(SocketTransportOptions transport)
+    /// <summary>The sockets transport's options, copied through public members only.</summary>
+    private static SocketConnectionFactoryOptions FactoryOptions(SocketTransportOptions transport) => new()
     {
-        var fromTransport = typeof(SocketConnectionFactoryOptions).GetConstructor(
-            BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SocketTransportOptions)]);
-        return fromTransport?.Invoke([transport]) as SocketConnectionFactoryOptions
+        IOQueueCount = transport.IOQueueCount,
+        WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
+        MaxReadBufferSize = transport.MaxReadBufferSize,
+        MaxWriteBufferSize = transport.MaxWriteBufferSize,
+        UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
+    };
+
+    /// <summary>
+    /// Kestrel's own memory pool, through the public <see cref="IMemoryPoolFactory{T}"/> Kestrel registers. A connection
+    /// made with the public <see cref="SocketConnectionFactoryOptions"/> carries <c>MemoryPool&lt;byte&gt;.Shared</c>, and
+    /// Kestrel's HTTP/1.1 layer cannot write a chunked response with that pool (on .NET 10.0.12 the response pipe's
+    /// <c>GetSpan</c> returned an empty span after the first chunk and the stream was aborted: 35 tests of the listener
+    /// path failed). Each connection handed to Kestrel is therefore given this pool as its <see cref="Microsoft.AspNetCore.Connections.Features.IMemoryPoolFeature"/>.
+    /// </summary>
+    private MemoryPool<byte> KestrelPool()
+        => (services.GetService<IMemoryPoolFactory<byte>>()
             ?? throw new InvalidOperationException(
-                "This ASP.NET Core runtime does not let Herald's listener hand connections to Kestrel with Kestrel's memory pool. "
-                + "Remove UseHeraldListener(); UseHeraldSubscriptions() still serves subscriptions on Kestrel's connections.");
-    }
+                "UseHeraldListener() needs Kestrel's memory pool factory (IMemoryPoolFactory<byte>), which this host does not register. "
+                + "Remove UseHeraldListener(); UseHeraldSubscriptions() still serves subscriptions on Kestrel's connections."))
+            .Create();
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -53,7 +56,7 @@ internal sealed class SubscriptionListenerFactory(
         var logger = loggerFactory.CreateLogger<SubscriptionListener>();
         var connections = Connections(limits, logger);
         DirectHttpLog.Listening(logger, socket.LocalEndPoint, connections.Max);
-        return new(new SubscriptionListener(socket, transport.NoDelay, factory, services, HeadLimits.From(limits), connections, logger));
+        return new(new SubscriptionListener(socket, transport.NoDelay, factory, KestrelPool(), services, HeadLimits.From(limits), connections, logger));
     }
 
     /// <summary>One limit for every endpoint (localhost binds two): it stands for the process's descriptors.</summary>
