@@ -32,7 +32,7 @@ public class DispatchBenchmarks
         _subscribers = new TopicSubscriber[Subscribers];
         for (var i = 0; i < Subscribers; i++)
         {
-            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), matcher.Compile(Topics), null, capacity: 1 << 20);
+            _subscribers[i] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), matcher.Compile(Selector.Topics(Topics), "http://localhost/.well-known/mercure"), null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[i]);
         }
     }

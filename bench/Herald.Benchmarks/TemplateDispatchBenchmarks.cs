@@ -59,7 +59,7 @@ public class TemplateDispatchBenchmarks
         _subscribers = new TopicSubscriber[SubscriberCount];
         for (var s = 0; s < SubscriberCount; s++)
         {
-            var selection = matcher.Compile(Selectors(Kind, s));
+            var selection = matcher.Compile(Selector.Topics(Selectors(Kind, s)), "http://localhost/.well-known/mercure");
             _subscribers[s] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), selection, null, capacity: 1 << 20);
             _dispatcher.Add(_subscribers[s]);
             _subscribers[s].DetachWriterAndClear();

@@ -119,4 +119,10 @@ public sealed class HeraldOptions
     /// one. The hub starts them with it and stops them when it is disposed; each subscriber is served by one of them.
     /// </summary>
     public int WriterThreads { get; set; } = Dispatch.WriterPool.DefaultCount;
+
+    /// <summary>
+    /// The OAuth 2.0 resource identifier tokens must name in <c>aud</c> (Mercure 1.0), and the base URL patterns resolve
+    /// against. <c>null</c>: derived from each request's scheme, host and the hub's path.
+    /// </summary>
+    public string? ResourceIdentifier { get; set; }
 }

@@ -35,7 +35,7 @@ internal sealed class TopicSubscriber : Subscriber
     }
 
     /// <summary>The topic selectors this subscriber asked for.</summary>
-    public IReadOnlyList<string> Selectors => Selection.Texts;
+    public IReadOnlyList<Selector> Selectors => Selection.Selectors;
 
     /// <summary>Its selectors, compiled when the subscription opened (never under the publish lock).</summary>
     public TopicSelection Selection { get; }

@@ -29,6 +29,7 @@ public static class HeraldEndpointRouteBuilderExtensions
         // Tells UseHeraldSubscriptions / UseHeraldListener which requests are subscriptions. Inside a route group the
         // hub's real path has the group's prefix (and its conventions), which the connection level cannot see: those
         // subscriptions stay on Kestrel's HTTP path.
+        hub.Path = path;
         var group = endpoints.MapGroup(path);
         var get = group.MapGet(string.Empty, subscribe.HandleAsync);
         if (endpoints is not RouteGroupBuilder)

@@ -79,6 +79,12 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
     public HeraldOptions Options { get; }
 
+    /// <summary>The path the hub is mapped at (<c>MapHerald</c>), the end of its URL.</summary>
+    public string Path { get; internal set; } = "/.well-known/mercure";
+
+    /// <summary>The hub's URL as <paramref name="request"/> reaches it (see <see cref="HubUrl"/>).</summary>
+    public string UrlFor(Microsoft.AspNetCore.Http.HttpRequest request) => HubUrl.For(request, Options, Path);
+
     /// <summary>The clock stream deadlines are set and checked on.</summary>
     public TimeProvider Time { get; }
 

@@ -54,7 +54,7 @@ internal sealed class Presence
             return null;
         }
 
-        var entry = new SubscriberEntry(Update.NewId(), subscriber.Selectors, payload);
+        var entry = new SubscriberEntry(Update.NewId(), [.. subscriber.Selectors.Select(s => s.Value)], payload);
         _subscribers[entry.Id] = entry;
         return entry;
     }

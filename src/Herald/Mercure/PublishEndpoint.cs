@@ -79,9 +79,10 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
 
         var allowed = validated.Claims!.Publish ?? [];
+        var hubUrl = hub.UrlFor(context.Request);
         foreach (var topic in parsed.Topics)
         {
-            if (!hub.Matcher.MatchesAny(allowed, topic))
+            if (!hub.Matcher.MatchesAny(allowed, topic, hubUrl))
             {
                 await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
                 return;

@@ -127,12 +127,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+        var hubUrl = hub.UrlFor(context.Request);
         // Compiled here, before registering and outside any lock publishing takes; linear in the selectors' length.
         var subscriber = new TopicSubscriber(
             output,
             hub.Writers.Next(),
-            hub.Matcher.Compile(selectors.ToArray()!),
-            hub.Matcher.Compile(privateSelectors),
+            hub.Matcher.Compile(Selector.Topics(selectors!), hubUrl),
+            hub.Matcher.Compile(privateSelectors, hubUrl),
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
             lifetime.Abort);

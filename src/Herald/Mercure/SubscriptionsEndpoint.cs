@@ -48,7 +48,7 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
             return;
         }
 
-        if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource]))
+        if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource], hub.UrlFor(context.Request)))
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.subscribe claim does not allow {resource}").ConfigureAwait(false);
             return;

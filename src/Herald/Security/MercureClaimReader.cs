@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Herald.Topics;
 
 namespace Herald.Security;
 
@@ -26,7 +27,7 @@ internal static class MercureClaimReader
         }
 
         JsonElement? payload = mercure.TryGetProperty("payload", out var p) ? p.Clone() : null;
-        return TokenResult.Valid(new MercureClaims(publish, subscribe, payload, expires));
+        return TokenResult.Valid(new MercureClaims(Selector.Topics(publish), Selector.Topics(subscribe), payload, expires));
     }
 
     private static bool TryReadStrings(JsonElement mercure, string name, out IReadOnlyList<string> values)

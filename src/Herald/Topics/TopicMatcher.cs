@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using Herald.Topics.UrlPatterns;
 
 namespace Herald.Topics;
 
 /// <summary>
-/// Decides whether a topic selector (<c>*</c>, an exact topic, or an RFC 6570 URI template) matches a topic.
+/// Decides whether a <see cref="Selector"/> (<c>*</c>, an exact topic, an RFC 6570 URI template, a URL Pattern) matches a topic.
 /// Subscriptions compile their selectors once, through <see cref="Compile"/>; this type's own cache serves
 /// the selectors of tokens' claims (publish rights, the subscriptions API), which the hub's key holder wrote.
 /// </summary>
@@ -16,9 +17,10 @@ internal sealed class TopicMatcher
     private const int MaxCachedTemplates = 1_000;
 
     private readonly ConcurrentDictionary<string, UriTemplate?> _claimTemplates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Pattern, string Base), UrlPattern?> _claimPatterns = new();
 
     /// <summary>The selector that matches every topic.</summary>
-    public const string Wildcard = "*";
+    public const string Wildcard = Selector.Wildcard;
 
     /// <summary>The templates subscribers hold, shared by text and released when the last one leaves.</summary>
     public TemplateRegistry Templates { get; } = new();
@@ -26,10 +28,45 @@ internal sealed class TopicMatcher
     /// <summary>Whether <paramref name="selector"/> is matched by string equality alone.</summary>
     public static bool IsExact(string selector) => selector != Wildcard && !selector.Contains('{', StringComparison.Ordinal);
 
-    /// <summary>Compiles a subscription's selectors (linear in their length); release with <see cref="TopicSelection.Release"/>.</summary>
-    public TopicSelection Compile(IReadOnlyList<string>? selectors)
-        => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates);
+    /// <summary>
+    /// Compiles a subscription's selectors (linear in their length); release with <see cref="TopicSelection.Release"/>.
+    /// URL patterns and the topics they are matched with resolve against <paramref name="hubUrl"/>.
+    /// </summary>
+    public TopicSelection Compile(IReadOnlyList<Selector>? selectors, string hubUrl)
+        => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates, hubUrl);
 
+    /// <summary>Whether <paramref name="selector"/> matches <paramref name="topic"/>; URL patterns resolve against <paramref name="hubUrl"/>.</summary>
+    public bool Matches(Selector selector, string topic, string hubUrl)
+    {
+        if (selector.IsWildcard)
+        {
+            return true;
+        }
+
+        switch (selector.Type)
+        {
+            case MatcherType.Exact:
+                return string.Equals(selector.Value, topic, StringComparison.Ordinal);
+            case MatcherType.UrlPattern:
+                var key = (selector.Value, hubUrl);
+                if (!_claimPatterns.TryGetValue(key, out var pattern))
+                {
+                    if (_claimPatterns.Count >= MaxCachedTemplates)
+                    {
+                        _claimPatterns.Clear();
+                    }
+
+                    pattern = UrlPattern.TryParse(selector.Value, hubUrl, out var parsed, out _) ? parsed : null;
+                    _claimPatterns[key] = pattern;
+                }
+
+                return pattern is not null && pattern.Matches(topic);
+            default:
+                return Matches(selector.Value, topic);
+        }
+    }
+
+    /// <summary>Whether a Mercure 0.x selector matches the topic.</summary>
     public bool Matches(string selector, string topic)
     {
         if (selector == Wildcard || string.Equals(selector, topic, StringComparison.Ordinal))
@@ -57,11 +94,11 @@ internal sealed class TopicMatcher
     }
 
     /// <summary>Whether any selector matches any topic.</summary>
-    public bool MatchesAny(IReadOnlyList<string> selectors, IReadOnlyList<string> topics)
+    public bool MatchesAny(IReadOnlyList<Selector> selectors, IReadOnlyList<string> topics, string hubUrl)
     {
         for (var t = 0; t < topics.Count; t++)
         {
-            if (MatchesAny(selectors, topics[t]))
+            if (MatchesAny(selectors, topics[t], hubUrl))
             {
                 return true;
             }
@@ -71,11 +108,11 @@ internal sealed class TopicMatcher
     }
 
     /// <summary>Whether any selector matches the topic.</summary>
-    public bool MatchesAny(IReadOnlyList<string> selectors, string topic)
+    public bool MatchesAny(IReadOnlyList<Selector> selectors, string topic, string hubUrl)
     {
         for (var s = 0; s < selectors.Count; s++)
         {
-            if (Matches(selectors[s], topic))
+            if (Matches(selectors[s], topic, hubUrl))
             {
                 return true;
             }

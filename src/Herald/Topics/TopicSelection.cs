@@ -1,8 +1,10 @@
+using Herald.Topics.UrlPatterns;
+
 namespace Herald.Topics;
 
 /// <summary>
-/// One subscriber's topic selectors, compiled when its subscription opens: <c>*</c>, exact topics, and URI
-/// templates (shared through the <see cref="TemplateRegistry"/> until <see cref="Release"/>).
+/// One subscriber's topic selectors, compiled when its subscription opens: <c>*</c>, exact topics, URI templates
+/// (shared through the <see cref="TemplateRegistry"/> until <see cref="Release"/>) and URL patterns.
 /// </summary>
 /// <remarks>A selector that looks like a template but does not parse matches only itself, as in the reference hub.</remarks>
 internal sealed class TopicSelection
@@ -10,20 +12,21 @@ internal sealed class TopicSelection
     private readonly TemplateRegistry? _registry;
     private int _released;
 
-    private TopicSelection(IReadOnlyList<string> texts, bool matchesAll, string[] exact, UriTemplate[] templates, TemplateRegistry? registry)
+    private TopicSelection(IReadOnlyList<Selector> selectors, bool matchesAll, string[] exact, UriTemplate[] templates, UrlPattern[] patterns, TemplateRegistry? registry)
     {
-        Texts = texts;
+        Selectors = selectors;
         MatchesAll = matchesAll;
         Exact = exact;
         Templates = templates;
+        Patterns = patterns;
         _registry = registry;
     }
 
     /// <summary>Selects nothing.</summary>
-    public static TopicSelection None { get; } = new([], false, [], [], null);
+    public static TopicSelection None { get; } = new([], false, [], [], [], null);
 
     /// <summary>The selectors as the client sent them.</summary>
-    public IReadOnlyList<string> Texts { get; }
+    public IReadOnlyList<Selector> Selectors { get; }
 
     /// <summary>Whether <c>*</c> is among them.</summary>
     public bool MatchesAll { get; }
@@ -33,24 +36,36 @@ internal sealed class TopicSelection
 
     public UriTemplate[] Templates { get; }
 
+    /// <summary>URL patterns (Mercure 1.0), tried on every publish.</summary>
+    public UrlPattern[] Patterns { get; }
+
     /// <summary>How many selectors are URI templates (they contain <c>{</c>), which cost a match per publish.</summary>
     public static int CountTemplates(IEnumerable<string?> selectors)
         => selectors.Count(s => s is not null && s != TopicMatcher.Wildcard && !TopicMatcher.IsExact(s));
 
-    public static TopicSelection Compile(IReadOnlyList<string> selectors, TemplateRegistry registry)
+    public static TopicSelection Compile(IReadOnlyList<Selector> selectors, TemplateRegistry registry, string hubUrl)
     {
         var matchesAll = false;
         var exact = new List<string>();
         var templates = new List<UriTemplate>();
-        foreach (var selector in selectors)
+        var patterns = new List<UrlPattern>();
+        foreach (var (type, selector) in selectors)
         {
             if (selector == TopicMatcher.Wildcard)
             {
                 matchesAll = true;
             }
-            else if (TopicMatcher.IsExact(selector))
+            else if (type == MatcherType.Exact || (type == MatcherType.Topic && TopicMatcher.IsExact(selector)))
             {
                 exact.Add(selector);
+            }
+            else if (type == MatcherType.UrlPattern)
+            {
+                // Checked by whoever took the selector in (subscribe request, token reader); one that does not compile matches nothing.
+                if (UrlPattern.TryParse(selector, hubUrl, out var pattern, out _))
+                {
+                    patterns.Add(pattern);
+                }
             }
             else if (registry.Acquire(selector) is { } template)
             {
@@ -69,7 +84,7 @@ internal sealed class TopicSelection
             }
         }
 
-        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], registry);
+        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], [.. patterns], registry);
     }
 
     public bool Matches(string topic)
@@ -90,6 +105,14 @@ internal sealed class TopicSelection
         foreach (var template in Templates)
         {
             if (template.Matches(topic))
+            {
+                return true;
+            }
+        }
+
+        foreach (var pattern in Patterns)
+        {
+            if (pattern.Matches(topic))
             {
                 return true;
             }
@@ -138,6 +161,17 @@ internal sealed class TopicSelection
             if (template.MatchesAnyInDispatch(topics, stamp))
             {
                 return true;
+            }
+        }
+
+        foreach (var pattern in Patterns)
+        {
+            for (var t = 0; t < topics.Count; t++)
+            {
+                if (pattern.Matches(topics[t]))
+                {
+                    return true;
+                }
             }
         }
 

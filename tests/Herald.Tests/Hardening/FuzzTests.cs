@@ -1,3 +1,4 @@
+using Herald.Topics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Herald.Tests.Infrastructure;
@@ -88,7 +89,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             // The head goes out just before the subscriber is registered: on a loaded machine a publish could come
             // between the two (the Kestrel half below waits the same way).
             await TestHub.Eventually(
-                () => direct.Hub.Dispatcher.Snapshot().Any(s => s.Selectors.Contains("https://example.com/after")),
+                () => direct.Hub.Dispatcher.Snapshot().Any(s => s.Selectors.Contains(Selector.Topic("https://example.com/after"))),
                 "the direct subscriber after the fuzz run",
                 30_000);
             var id = await direct.PublishAsync("https://example.com/after", "still serving");
@@ -100,7 +101,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             request.Headers.Authorization = new("Bearer", TestHub.SubscriberToken());
             await using var reader = await SseReader.OpenAsync(await kestrel.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30)));
             await TestHub.Eventually(
-                () => kestrel.Hub.Dispatcher.Snapshot().Any(s => s.Selectors.Contains("https://example.com/after")),
+                () => kestrel.Hub.Dispatcher.Snapshot().Any(s => s.Selectors.Contains(Selector.Topic("https://example.com/after"))),
                 "the subscriber after the fuzz run",
                 30_000);
             var id = await PublishAsync(kestrel.BaseUrl, "still serving");

@@ -1,3 +1,4 @@
+using Herald.Topics;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using Herald.Security;
@@ -45,7 +46,7 @@ public sealed class JwksTests : IAsyncLifetime
         var second = await validator.ValidateAsync(token, TokenAudience.Subscriber);
 
         Assert.True(first.IsValid, first.Error);
-        Assert.Equal(["https://example.com/{id}"], first.Claims!.Subscribe);
+        Assert.Equal(Selector.Topics(["https://example.com/{id}"]), first.Claims!.Subscribe);
         Assert.True(second.IsValid, second.Error);
         Assert.Equal(1, _server.Requests);
     }

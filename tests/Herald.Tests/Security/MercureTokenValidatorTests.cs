@@ -1,3 +1,4 @@
+using Herald.Topics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -26,8 +27,8 @@ public sealed class MercureTokenValidatorTests
         Assert.True(result.IsValid, result.Error);
         Assert.Null(result.Error);
         var claims = result.Claims!;
-        Assert.Equal(["https://example.com/books/{id}", "*"], claims.Publish);
-        Assert.Equal(["https://example.com/users/1"], claims.Subscribe);
+        Assert.Equal(Selector.Topics(["https://example.com/books/{id}", "*"]), claims.Publish);
+        Assert.Equal(Selector.Topics(["https://example.com/users/1"]), claims.Subscribe);
         Assert.Null(claims.Payload);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(exp), claims.Expires);
     }
@@ -222,7 +223,7 @@ public sealed class MercureTokenValidatorTests
         var invalid = await validator.ValidateAsync(otherShort);
 
         Assert.True(valid.IsValid, valid.Error);
-        Assert.Equal(["*"], valid.Claims!.Publish);
+        Assert.Equal(Selector.Topics(["*"]), valid.Claims!.Publish);
         Assert.Equal("token signature invalid", invalid.Error);
     }
 
@@ -243,7 +244,7 @@ public sealed class MercureTokenValidatorTests
         var invalid = await validator.ValidateAsync(bad);
 
         Assert.True(valid.IsValid, valid.Error);
-        Assert.Equal(["https://example.com/{x}"], valid.Claims!.Publish);
+        Assert.Equal(Selector.Topics(["https://example.com/{x}"]), valid.Claims!.Publish);
         Assert.Equal("token signature invalid", invalid.Error);
     }
 

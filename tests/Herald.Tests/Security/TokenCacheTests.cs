@@ -1,3 +1,4 @@
+using Herald.Topics;
 using Herald.Security;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +30,7 @@ public sealed class TokenCacheTests
         var second = await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None);
         var tampered = await validator.ValidateAsync(token[..^2] + (token[^2] == 'A' ? "BB" : "AA"), TokenAudience.Publisher, CancellationToken.None);
 
-        Assert.Equal(["https://example.com/a"], first.Claims!.Publish);
+        Assert.Equal(Selector.Topics(["https://example.com/a"]), first.Claims!.Publish);
         Assert.Same(first.Claims, second.Claims);
         Assert.False(tampered.IsValid);
     }
@@ -43,9 +44,9 @@ public sealed class TokenCacheTests
 
         for (var i = 0; i < 3; i++)
         {
-            Assert.Equal(["https://example.com/a"], (await validator.ValidateAsync(a, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
-            Assert.Equal(["https://example.com/b"], (await validator.ValidateAsync(b, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
-            Assert.Equal(["https://example.com/s"], (await validator.ValidateAsync(b, TokenAudience.Subscriber, CancellationToken.None)).Claims!.Subscribe);
+            Assert.Equal(Selector.Topics(["https://example.com/a"]), (await validator.ValidateAsync(a, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(Selector.Topics(["https://example.com/b"]), (await validator.ValidateAsync(b, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(Selector.Topics(["https://example.com/s"]), (await validator.ValidateAsync(b, TokenAudience.Subscriber, CancellationToken.None)).Claims!.Subscribe);
             Assert.False((await validator.ValidateAsync(a + "x", TokenAudience.Publisher, CancellationToken.None)).IsValid);
         }
     }

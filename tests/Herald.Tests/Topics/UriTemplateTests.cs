@@ -132,8 +132,8 @@ public sealed class UriTemplateTests
     public void Subscribers_naming_the_same_template_share_one_automaton_until_the_last_leaves()
     {
         var registry = new TemplateRegistry();
-        var first = TopicSelection.Compile(["https://example.com/{id}", "urn:exact", "*"], registry);
-        var second = TopicSelection.Compile(["https://example.com/{id}", "https://example.com/{+other}"], registry);
+        var first = TopicSelection.Compile(Selector.Topics(["https://example.com/{id}", "urn:exact", "*"]), registry, "http://localhost/.well-known/mercure");
+        var second = TopicSelection.Compile(Selector.Topics(["https://example.com/{id}", "https://example.com/{+other}"]), registry, "http://localhost/.well-known/mercure");
 
         Assert.Same(first.Templates[0], second.Templates[0]);
         Assert.Equal(2, registry.Count);
@@ -149,7 +149,7 @@ public sealed class UriTemplateTests
     [Fact]
     public void A_selector_that_does_not_parse_matches_only_itself()
     {
-        var selection = TopicSelection.Compile(["https://example.com/{id"], new TemplateRegistry());
+        var selection = TopicSelection.Compile(Selector.Topics(["https://example.com/{id"]), new TemplateRegistry(), "http://localhost/.well-known/mercure");
 
         Assert.True(selection.Matches("https://example.com/{id"));
         Assert.False(selection.Matches("https://example.com/1"));
