@@ -125,4 +125,16 @@ public sealed class HeraldOptions
     /// against. <c>null</c>: derived from each request's scheme, host and the hub's path.
     /// </summary>
     public string? ResourceIdentifier { get; set; }
+
+    /// <summary>
+    /// Which protocol generations the hub speaks: both (the default; 0.x clients keep working) or 1.0 only. Configuration
+    /// accepts <c>Compatible</c>/<c>0</c> and <c>V1</c>/<c>1</c>.
+    /// </summary>
+    public MercureProtocol Protocol { get; set; } = MercureProtocol.Compatible;
+
+    /// <summary>
+    /// The cookie a Mercure 1.0 token may be presented in. The <c>__Secure-</c> prefix makes browsers keep it to HTTPS;
+    /// over plain HTTP (development) use a name without it, such as <c>mercure_access_token</c>.
+    /// </summary>
+    public string CookieName { get; set; } = "__Secure-mercure_access_token";
 }
