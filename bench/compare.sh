@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side fan-out benchmark on loopback: Herald, the hand-written ASP.NET Core broadcaster
 # (bench/AspNetBroadcaster) and Nchan (bench/nchan), each driven by `herald bench` through the same workloads
-# (a)-(e) of the speed issue, next to the kernel's floor (bench/floor). Prints one table.
+# (a)-(e) of the speed issue, and for Herald (f), the fan-out of (a) through URL Pattern matchers, next to the
+# kernel's floor (bench/floor). Prints one table.
 #
 #   bench/compare.sh                 full sizes (several minutes; run it on a quiet machine)
 #   QUICK=1 bench/compare.sh         small sizes, about a minute
@@ -9,7 +10,7 @@
 #   SKIP_BUILD=1 ...                 use the Release builds already there
 #
 # Sizes (env): A_SUBS A_RATE A_SECONDS | B_SUBS B_RATE B_SECONDS | C_SUBS C_RATES C_SECONDS (rates tried in
-# order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES |
+# order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES | F_SUBS F_RATE F_SECONDS |
 # FLOOR_CONNECTIONS FLOOR_WRITES. Ports: HERALD_PORT ASPNET_PORT NCHAN_PORT. Every run's output is kept in
 # the log directory printed at the end.
 set -uo pipefail
@@ -23,6 +24,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     : "${C_SUBS:=1000}" "${C_RATES:=200 400}" "${C_SECONDS:=2}"
     : "${D_SUBS:=1000}" "${D_HOLD_SUBS:=2000}"
     : "${E_PUBLISHERS:=64}" "${E_UPDATES:=5000}"
+    : "${F_SUBS:=500}" "${F_SECONDS:=4}"
     : "${FLOOR_CONNECTIONS:=1000}" "${FLOOR_WRITES:=50000}"
     : "${WARMUP_UPDATES:=200}"
 fi
@@ -31,6 +33,7 @@ fi
 : "${C_SUBS:=10000}" "${C_RATES:=50 100 110 120 130 140 150 200 300 400}" "${C_SECONDS:=5}" "${C_P99_MS:=250}"
 : "${D_SUBS:=15000}" "${D_HOLD_SUBS:=19000}"
 : "${E_PUBLISHERS:=64}" "${E_UPDATES:=100000}"
+: "${F_SUBS:=1000}" "${F_RATE:=100}" "${F_SECONDS:=10}"
 : "${FLOOR_CONNECTIONS:=2000}" "${FLOOR_WRITES:=200000}"
 : "${WARMUP_UPDATES:=1000}"
 : "${SERVERS:=herald aspnet nchan}"
@@ -134,6 +137,19 @@ run_workloads() { # server
     done
     set_value "$s" c_max "$best"
 
+    # (f) herald only: the fan-out of (a) through Mercure 1.0 URL Pattern matchers (match_urlpattern), published to a
+    # topic the pattern matches; the others have no URL patterns
+    if [ "$s" = herald ]; then
+        local saved=("${target_args[@]}")
+        target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?match_urlpattern=https%3A%2F%2Fbench.example%2Fitems%2F%3Aid"
+            --topic "https://bench.example/items/42" --dialect mercure --jwt-key "$JWT_KEY")
+        j=$(bench "$s" f -n "$F_SUBS" -m $((F_RATE * F_SECONDS)) -r "$F_RATE")
+        target_args=("${saved[@]}")
+        set_value "$s" f_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+        set_value "$s" f_p99 "$(ms "$(field "$j" latencyP99Ms)")"
+        set_value "$s" f_cpu "$(printf '%.2f us' "$(field "$j" serverCpuMicrosPerDelivery)")"
+    fi
+
     # (e) publishes/s with many publishers and no subscribers
     j=$(bench "$s" e -n 0 -m "$E_UPDATES" -r 0 --publishers "$E_PUBLISHERS")
     set_value "$s" e_rate "$(printf '%.0f/s' "$(field "$j" publishRate)")$( [ "$(field "$j" publishFailed)" = 0 ] || echo ' FAIL')"
@@ -223,6 +239,9 @@ rows=(
     "d_mem|(d) ${D_SUBS} idle|memory/subscriber"
     "d_hold|    ${D_HOLD_SUBS} idle|held by one process"
     "e_rate|(e) ${E_PUBLISHERS} publishers|publishes/s"
+    "f_delivery|(f) ${F_SUBS} x ${F_RATE}/s|delivery"
+    "f_p99|    match_urlpattern|p99 latency"
+    "f_cpu||server CPU/delivery"
 )
 echo
 echo "Fan-out on loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)$( [ "${QUICK:-0}" = 1 ] && echo ', QUICK sizes')"
