@@ -24,13 +24,7 @@ internal static class LegacySubscriptionDocument
         json.WriteString("id", Presence.SubscriptionId(s.Match, s.Subscriber));
         json.WriteString("type", "Subscription");
         json.WriteString("topic", s.Match);
-        json.WriteString("subscriber", s.Subscriber);
-        json.WriteBoolean("active", s.Active);
-        if (s.Payload is { } payload)
-        {
-            json.WritePropertyName("payload");
-            payload.WriteTo(json);
-        }
+        s.WriteState(json);
 
         if (lastEventId is not null)
         {

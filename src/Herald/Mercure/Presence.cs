@@ -203,5 +203,17 @@ internal sealed class Presence
 
         /// <summary>Whether it is a Mercure 0.x subscription (<c>topic=</c>), described in JSON-LD.</summary>
         public bool IsLegacy => Selector.Type == MatcherType.Topic;
+
+        /// <summary>The members both generations' documents end with: <c>subscriber</c>, <c>active</c>, <c>payload</c> (when there is one).</summary>
+        public void WriteState(Utf8JsonWriter json)
+        {
+            json.WriteString("subscriber", Subscriber);
+            json.WriteBoolean("active", Active);
+            if (Payload is { } payload)
+            {
+                json.WritePropertyName("payload");
+                payload.WriteTo(json);
+            }
+        }
     }
 }

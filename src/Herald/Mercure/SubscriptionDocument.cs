@@ -56,13 +56,7 @@ internal static class SubscriptionDocument
         json.WriteString("type", "subscription");
         json.WriteString("match_type", TypeName(s.Selector.Type));
         json.WriteString("match", s.Match);
-        json.WriteString("subscriber", s.Subscriber);
-        json.WriteBoolean("active", s.Active);
-        if (s.Payload is { } payload)
-        {
-            json.WritePropertyName("payload");
-            payload.WriteTo(json);
-        }
+        s.WriteState(json);
 
         json.WriteEndObject();
     }
