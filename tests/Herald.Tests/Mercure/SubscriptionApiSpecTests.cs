@@ -250,6 +250,31 @@ public sealed class SubscriptionApiSpecTests(RedisFixture redis) : IClassFixture
         }
     }
 
+    [Theory]
+    [InlineData("", "All", null, null, null)]
+    [InlineData("/", "All", null, null, null)]
+    [InlineData("/exact/https%3A%2F%2Fexample.com%2Fa", "Matcher", "Exact", "https://example.com/a", null)]
+    [InlineData("/urlpattern/%2Fbooks%2F%3Aid/urn%3Auuid%3A1", "Subscription", "UrlPattern", "/books/:id", "urn:uuid:1")]
+    [InlineData("/https%3A%2F%2Fexample.com%2Fa", "LegacyTopic", "Topic", "https://example.com/a", null)]
+    [InlineData("/https%3A%2F%2Fexample.com%2Fa/urn%3Auuid%3A1", "LegacySubscription", "Topic", "https://example.com/a", "urn:uuid:1")]
+    [InlineData("/exact", "LegacyTopic", "Topic", "exact", null)]
+    [InlineData("/Exact/a/urn%3Auuid%3A1", null, null, null, null)]
+    [InlineData("/a/b/c/d", null, null, null, null)]
+    [InlineData("/exact//b", null, null, null, null)]
+    public void Subscription_API_paths_whose_first_segment_is_a_matcher_type_are_1_0_and_the_others_0_x(string rest, string? kind, string? type, string? match, string? subscriber)
+    {
+        var parsed = SubscriptionsResource.TryParse(rest, out var resource);
+
+        Assert.Equal(kind is not null, parsed);
+        if (parsed)
+        {
+            Assert.Equal(kind, resource.Kind.ToString());
+            Assert.Equal(type, resource.Type?.ToString());
+            Assert.Equal(match, resource.Match);
+            Assert.Equal(subscriber, resource.Subscriber);
+        }
+    }
+
     [Fact]
     public async Task Active_Subscriptions_a_1_0_subscription_on_one_node_is_listed_with_its_payload_on_another()
     {
