@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Herald.Dispatch;
 using Herald.Storage;
 using Herald.Topics;
@@ -79,8 +78,12 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
     public HeraldOptions Options { get; }
 
-    /// <summary>The path the hub is mapped at (<c>MapHerald</c>), the end of its URL.</summary>
-    public string Path { get; internal set; } = "/.well-known/mercure";
+    /// <summary>The path the hub is mapped at (<c>MapHerald</c>), the end of its URL; 1.0 subscription topics start with it.</summary>
+    public string Path
+    {
+        get => Presence.HubPath;
+        internal set => Presence.HubPath = value;
+    }
 
     /// <summary>The hub's URL as <paramref name="request"/> reaches it (see <see cref="HubUrl"/>).</summary>
     public string UrlFor(Microsoft.AspNetCore.Http.HttpRequest request) => HubUrl.For(request, Options, Path);
@@ -152,12 +155,14 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     public void Broadcast(Update update) => _sink.Deliver(Prepare(update), DeliverySink.Transient);
 
     /// <summary>
-    /// Registers a subscriber with presence and announces its join through the store (every node, this one included,
-    /// hears it through its sink); <c>null</c> when presence is off.
+    /// Registers a subscriber holding <paramref name="selectors"/> with presence and announces its join through the store
+    /// (every node, this one included, hears it through its sink); <c>null</c> when presence is off. Each subscription's
+    /// payload comes from <paramref name="claims"/> (<see cref="SubscriptionPayload"/>), its URL patterns resolving
+    /// against <paramref name="hubUrl"/>.
     /// </summary>
-    public Presence.SubscriberEntry? Join(TopicSubscriber subscriber, JsonElement? payload)
+    public Presence.SubscriberEntry? Join(IReadOnlyList<Selector> selectors, Security.MercureClaims? claims, string hubUrl)
     {
-        var entry = Presence.Join(subscriber, payload);
+        var entry = Presence.Join(selectors, claims, Matcher, hubUrl);
         if (entry is not null)
         {
             _ = AnnounceAsync(entry, active: true);

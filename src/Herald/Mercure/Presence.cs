@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Herald.Dispatch;
+using Herald.Security;
 using Herald.Storage;
+using Herald.Topics;
 
 namespace Herald.Mercure;
 
@@ -15,8 +16,14 @@ namespace Herald.Mercure;
 /// update in history: subscription events are not replayed, take no sequence and are not counted by retention, so
 /// no number of joins and leaves can push a real update out of history (storing one update per topic let one
 /// anonymous connection with 1,000 topics add 2,000 rows per join and leave). Each node turns the announcement into
-/// the spec's one update per topic for its own subscribers: what a join costs is one store entry (none on a single
-/// node) and a dispatch linear in the topics the client sent, which <see cref="HeraldOptions.MaxTopicsPerSubscription"/> bounds.
+/// the spec's one update per subscription for its own subscribers: what a join costs is one store entry (none on a
+/// single node) and a dispatch linear in the matchers the client sent, which <see cref="HeraldOptions.MaxTopicsPerSubscription"/> bounds.
+/// </para>
+/// <para>
+/// Each subscription speaks the generation it was made in: a Mercure 0.x one (<c>topic=</c>) is announced as JSON-LD on
+/// <c>/.well-known/mercure/subscriptions/{topic}/{subscriber}</c> (<see cref="LegacySubscriptionDocument"/>), a 1.0 one
+/// (<c>match=</c>, <c>match_urlpattern=</c>) as plain JSON on <c>{hub path}/subscriptions/{match_type}/{match}/{subscriber}</c>
+/// with the SSE event type <c>mercure</c> (<see cref="SubscriptionDocument"/>).
 /// </para>
 /// <para>
 /// The registry learns only from announcements, so in a cluster (one shared store) every node lists the subscribers
@@ -32,29 +39,57 @@ namespace Herald.Mercure;
 /// </remarks>
 internal sealed class Presence
 {
+    /// <summary>Where Mercure 0.x subscription events live (the 0.x text names this path whatever the hub's).</summary>
     public const string SubscriptionsPath = "/.well-known/mercure/subscriptions";
-    private const string Context = "https://mercure.rocks/";
 
     private readonly ConcurrentDictionary<string, SubscriberEntry> _subscribers = new(StringComparer.Ordinal);
+
+    // A fresh node's collection must not share an ETag with another node's or an earlier run's: start from a new id.
     private string _lastEventId = Update.NewId();
+    private volatile bool _dispatched;
 
     /// <param name="enabled">Whether the hub publishes subscription events (<see cref="HeraldOptions.Subscriptions"/>).</param>
     public Presence(bool enabled) => Enabled = enabled;
 
     public bool Enabled { get; }
 
-    /// <summary>The id of the last subscription event: the collection's version (its ETag).</summary>
+    /// <summary>The path the hub is mapped at: Mercure 1.0 subscription topics start with it. Set by <c>MapHerald</c>.</summary>
+    public string HubPath { get; set; } = "/.well-known/mercure";
+
+    /// <summary>The id of the last subscription event: the collections' version (their ETag).</summary>
     public string LastEventId => Volatile.Read(ref _lastEventId);
 
-    /// <summary>Registers <paramref name="subscriber"/>; <c>null</c> when presence is off. The hub announces the entry.</summary>
-    public SubscriberEntry? Join(TopicSubscriber subscriber, JsonElement? payload)
+    /// <summary>
+    /// The reconciliation cursor of the 1.0 subscription API (the <c>last-event-id</c> of its <c>Link</c>): the id of the
+    /// last subscription event this node dispatched, or <c>earliest</c> before the first (Mercure 1.0, "Subscription API").
+    /// </summary>
+    public string Cursor => _dispatched ? LastEventId : History.Earliest;
+
+    /// <summary>
+    /// Registers a subscriber holding <paramref name="selectors"/>; <c>null</c> when presence is off. Each subscription
+    /// gets its payload from <paramref name="claims"/> (<see cref="SubscriptionPayload"/>); a selector sent twice is one
+    /// subscription (Mercure 1.0, "Subscription": hubs may deduplicate), so no two share an id. The id is the hub's own
+    /// (Mercure 1.0, "Subscriber Identifier Assignment"): nothing the client sends goes into it. The hub announces the entry.
+    /// </summary>
+    public SubscriberEntry? Join(IReadOnlyList<Selector> selectors, MercureClaims? claims, TopicMatcher matcher, string hubUrl)
     {
         if (!Enabled)
         {
             return null;
         }
 
-        var entry = new SubscriberEntry(Update.NewId(), [.. subscriber.Selectors.Select(s => s.Value)], payload);
+        var id = Update.NewId();
+        var seen = new HashSet<Selector>(selectors.Count);
+        var subscriptions = new List<Subscription>(selectors.Count);
+        foreach (var selector in selectors)
+        {
+            if (seen.Add(selector))
+            {
+                subscriptions.Add(new Subscription(id, selector, SubscriptionPayload.For(claims, selector, matcher, hubUrl)));
+            }
+        }
+
+        var entry = new SubscriberEntry(id, subscriptions);
         _subscribers[entry.Id] = entry;
         return entry;
     }
@@ -62,8 +97,12 @@ internal sealed class Presence
     /// <summary>Removes <paramref name="entry"/>; <c>true</c> when it was registered, and so its leave is to be announced.</summary>
     public bool Leave(SubscriberEntry? entry) => entry is not null && _subscribers.TryRemove(entry.Id, out _);
 
-    /// <summary>The active subscriptions, optionally only those of one topic selector and one subscriber.</summary>
-    public IEnumerable<Subscription> Subscriptions(string? topic = null, string? subscriberId = null)
+    /// <summary>
+    /// The active subscriptions of one generation (<paramref name="legacy"/>: 0.x ones, else 1.0 ones), or of both when
+    /// it is <c>null</c>; optionally only those of one matcher (<paramref name="type"/> and <paramref name="match"/>) and
+    /// one subscriber.
+    /// </summary>
+    public IEnumerable<Subscription> Subscriptions(bool? legacy = null, MatcherType? type = null, string? match = null, string? subscriberId = null)
     {
         foreach (var entry in _subscribers.Values)
         {
@@ -72,11 +111,13 @@ internal sealed class Presence
                 continue;
             }
 
-            foreach (var selector in entry.Topics)
+            foreach (var subscription in entry.Subscriptions)
             {
-                if (topic is null || selector == topic)
+                if ((legacy is null || subscription.IsLegacy == legacy)
+                    && (type is null || subscription.Selector.Type == type)
+                    && (match is null || subscription.Match == match))
                 {
-                    yield return new Subscription(entry.Id, selector, entry.Payload, Active: true);
+                    yield return subscription;
                 }
             }
         }
@@ -84,12 +125,12 @@ internal sealed class Presence
 
     /// <summary>
     /// Applies a join or leave announced by any node (this one included) and returns its subscription events, one per
-    /// topic, for the hub to deliver to this node's subscribers. Announcements come in one order everywhere, so the
-    /// registries converge; this node's own find their subscriber already registered (or removed) and change nothing.
+    /// subscription, for the hub to deliver to this node's subscribers. Announcements come in one order everywhere, so
+    /// the registries converge; this node's own find their subscriber already registered (or removed) and change nothing.
     /// </summary>
     public Update[] OnAnnouncement(string announcement)
     {
-        if (!Enabled || !TryParse(announcement, out var entry, out var active))
+        if (!Enabled || !PresenceAnnouncement.TryRead(announcement, out var entry, out var active))
         {
             return [];
         }
@@ -103,123 +144,76 @@ internal sealed class Presence
             _subscribers.TryRemove(entry.Id, out _);
         }
 
-        var events = new Update[entry.Topics.Count];
+        var events = new Update[entry.Subscriptions.Count];
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         for (var i = 0; i < events.Length; i++)
         {
-            var topic = entry.Topics[i];
+            var subscription = entry.Subscriptions[i] with { Active = active };
             buffer.ResetWrittenCount();
             using (var json = new Utf8JsonWriter(buffer))
             {
-                WriteSubscription(json, new Subscription(entry.Id, topic, entry.Payload, active), withContext: true);
+                if (subscription.IsLegacy)
+                {
+                    LegacySubscriptionDocument.Write(json, subscription, withContext: true);
+                }
+                else
+                {
+                    SubscriptionDocument.Write(json, subscription, HubPath);
+                }
             }
 
             var id = Update.NewId();
             events[i] = new Update
             {
-                Topics = [SubscriptionId(topic, entry.Id)],
+                Topics = [subscription.IsLegacy ? SubscriptionId(subscription.Match, entry.Id) : SubscriptionDocument.Topic(HubPath, subscription)],
                 Data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan),
                 Private = true,
                 EventId = id,
+
+                // Mercure 1.0 routes hub events on their SSE type; 0.x subscribers get theirs as plain messages, as before.
+                EventType = subscription.IsLegacy ? null : SubscriptionDocument.EventType,
             };
             Volatile.Write(ref _lastEventId, id);
+            _dispatched = true;
         }
 
         return events;
     }
 
     /// <summary>The announcement of <paramref name="entry"/> joining (<paramref name="active"/>) or leaving, as <see cref="OnAnnouncement"/> reads it.</summary>
-    public static string Announcement(SubscriberEntry entry, bool active)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("subscriber", entry.Id);
-            json.WriteBoolean("active", active);
-            json.WriteStartArray("topics");
-            foreach (var topic in entry.Topics)
-            {
-                json.WriteStringValue(topic);
-            }
+    public static string Announcement(SubscriberEntry entry, bool active) => PresenceAnnouncement.Write(entry, active);
 
-            json.WriteEndArray();
-            if (entry.Payload is { } payload)
+    /// <summary>The topic (and document id) of a Mercure 0.x subscription event.</summary>
+    public static string SubscriptionId(string topic, string subscriber)
+        => $"{SubscriptionsPath}/{Uri.EscapeDataString(topic)}/{Uri.EscapeDataString(subscriber)}";
+
+    /// <summary>One connection's subscriptions, under the id the hub gave it.</summary>
+    internal sealed record SubscriberEntry(string Id, IReadOnlyList<Subscription> Subscriptions)
+    {
+        /// <summary>An entry whose subscriptions all carry <paramref name="payload"/>.</summary>
+        public static SubscriberEntry Create(string id, IEnumerable<Selector> selectors, JsonElement? payload = null)
+            => new(id, [.. selectors.Select(s => new Subscription(id, s, payload))]);
+    }
+
+    /// <summary>One subscription: a subscriber's selector (0.x topic selector or 1.0 matcher) and its payload.</summary>
+    internal sealed record Subscription(string Subscriber, Selector Selector, JsonElement? Payload, bool Active = true)
+    {
+        /// <summary>The selector's text: the 0.x <c>topic</c>, the 1.0 <c>match</c>.</summary>
+        public string Match => Selector.Value;
+
+        /// <summary>Whether it is a Mercure 0.x subscription (<c>topic=</c>), described in JSON-LD.</summary>
+        public bool IsLegacy => Selector.Type == MatcherType.Topic;
+
+        /// <summary>The members both generations' documents end with: <c>subscriber</c>, <c>active</c>, <c>payload</c> (when there is one).</summary>
+        public void WriteState(Utf8JsonWriter json)
+        {
+            json.WriteString("subscriber", Subscriber);
+            json.WriteBoolean("active", Active);
+            if (Payload is { } payload)
             {
                 json.WritePropertyName("payload");
                 payload.WriteTo(json);
             }
-
-            json.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static bool TryParse(string announcement, out SubscriberEntry entry, out bool active)
-    {
-        entry = null!;
-        active = false;
-        try
-        {
-            using var json = JsonDocument.Parse(announcement);
-            var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("subscriber", out var s) || s.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("active", out var a) || a.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
-                || !root.TryGetProperty("topics", out var t) || t.ValueKind != JsonValueKind.Array)
-            {
-                return false;
-            }
-
-            var topics = new List<string>(t.GetArrayLength());
-            foreach (var topic in t.EnumerateArray())
-            {
-                if (topic.ValueKind != JsonValueKind.String)
-                {
-                    return false;
-                }
-
-                topics.Add(topic.GetString()!);
-            }
-
-            JsonElement? payload = root.TryGetProperty("payload", out var p) ? p.Clone() : null;
-            entry = new SubscriberEntry(s.GetString()!, topics, payload);
-            active = a.GetBoolean();
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
         }
     }
-
-    public static string SubscriptionId(string topic, string subscriber)
-        => $"{SubscriptionsPath}/{Uri.EscapeDataString(topic)}/{Uri.EscapeDataString(subscriber)}";
-
-    public static void WriteSubscription(Utf8JsonWriter json, Subscription s, bool withContext)
-    {
-        json.WriteStartObject();
-        if (withContext)
-        {
-            json.WriteString("@context", Context);
-        }
-
-        json.WriteString("id", SubscriptionId(s.Topic, s.Subscriber));
-        json.WriteString("type", "Subscription");
-        json.WriteString("topic", s.Topic);
-        json.WriteString("subscriber", s.Subscriber);
-        json.WriteBoolean("active", s.Active);
-        if (s.Payload is { } payload)
-        {
-            json.WritePropertyName("payload");
-            payload.WriteTo(json);
-        }
-
-        json.WriteEndObject();
-    }
-
-    internal sealed record SubscriberEntry(string Id, IReadOnlyList<string> Topics, JsonElement? Payload);
-
-    internal sealed record Subscription(string Subscriber, string Topic, JsonElement? Payload, bool Active);
 }

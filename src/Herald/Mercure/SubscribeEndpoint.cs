@@ -157,7 +157,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 subscriber.Close(CloseReason.ServerClosed);
             }
 
-            session.Subscription = hub.Join(subscriber, claims?.Payload);
+            session.Subscription = hub.Join(subscriber.Selectors, claims, hubUrl);
         }
         catch
         {

@@ -6,113 +6,156 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Herald.Mercure;
 
 /// <summary>
-/// <c>GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]</c>: the active subscriptions as JSON-LD,
-/// versioned by the id of the last subscription event (ETag, If-None-Match).
+/// <c>GET {hub}/subscriptions[/…]</c>: the active subscriptions, versioned by the id of the last subscription event
+/// (ETag, If-None-Match). Mercure 1.0 resources (<c>/{match_type}/{match}[/{subscriber}]</c>) answer plain JSON with
+/// the reconciliation cursor on <c>Link</c>; Mercure 0.x ones (<c>/{topic}[/{subscriber}]</c>) JSON-LD, as before
+/// (<see cref="SubscriptionsResource"/> tells them apart).
 /// </summary>
+/// <remarks>
+/// The bare collection belongs to both generations, so it answers in the caller's: the 1.0 document when the hub speaks
+/// 1.0 only, when the token is a 1.0 one (<c>authorization_details</c>), or when the request accepts
+/// <c>application/json</c> and not <c>application/ld+json</c>; the 0.x document otherwise (what every 0.x client got).
+/// Each document lists the subscriptions of its own generation, as each has its own events.
+/// </remarks>
 internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidator tokens, Presence presence)
 {
     public async Task HandleAsync(HttpContext context)
     {
-        CorsHeaders.Apply(context, hub.Options.CorsOrigins);
+        if (CorsHeaders.Apply(context, hub.Options.CorsOrigins))
+        {
+            // Cross-origin readers need the cursor on Link (Mercure 1.0, "Subscription API") and the version to revalidate.
+            context.Response.Headers.AccessControlExposeHeaders = "Link, ETag";
+        }
+
         if (!presence.Enabled)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "the subscriptions API is off (enable it with the Subscriptions option)").ConfigureAwait(false);
             return;
         }
 
-        // Segments are percent-encoded topics and ids, so read the raw target: routing would decode all but %2F.
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
-        var query = raw.IndexOf('?', StringComparison.Ordinal);
-        var path = query >= 0 ? raw[..query] : raw;
-        var marker = path.IndexOf("/subscriptions", StringComparison.Ordinal);
-        var rest = marker >= 0 ? path[(marker + "/subscriptions".Length)..].Trim('/') : string.Empty;
-        var segments = rest.Length == 0 ? [] : rest.Split('/');
-        if (segments.Length > 2)
+        var v1Only = hub.Options.Protocol == MercureProtocol.V1;
+        var rest = RestOfPath(context);
+        if (rest is null || !SubscriptionsResource.TryParse(rest, out var resource) || (v1Only && resource.IsLegacy))
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "no such subscriptions resource").ConfigureAwait(false);
             return;
         }
 
-        var resource = Presence.SubscriptionsPath + (rest.Length == 0 ? string.Empty : "/" + rest);
+        var hubUrl = hub.UrlFor(context.Request);
         var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
-        if (locateError is not null || token is null)
+        if (locateError is not null)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError ?? "a subscriber token is required").ConfigureAwait(false);
+            await ErrorResponse.InvalidRequestAsync(context, hubUrl, locateError).ConfigureAwait(false);
+            return;
+        }
+
+        if (token is null)
+        {
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, "a subscriber token is required").ConfigureAwait(false);
             return;
         }
 
         var validated = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
         if (!validated.IsValid)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: true, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
             return;
         }
 
-        if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource], hub.UrlFor(context.Request)))
+        var claims = validated.Claims!;
+        var legacy = resource.Kind == SubscriptionsResource.Kinds.All
+            ? !(v1Only || claims.Generation == TokenGeneration.V1 || AcceptsPlainJsonOnly(context.Request))
+            : resource.IsLegacy;
+
+        // The topic to authorize is the resource's path (Mercure 1.0, "Subscription API"): for 1.0 in the canonical
+        // encoding of the events' topics, so one grant covers a subscription's events and its API resource alike.
+        var id = legacy ? Presence.SubscriptionsPath + (rest.Trim('/') is { Length: > 0 } r ? "/" + r : string.Empty) : CanonicalPath(resource);
+        if (!hub.Matcher.MatchesAny(claims.Subscribe ?? [], [id], hubUrl))
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.subscribe claim does not allow {resource}").ConfigureAwait(false);
+            await ErrorResponse.ForbiddenAsync(context, hubUrl, $"the token does not grant subscribe on {id}").ConfigureAwait(false);
             return;
         }
 
         var lastEventId = presence.LastEventId;
         var etag = "\"" + lastEventId + "\"";
         context.Response.Headers.ETag = etag;
+        if (!legacy)
+        {
+            context.Response.Headers.Link = SubscriptionDocument.Link(hubUrl, presence.Cursor);
+            context.Response.Headers.CacheControl = "must-revalidate";
+        }
+
         if (context.Request.Headers.IfNoneMatch.ToString() == etag)
         {
             context.Response.StatusCode = StatusCodes.Status304NotModified;
             return;
         }
 
-        var topic = segments.Length > 0 ? Uri.UnescapeDataString(segments[0]) : null;
-        var subscriber = segments.Length > 1 ? Uri.UnescapeDataString(segments[1]) : null;
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
-            if (subscriber is not null)
+            if (resource.Subscriber is { } subscriber)
             {
-                var found = presence.Subscriptions(topic, subscriber).FirstOrDefault();
+                var found = presence.Subscriptions(legacy, resource.Type, resource.Match, subscriber).FirstOrDefault();
                 if (found is null)
                 {
                     await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, "no such active subscription").ConfigureAwait(false);
                     return;
                 }
 
-                json.WriteStartObject();
-                json.WriteString("@context", "https://mercure.rocks/");
-                json.WriteString("id", Presence.SubscriptionId(found.Topic, found.Subscriber));
-                json.WriteString("type", "Subscription");
-                json.WriteString("topic", found.Topic);
-                json.WriteString("subscriber", found.Subscriber);
-                json.WriteBoolean("active", true);
-                if (found.Payload is { } payload)
+                if (legacy)
                 {
-                    json.WritePropertyName("payload");
-                    payload.WriteTo(json);
+                    LegacySubscriptionDocument.Write(json, found, withContext: true, lastEventId);
                 }
-
-                json.WriteString("lastEventID", lastEventId);
-                json.WriteEndObject();
+                else
+                {
+                    SubscriptionDocument.Write(json, found, hub.Path);
+                }
+            }
+            else if (legacy)
+            {
+                LegacySubscriptionDocument.WriteCollection(json, id, lastEventId, presence.Subscriptions(legacy: true, match: resource.Match));
             }
             else
             {
-                json.WriteStartObject();
-                json.WriteString("@context", "https://mercure.rocks/");
-                json.WriteString("id", resource);
-                json.WriteString("type", "Subscriptions");
-                json.WriteString("lastEventID", lastEventId);
-                json.WriteStartArray("subscriptions");
-                foreach (var s in presence.Subscriptions(topic))
-                {
-                    Presence.WriteSubscription(json, s, withContext: false);
-                }
-
-                json.WriteEndArray();
-                json.WriteEndObject();
+                SubscriptionDocument.WriteCollection(json, id, presence.Cursor, presence.Subscriptions(legacy: false, resource.Type, resource.Match), hub.Path);
             }
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/ld+json";
+        context.Response.ContentType = legacy ? LegacySubscriptionDocument.ContentType : SubscriptionDocument.ContentType;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The raw path after <c>{hub path}/subscriptions</c>, without the query; <c>null</c> when it is not there as such.</summary>
+    private string? RestOfPath(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        var path = query >= 0 ? raw[..query] : raw;
+        var prefix = SubscriptionDocument.Collection(hub.Path);
+        var at = path.IndexOf(prefix, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var rest = path[(at + prefix.Length)..];
+        return rest.Length == 0 || rest[0] == '/' ? rest : null;
+    }
+
+    private string CanonicalPath(SubscriptionsResource resource) => resource switch
+    {
+        { Kind: SubscriptionsResource.Kinds.Subscription, Type: { } type } => SubscriptionDocument.Topic(hub.Path, type, resource.Match!, resource.Subscriber!),
+        { Kind: SubscriptionsResource.Kinds.Matcher, Type: { } type } => SubscriptionDocument.Collection(hub.Path, type, resource.Match!),
+        _ => SubscriptionDocument.Collection(hub.Path),
+    };
+
+    /// <summary>Whether the request asks for <c>application/json</c> by name and not for <c>application/ld+json</c>.</summary>
+    private static bool AcceptsPlainJsonOnly(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        return accept.Any(m => m.MediaType.Equals(SubscriptionDocument.ContentType, StringComparison.OrdinalIgnoreCase))
+            && !accept.Any(m => m.MediaType.Equals(LegacySubscriptionDocument.ContentType, StringComparison.OrdinalIgnoreCase));
     }
 }

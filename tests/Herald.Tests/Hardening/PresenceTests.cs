@@ -91,7 +91,7 @@ public sealed class PresenceTests(RedisFixture redis) : IClassFixture<RedisFixtu
 
         // A real join on node A reaches node B through the shared log.
         await using var joined = await a.SubscribeAsync("topic=" + Uri.EscapeDataString("https://example.com/joined"));
-        await TestHub.Eventually(() => presenceB.Subscriptions().Any(s => s.Topic == "https://example.com/joined"), "node B to list node A's subscriber", 30_000);
+        await TestHub.Eventually(() => presenceB.Subscriptions().Any(s => s.Match == "https://example.com/joined"), "node B to list node A's subscriber", 30_000);
 
         // A forged subscription event stored as an ordinary update, then a marker: once node B dispatched the
         // marker, it has seen the forged update before it.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Mercure;
+using Herald.Topics;
 
 namespace Herald.Tests.Mercure;
 
@@ -9,7 +10,7 @@ namespace Herald.Tests.Mercure;
 /// </summary>
 public sealed class PresenceRegistryTests
 {
-    private static readonly Presence.SubscriberEntry Entry = new("urn:uuid:subscriber-1", ["https://example.com/a", "https://example.com/b"], null);
+    private static readonly Presence.SubscriberEntry Entry = Presence.SubscriberEntry.Create("urn:uuid:subscriber-1", Selector.Topics(["https://example.com/a", "https://example.com/b"]));
 
     [Fact]
     public void A_join_and_a_leave_return_one_private_event_per_topic_and_change_the_registry()
@@ -18,7 +19,7 @@ public sealed class PresenceRegistryTests
 
         var joined = presence.OnAnnouncement(Presence.Announcement(Entry, active: true));
 
-        Assert.Equal(Entry.Topics.Select(t => Presence.SubscriptionId(t, Entry.Id)), joined.Select(e => Assert.Single(e.Topics)));
+        Assert.Equal(Entry.Subscriptions.Select(s => Presence.SubscriptionId(s.Match, Entry.Id)), joined.Select(e => Assert.Single(e.Topics)));
         Assert.All(joined, e => Assert.True(e.Private));
         Assert.All(joined, e => Assert.True(JsonDocument.Parse(e.Data!).RootElement.GetProperty("active").GetBoolean()));
         Assert.Equal(joined[^1].EventId, presence.LastEventId);
