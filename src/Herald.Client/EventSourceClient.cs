@@ -346,7 +346,8 @@ public sealed class EventSourceClient : IAsyncDisposable
             {
                 foreach (var value in values)
                 {
-                    return value;
+                    // A value with control characters is no event id a hub sends; callers print this.
+                    return value.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || value.Contains('\u007f', StringComparison.Ordinal) ? null : value;
                 }
             }
         }
