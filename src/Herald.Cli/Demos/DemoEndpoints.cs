@@ -28,6 +28,10 @@ internal static class DemoEndpoints
         // HTTP, where a demo usually runs (http://localhost:5080), so --demo drops the prefix; set Herald:CookieName
         // (or Herald__CookieName) to keep it behind HTTPS.
         ["Herald:CookieName"] = "mercure_access_token",
+
+        // Mercure 1.0 tokens name a trusted issuer bound to the hub's keys; the demo pages' tokens name this one
+        // unless --issuer (Herald:Issuer) names another.
+        [DemoTokens.IssuerKey] = "https://herald.local/demo",
     };
 
     private const long MaxBodyBytes = 8 * 1024;

@@ -18,6 +18,9 @@ namespace Herald.Cli.Demos;
 /// </summary>
 internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration configuration, MercureHub hub)
 {
+    /// <summary>The cookie 0.x hubs and clients read a token from.</summary>
+    public const string LegacyCookieName = "mercureAuthorization";
+
     /// <summary>Longer passes are not ours; refusing them first keeps the check's cost small whatever is sent.</summary>
     private const int MaxChatPassLength = 512;
 
@@ -43,6 +46,9 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
 
            // Microsoft.IdentityModel signs HS256 with 256-bit keys or longer only (RFC 7518 asks for as much).
            && (!Subscriptions.V1 || Encoding.UTF8.GetByteCount(o.SubscriberJwtKey) >= 32);
+
+    /// <summary>Configuration key of the trusted issuer the hub's keys belong to: the <c>iss</c> of the 1.0 tokens issued here.</summary>
+    public const string IssuerKey = "Herald:Issuer";
 
     /// <summary>How the pages subscribe: the generation of the tokens issued here follows it.</summary>
     public DemoSubscriptions Subscriptions { get; } = new(configuration);
@@ -70,7 +76,7 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
         var o = options.Value;
         var (name, token) = v1
             ? (o.CookieName, AccessToken(context.Request, grants, payload))
-            : (TokenLocator.CookieName, TokenIssuer.Create(o.SubscriberJwtKey!, publish: null, subscribe: [.. grants.Select(g => g.Value)], Lifetime, payload));
+            : (LegacyCookieName, TokenIssuer.Create(o.SubscriberJwtKey!, publish: null, subscribe: [.. grants.Select(g => g.Value)], Lifetime, payload));
         context.Response.Cookies.Append(name, token, new CookieOptions
         {
             // Out of reach of the page's scripts, sent only to the hub, only from this site.
@@ -98,8 +104,8 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
         {
             json.WriteStartObject();
 
-            // The issuer the hub's key is bound to (herald serve --issuer), else this hub's own origin.
-            json.WriteString("iss", configuration["Herald:Issuer"] is { Length: > 0 } issuer ? issuer : $"{request.Scheme}://{request.Host.ToUriComponent()}");
+            // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it), else this hub's origin.
+            json.WriteString("iss", configuration[IssuerKey] is { Length: > 0 } issuer ? issuer : $"{request.Scheme}://{request.Host.ToUriComponent()}");
             json.WriteString("aud", hub.UrlFor(request));
             json.WriteString("sub", "urn:uuid:" + Guid.NewGuid());
             json.WriteString("client_id", "herald-demo");
