@@ -37,7 +37,7 @@ internal static class DemoEndpoints
     private const long MaxBodyBytes = 8 * 1024;
 
     private const string CannotIssue =
-        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret; run it with --anonymous or an HS256 --jwt-key";
+        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret (of 32 bytes or more for Mercure 1.0 tokens); run it with --anonymous or such a --jwt-key";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -49,6 +49,8 @@ internal static class DemoEndpoints
             return false;
         }
 
+        // Built here so a Demos:Protocol that means nothing stops the start, not the first page.
+        services.AddSingleton(new DemoSubscriptions(configuration));
         services.AddSingleton<DemoTokens>();
         services.AddHostedService<HubFiguresPublisher>();
         DemoPublishLimit.Add(services, configuration);

@@ -16,7 +16,7 @@ namespace Herald.Cli.Demos;
 /// page's script. Pages publish through the demo endpoints, which validate first, so no token that could publish
 /// ever reaches a browser.
 /// </summary>
-internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration configuration, MercureHub hub)
+internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration configuration, MercureHub hub, DemoSubscriptions subscriptions)
 {
     /// <summary>The cookie 0.x hubs and clients read a token from.</summary>
     public const string LegacyCookieName = "mercureAuthorization";
@@ -51,7 +51,7 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
     public const string IssuerKey = "Herald:Issuer";
 
     /// <summary>How the pages subscribe: the generation of the tokens issued here follows it.</summary>
-    public DemoSubscriptions Subscriptions { get; } = new(configuration);
+    public DemoSubscriptions Subscriptions => subscriptions;
 
     /// <summary>Whether subscribers without a token get public updates.</summary>
     public bool Anonymous => options.Value.Anonymous;
