@@ -1,5 +1,12 @@
 using Herald.Tests.Browser;
 using Herald.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Tests.Client;
 
@@ -23,6 +30,38 @@ public sealed class CliMercureOneTests
         Assert.Contains("insufficient_scope", line, StringComparison.Ordinal);
         Assert.Contains("does not grant publish on every --topic", line, StringComparison.Ordinal);
         Assert.Equal(0, hub.Hub.Metrics.Published);
+    }
+
+    [Fact]
+    public async Task Presenting_the_Access_Token_subscribe_sends_the_token_in_the_header_and_only_matchers_in_the_query()
+    {
+        var seen = new TaskCompletionSource<(string Query, string Authorization, string LastEventId)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapGet("/.well-known/mercure", context =>
+        {
+            seen.TrySetResult((context.Request.QueryString.Value ?? "", context.Request.Headers.Authorization.ToString(), context.Request.Headers["Last-Event-ID"].ToString()));
+
+            // 204: "stop reconnecting", so the command ends by itself.
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        });
+        await app.StartAsync().WaitAsync(ChildProcess.DefaultTimeout);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        var run = await ChildProcess.RunHeraldAsync(
+        [
+            "subscribe", "--hub", address, "--token", "header.payload.signature", "--last-event-id", "urn:example:7",
+            "--match", "https://example.com/a&b", "--urlpattern", "/books/:id", "--topic", "https://example.com/{x}",
+        ]);
+        var (query, authorization, lastEventId) = await seen.Task.WaitAsync(ChildProcess.DefaultTimeout);
+
+        Assert.Equal((0, string.Empty), (run.ExitCode, run.Stderr));
+        Assert.Equal("?match=https%3A%2F%2Fexample.com%2Fa%26b&match_urlpattern=%2Fbooks%2F%3Aid&topic=https%3A%2F%2Fexample.com%2F%7Bx%7D", query);
+        Assert.Equal("Bearer header.payload.signature", authorization);
+        Assert.Equal("urn:example:7", lastEventId);
     }
 
     [Fact]
