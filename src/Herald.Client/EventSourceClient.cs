@@ -60,6 +60,12 @@ public sealed class EventSourceClient : IAsyncDisposable
             throw new ArgumentException("The URL must be absolute.", nameof(options));
         }
 
+        if (options.AccessToken is { } accessToken
+            && (accessToken.Length == 0 || accessToken.AsSpan().ContainsAnyInRange('\u0000', '\u0020') || accessToken.Contains('\u007f', StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("The access token must be non-empty, without spaces or control characters.", nameof(options));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ReconnectDelay, TimeSpan.Zero, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReconnectDelay, TimeSpan.Zero, nameof(options));
         if (options.IdleTimeout <= TimeSpan.Zero && options.IdleTimeout != Timeout.InfiniteTimeSpan)
@@ -136,7 +142,7 @@ public sealed class EventSourceClient : IAsyncDisposable
                     using var response = attempt.Response!;
                     var stream = attempt.Stream!;
                     parser.Reset();
-                    Opened?.Invoke(this, new EventSourceOpenedEventArgs(_url, parser.LastEventId));
+                    Opened?.Invoke(this, new EventSourceOpenedEventArgs(_url, parser.LastEventId, attempt.ResumedAfter));
                     while (true)
                     {
                         var chunk = await ReadChunkAsync(stream, idle, token).ConfigureAwait(false);
@@ -207,6 +213,8 @@ public sealed class EventSourceClient : IAsyncDisposable
             // every reconnection after such an id fail.
             RequestHeaderEncodingSelector = static (name, _) =>
                 string.Equals(name, "Last-Event-ID", StringComparison.OrdinalIgnoreCase) ? Encoding.UTF8 : null,
+            ResponseHeaderEncodingSelector = static (name, _) =>
+                name.EndsWith("Last-Event-ID", StringComparison.OrdinalIgnoreCase) ? Encoding.UTF8 : null,
             AutomaticDecompression = DecompressionMethods.None,
         };
 
@@ -236,7 +244,15 @@ public sealed class EventSourceClient : IAsyncDisposable
         request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
         foreach (var (name, value) in _options.Headers)
         {
-            request.Headers.TryAddWithoutValidation(name, value);
+            if (_options.AccessToken is null || !string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        if (_options.AccessToken is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.AccessToken);
         }
 
         var lastEventId = Volatile.Read(ref _lastEventId);
@@ -260,13 +276,15 @@ public sealed class EventSourceClient : IAsyncDisposable
 
             if (status != HttpStatusCode.OK)
             {
-                var reason = await ReadReasonAsync(response, idle.Token).ConfigureAwait(false);
+                var challenge = BearerChallenge.From(response.Headers);
+                var reason = await ReadReasonAsync(response, idle.Token).ConfigureAwait(false) ?? challenge?.Description;
                 cancellationToken.ThrowIfCancellationRequested();
                 var failure = new EventSourceException(
-                    ResponseReason.Describe("The server answered", status, response.ReasonPhrase, reason),
+                    ResponseReason.Describe("The server answered", status, response.ReasonPhrase, ResponseReason.WithError(reason, challenge?.Error)),
                     status,
                     mediaType,
-                    reason);
+                    reason,
+                    challenge?.Error);
                 response.Dispose();
                 return IsRetryable(status) ? Retry(failure) : new Attempt(Outcome.Fail, Error: failure);
             }
@@ -287,7 +305,7 @@ public sealed class EventSourceClient : IAsyncDisposable
 
             // Reconnections go straight to where the redirects led.
             _url = response.RequestMessage?.RequestUri ?? _url;
-            return new Attempt(Outcome.Open, response, stream);
+            return new Attempt(Outcome.Open, response, stream, ResumedAfter: ResumedAfter(response));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -317,6 +335,24 @@ public sealed class EventSourceClient : IAsyncDisposable
         // The attempt failed: a redirect target may be gone, so the next attempt asks the original URL again.
         _url = _options.Url;
         return new Attempt(Outcome.Retry, Error: error);
+    }
+
+    /// <summary>Mercure 1.0's <c>Mercure-Last-Event-ID</c>, else the <c>Last-Event-ID</c> 0.x hubs answer with; one value or none.</summary>
+    private static string? ResumedAfter(HttpResponseMessage response)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["Mercure-Last-Event-ID", "Last-Event-ID"])
+        {
+            if (response.Headers.NonValidated.TryGetValues(name, out var values) && values.Count == 1)
+            {
+                foreach (var value in values)
+                {
+                    // A value with control characters is no event id a hub sends; callers print this.
+                    return value.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || value.Contains('\u007f', StringComparison.Ordinal) ? null : value;
+                }
+            }
+        }
+
+        return null;
     }
 
     private static bool IsRetryable(HttpStatusCode status) => status is HttpStatusCode.InternalServerError
@@ -394,7 +430,8 @@ public sealed class EventSourceClient : IAsyncDisposable
         Fail,
     }
 
-    private readonly record struct Attempt(Outcome Outcome, HttpResponseMessage? Response = null, Stream? Stream = null, Exception? Error = null);
+    private readonly record struct Attempt(
+        Outcome Outcome, HttpResponseMessage? Response = null, Stream? Stream = null, Exception? Error = null, string? ResumedAfter = null);
 
     private readonly record struct Chunk(byte[] Buffer, int Count, Exception? Error);
 }

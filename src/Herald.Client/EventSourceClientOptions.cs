@@ -3,7 +3,10 @@ namespace Herald.Client;
 /// <summary>Where an <see cref="EventSourceClient"/> connects and how it reconnects.</summary>
 public sealed record EventSourceClientOptions
 {
-    /// <summary>The stream's URL (for a Mercure hub: the hub URL with its <c>topic</c> query parameters).</summary>
+    /// <summary>
+    /// The stream's URL. For a Mercure hub: the hub URL with its topic matchers (<c>match</c>, <c>match_urlpattern</c>;
+    /// 0.x <c>topic</c>), see <see cref="MercureSubscribeUrl"/>. Never a token: use <see cref="AccessToken"/>.
+    /// </summary>
     public required Uri Url { get; init; }
 
     /// <summary>
@@ -11,6 +14,13 @@ public sealed record EventSourceClientOptions
     /// <c>Authorization</c> when it follows a redirect; reconnections after one go straight to its target, with it.
     /// </summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The access token sent as <c>Authorization: Bearer</c> on every connection (a Mercure hub then delivers the
+    /// private updates it grants); <c>null</c> sends none. Mercure 1.0 forbids tokens in URLs, which end up in logs
+    /// and browser history. Wins over an <c>Authorization</c> entry in <see cref="Headers"/>.
+    /// </summary>
+    public string? AccessToken { get; init; }
 
     /// <summary>
     /// The id to resume after on the first connection (sent as <c>Last-Event-ID</c>); later connections send the last

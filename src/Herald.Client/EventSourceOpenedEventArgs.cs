@@ -5,9 +5,16 @@ public sealed class EventSourceOpenedEventArgs : EventArgs
 {
     /// <summary>Creates the arguments.</summary>
     public EventSourceOpenedEventArgs(Uri url, string lastEventId)
+        : this(url, lastEventId, resumedAfter: null)
+    {
+    }
+
+    /// <summary>Creates the arguments, with the position the server says the stream resumes after.</summary>
+    public EventSourceOpenedEventArgs(Uri url, string lastEventId, string? resumedAfter)
     {
         Url = url;
         LastEventId = lastEventId;
+        ResumedAfter = resumedAfter;
     }
 
     /// <summary>The URL the stream came from, after redirects; reconnections go there first.</summary>
@@ -15,4 +22,12 @@ public sealed class EventSourceOpenedEventArgs : EventArgs
 
     /// <summary>The <c>Last-Event-ID</c> the request carried (empty when none).</summary>
     public string LastEventId { get; }
+
+    /// <summary>
+    /// Where the hub says the stream resumes: the id of the event before the first one it sends, <c>earliest</c> when
+    /// nothing precedes it or the requested id is unknown (Mercure 1.0's <c>Mercure-Last-Event-ID</c> response header,
+    /// or 0.x's <c>Last-Event-ID</c>). <c>null</c> when the server sent neither. Compare it with
+    /// <see cref="LastEventId"/>: a different value means updates may have been lost.
+    /// </summary>
+    public string? ResumedAfter { get; }
 }

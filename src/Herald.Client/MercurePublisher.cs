@@ -3,7 +3,11 @@ using System.Net.Http.Headers;
 
 namespace Herald.Client;
 
-/// <summary>Publishes updates to a Mercure hub with <c>POST</c> and a bearer token.</summary>
+/// <summary>
+/// Publishes updates to a Mercure hub with <c>POST</c>, the token in an <c>Authorization: Bearer</c> header: a Mercure
+/// 1.0 access token (<c>typ: at+jwt</c>, <c>authorization_details</c> granting <c>publish</c>), or a 0.x token with
+/// the <c>mercure</c> claim for hubs that accept them.
+/// </summary>
 public sealed class MercurePublisher : IDisposable
 {
     private readonly Uri _hubUrl;
@@ -46,14 +50,18 @@ public sealed class MercurePublisher : IDisposable
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
+            // Mercure 1.0: 200 with the id as text/plain; charset=utf-8. 0.x hubs sent the same body, some with a newline.
             return System.Text.Encoding.UTF8.GetString(body).TrimEnd('\r', '\n');
         }
 
-        var reason = ResponseReason.Extract(body, response.Content.Headers.ContentType?.MediaType);
+        var challenge = BearerChallenge.From(response.Headers);
+        var reason = ResponseReason.Extract(body, response.Content.Headers.ContentType?.MediaType) ?? challenge?.Description;
         throw new MercurePublishException(
-            ResponseReason.Describe("The hub refused the update:", response.StatusCode, response.ReasonPhrase, reason),
+            ResponseReason.Describe("The hub refused the update:", response.StatusCode, response.ReasonPhrase, ResponseReason.WithError(reason, challenge?.Error)),
             response.StatusCode,
-            reason);
+            reason,
+            challenge?.Error,
+            challenge?.ResourceMetadata);
     }
 
     /// <summary>Disposes the HTTP client if this publisher created it.</summary>

@@ -45,6 +45,10 @@ internal static class ResponseReason
         return reason is null ? $"{prefix} {(int)status} {phrase}" : $"{prefix} {(int)status} {phrase}: {reason}";
     }
 
+    /// <summary>The reason with the RFC 6750 error code in front ("insufficient_scope: reason"), either one alone, or null.</summary>
+    public static string? WithError(string? reason, string? bearerError)
+        => bearerError is null ? reason : reason is null ? Shorten(bearerError) : $"{Shorten(bearerError)}: {reason}";
+
     private static bool TryReadProblem(ReadOnlySpan<byte> body, out string problem)
     {
         problem = string.Empty;

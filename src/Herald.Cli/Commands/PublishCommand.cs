@@ -9,7 +9,7 @@ internal static class PublishCommand
     public static Command Create()
     {
         var hub = HubOptions.CreateHub();
-        var token = HubOptions.CreateToken("allowed to publish to every topic");
+        var token = HubOptions.CreateToken("granting publish on every topic (a Mercure 1.0 access token, or a 0.x token)");
         var topic = new Option<string[]>("--topic")
         {
             Description = "A topic of the update (repeat for alternates; the first is the canonical one).",
@@ -91,7 +91,7 @@ internal static class PublishCommand
             }
             catch (MercurePublishException e)
             {
-                return HubOptions.Fail(parseResult, $"publish failed: {HubOptions.DescribeStatus((int)e.StatusCode, e.Reason)} — {Advice((int)e.StatusCode)}");
+                return HubOptions.Fail(parseResult, $"publish failed: {HubOptions.DescribeStatus((int)e.StatusCode, Reason(e))} — {Advice((int)e.StatusCode, e.BearerError)}");
             }
             catch (HttpRequestException e)
             {
@@ -114,14 +114,19 @@ internal static class PublishCommand
         return command;
     }
 
-    private static string Advice(int status) => status switch
+    /// <summary>The hub's reason, led by its RFC 6750 code when it sent one ("insufficient_scope: …").</summary>
+    private static string? Reason(MercurePublishException e) => e.BearerError is null ? e.Reason : e.Reason is null ? e.BearerError : $"{e.BearerError}: {e.Reason}";
+
+    private static string Advice(int status, string? bearerError) => (status, bearerError) switch
     {
-        400 => "check --topic, --id (must not start with '#'), --type and --retry",
-        401 => $"check --token (or {HubOptions.TokenVariable}): it must be signed with the hub's publisher key and not expired",
-        403 => "the token's mercure.publish claim must match every --topic",
-        404 or 405 => "check --hub: it is the hub URL, usually ending in /.well-known/mercure",
-        413 => "the update is too large for the hub — send less --data",
-        >= 500 => "the hub is failing or unavailable; try again later",
+        (400, "invalid_request") => $"the hub could not read the token's presentation: pass one JWT with --token (or {HubOptions.TokenVariable})",
+        (400, _) => "check --topic (not *, not under the hub's /.well-known/mercure), --id (not 'earliest', must not start with '#'), --type (not 'mercure') and --retry",
+        (401, "invalid_token") => $"the hub refused the token (invalid_token): check --token (or {HubOptions.TokenVariable}): its signing key, iss (a trusted issuer), aud (the hub's resource identifier) and exp",
+        (401, _) => $"check --token (or {HubOptions.TokenVariable}): it must be signed with the hub's publisher key and not expired",
+        (403, _) => "the token does not grant publish on every --topic (insufficient_scope): its authorization_details with actions [\"publish\"] (or 0.x mercure.publish) must match each one, alternates included",
+        (404 or 405, _) => "check --hub: it is the hub URL, usually ending in /.well-known/mercure",
+        (413, _) => "the update is too large for the hub — send less --data",
+        ( >= 500, _) => "the hub is failing or unavailable; try again later",
         _ => "check the command's options against 'herald publish --help'",
     };
 }

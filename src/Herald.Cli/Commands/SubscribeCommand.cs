@@ -14,12 +14,21 @@ internal static class SubscribeCommand
     public static Command Create()
     {
         var hub = HubOptions.CreateHub();
-        var token = HubOptions.CreateToken("whose mercure.subscribe claim allows private updates (optional)");
+        var token = HubOptions.CreateToken("granting subscribe on the private updates to receive (optional)");
+        var match = new Option<string[]>("--match")
+        {
+            Description = "Mercure 1.0: receive updates whose topic is exactly this one, or * for all (repeat for several).",
+            HelpName = "topic",
+        };
+        var urlPattern = new Option<string[]>("--urlpattern")
+        {
+            Description = "Mercure 1.0: receive updates whose topic matches this URL pattern, e.g. https://example.com/books/:id (repeat for several).",
+            HelpName = "pattern",
+        };
         var topic = new Option<string[]>("--topic")
         {
-            Description = "A topic selector: a topic, a URI template, or * (repeat for several).",
+            Description = "Mercure 0.x: a topic selector (a topic, a URI template such as https://example.com/books/{id}, or *), for hubs that speak 0.x.",
             HelpName = "selector",
-            Required = true,
         };
         var lastEventId = new Option<string>("--last-event-id")
         {
@@ -33,8 +42,16 @@ internal static class SubscribeCommand
 
         var command = new Command("subscribe", "Print the updates of a Mercure hub as they arrive, until Ctrl+C or the hub ends the stream.")
         {
-            hub, token, topic, lastEventId, json,
+            hub, token, match, urlPattern, topic, lastEventId, json,
         };
+        command.Validators.Add(result =>
+        {
+            // One of the three is required; System.CommandLine only knows "this one option is required".
+            if (result.GetResult(match) is null && result.GetResult(urlPattern) is null && result.GetResult(topic) is null)
+            {
+                result.AddError("Option '--match', '--urlpattern' or (0.x) '--topic' is required");
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             if (!HubOptions.TryResolveHub(parseResult, hub, out var hubUrl, out var error))
@@ -42,24 +59,44 @@ internal static class SubscribeCommand
                 return HubOptions.Fail(parseResult, "subscribe: " + error);
             }
 
-            var jwt = HubOptions.ResolveToken(parseResult, token);
-            var headers = new Dictionary<string, string>();
-            if (jwt is not null)
+            var matches = parseResult.GetValue(match) ?? [];
+            var patterns = parseResult.GetValue(urlPattern) ?? [];
+            var selectors = parseResult.GetValue(topic) ?? [];
+            if (matches.Concat(patterns).Concat(selectors).Any(string.IsNullOrEmpty))
             {
-                headers["Authorization"] = "Bearer " + jwt;
+                return HubOptions.Fail(parseResult, "subscribe: --match, --urlpattern and --topic need a non-empty value");
             }
 
+            var jwt = HubOptions.ResolveToken(parseResult, token);
+            if (jwt is not null && jwt.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                return HubOptions.Fail(parseResult, "subscribe: --token is not one JWT (it holds spaces or control characters)");
+            }
+
+            var requested = parseResult.GetValue(lastEventId);
             var options = new EventSourceClientOptions
             {
-                Url = WithTopics(hubUrl, parseResult.GetRequiredValue(topic)),
-                Headers = headers,
-                InitialLastEventId = parseResult.GetValue(lastEventId),
+                Url = SubscribeUrl(hubUrl, matches, patterns, selectors),
+
+                // In the Authorization header: Mercure 1.0 forbids tokens in URLs (they end up in logs).
+                AccessToken = jwt,
+                InitialLastEventId = requested,
             };
             var output = parseResult.InvocationConfiguration.Output;
             var errors = parseResult.InvocationConfiguration.Error;
             var asJson = parseResult.GetValue(json);
 
             await using var client = new EventSourceClient(options);
+            client.Opened += (_, e) =>
+            {
+                // The hub says where it resumed; another position than the one asked for means updates were lost.
+                if (!string.IsNullOrEmpty(e.LastEventId) && e.ResumedAfter is { } resumed
+                    && !string.Equals(resumed, e.LastEventId, StringComparison.Ordinal)
+                    && !string.Equals(e.LastEventId, "earliest", StringComparison.Ordinal))
+                {
+                    errors.WriteLine($"herald: the hub resumed after '{resumed}', not '{e.LastEventId}': updates in between may be lost");
+                }
+            };
             client.Error += (_, e) =>
             {
                 if (e.WillRetry)
@@ -86,7 +123,7 @@ internal static class SubscribeCommand
             }
             catch (EventSourceException e) when (e.StatusCode is { } status && (int)status != 200)
             {
-                return HubOptions.Fail(parseResult, $"subscribe failed: {HubOptions.DescribeStatus((int)status, e.Reason)} — {Advice((int)status)}");
+                return HubOptions.Fail(parseResult, $"subscribe failed: {HubOptions.DescribeStatus((int)status, e.Reason)} — {Advice((int)status, e.BearerError)}");
             }
             catch (EventSourceException e)
             {
@@ -101,16 +138,26 @@ internal static class SubscribeCommand
         return command;
     }
 
-    /// <summary>The hub URL with one <c>topic</c> query parameter per selector, after any query it already has.</summary>
-    internal static Uri WithTopics(Uri hub, IEnumerable<string> topics)
+    /// <summary>The hub URL with the matchers (1.0) and selectors (0.x), after any query it already has.</summary>
+    internal static Uri SubscribeUrl(Uri hub, IEnumerable<string> matches, IEnumerable<string> patterns, IEnumerable<string> topics)
     {
-        var query = new StringBuilder(hub.Query.TrimStart('?'));
-        foreach (var topic in topics)
+        var url = new MercureSubscribeUrl(hub);
+        foreach (var value in matches)
         {
-            query.Append(query.Length == 0 ? "" : "&").Append("topic=").Append(Uri.EscapeDataString(topic));
+            url.Match(value);
         }
 
-        return new UriBuilder(hub) { Query = query.ToString() }.Uri;
+        foreach (var value in patterns)
+        {
+            url.MatchUrlPattern(value);
+        }
+
+        foreach (var value in topics)
+        {
+            url.Topic(value);
+        }
+
+        return url.ToUri();
     }
 
     internal static string ToJson(SseMessage message)
@@ -129,12 +176,13 @@ internal static class SubscribeCommand
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static string Advice(int status) => status switch
+    private static string Advice(int status, string? bearerError) => (status, bearerError) switch
     {
-        400 => "check --topic and --last-event-id",
-        401 => $"check --token (or {HubOptions.TokenVariable}): it must be signed with the hub's subscriber key and not expired",
-        403 => "the token's mercure.subscribe claim does not allow these topics",
-        404 or 405 => "check --hub: it is the hub URL, usually ending in /.well-known/mercure",
+        (400, _) => "check --match, --urlpattern (URL pattern syntax, e.g. /books/:id), --topic and --last-event-id",
+        (401, "invalid_token") => $"the hub refused the token (invalid_token): check --token (or {HubOptions.TokenVariable}): its signing key, iss, aud (the hub's resource identifier) and exp",
+        (401, _) => $"check --token (or {HubOptions.TokenVariable}): the hub wants a valid token; make one with 'herald token'",
+        (403, _) => "the token does not grant subscribe on these topics (insufficient_scope): its authorization_details (or 0.x mercure.subscribe) must cover them",
+        (404 or 405, _) => "check --hub: it is the hub URL, usually ending in /.well-known/mercure",
         _ => "check the command's options against 'herald subscribe --help'",
     };
 }

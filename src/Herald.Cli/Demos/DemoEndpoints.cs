@@ -7,7 +7,7 @@ namespace Herald.Cli.Demos;
 
 /// <summary>
 /// The server side of the pages <c>herald serve --demo</c> shows at <c>/</c>: the live figures feed, subscribe-only
-/// tokens for the pages, and the two endpoints that publish on a visitor's behalf after checking what they sent
+/// tokens for the pages (in a cookie, never in a URL), and the two endpoints that publish on a visitor's behalf after checking what they sent
 /// (rate-limited per client, see <see cref="DemoPublishLimit"/>).
 /// </summary>
 internal static class DemoEndpoints
@@ -23,12 +23,21 @@ internal static class DemoEndpoints
     public static IReadOnlyDictionary<string, string?> ServeDefaults { get; } = new Dictionary<string, string?>
     {
         ["Herald:Subscriptions"] = "true",
+
+        // The pages' EventSource presents its token in this cookie. Browsers refuse a __Secure- cookie over plain
+        // HTTP, where a demo usually runs (http://localhost:5080), so --demo drops the prefix; set Herald:CookieName
+        // (or Herald__CookieName) to keep it behind HTTPS.
+        ["Herald:CookieName"] = "mercure_access_token",
+
+        // Mercure 1.0 tokens name a trusted issuer bound to the hub's keys; the demo pages' tokens name this one
+        // unless --issuer (Herald:Issuer) names another.
+        [DemoTokens.IssuerKey] = "https://herald.local/demo",
     };
 
     private const long MaxBodyBytes = 8 * 1024;
 
     private const string CannotIssue =
-        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret; run it with --anonymous or an HS256 --jwt-key";
+        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret (of 32 bytes or more for Mercure 1.0 tokens); run it with --anonymous or such a --jwt-key";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -40,6 +49,8 @@ internal static class DemoEndpoints
             return false;
         }
 
+        // Built here so a Demos:Protocol that means nothing stops the start, not the first page.
+        services.AddSingleton(new DemoSubscriptions(configuration));
         services.AddSingleton<DemoTokens>();
         services.AddHostedService<HubFiguresPublisher>();
         DemoPublishLimit.Add(services, configuration);
@@ -99,9 +110,10 @@ internal static class DemoEndpoints
     }
 
     /// <summary>
-    /// <c>POST /demo/session</c>: what the front page and the dashboard need to subscribe — the hub's URL, the
-    /// demo topics, and a token that may subscribe to them (public updates of any topic flow to any valid token,
-    /// as the Mercure protocol has it) and publish nothing.
+    /// <c>POST /demo/session</c>: what the front page and the dashboard need to subscribe — the hub's URL, the demo
+    /// topics and the matchers each page subscribes with — and, in an HttpOnly cookie for the hub's path, a token
+    /// that may subscribe to them (public updates of any topic flow to any valid token, as the Mercure protocol has
+    /// it) and publish nothing.
     /// </summary>
     private static IResult Session(DemoTokens tokens, HttpContext context)
     {
@@ -110,13 +122,17 @@ internal static class DemoEndpoints
             return Error(StatusCodes.Status503ServiceUnavailable, CannotIssue);
         }
 
+        var subscriptions = tokens.Subscriptions;
+        tokens.SetCookie(context, subscriptions.Exactly(DemoTopics.Metrics, DemoTopics.TestUpdates, DemoTopics.Hello));
         NoStore(context);
         return Results.Json(
             new
             {
                 hub = HeraldEndpointRouteBuilderExtensions.DefaultPath,
-                token = tokens.SubscribeOnly([DemoTopics.Metrics, DemoTopics.TestUpdates, DemoTopics.Hello]),
+                lastEventIdParameter = subscriptions.LastEventIdParameter,
                 topics = new { metrics = DemoTopics.Metrics, testUpdates = DemoTopics.TestUpdates, hello = DemoTopics.Hello },
+                hello = subscriptions.Exactly(DemoTopics.Hello),
+                dashboard = subscriptions.Exactly(DemoTopics.Metrics, DemoTopics.TestUpdates),
                 presence = tokens.Presence,
                 runtime = RuntimeInformation.FrameworkDescription,
                 cores = Environment.ProcessorCount,
@@ -152,8 +168,9 @@ internal static class DemoEndpoints
     }
 
     /// <summary>
-    /// <c>POST /demo/chat/{room}/join</c> <c>{"nickname":…}</c>: a token that may subscribe to the room and its
-    /// presence (events and API) and nothing else, carrying the nickname as its presence payload.
+    /// <c>POST /demo/chat/{room}/join</c> <c>{"nickname":…}</c>: the room's matchers, and in an HttpOnly cookie a token
+    /// that may subscribe to the room and its presence (events and API) and nothing else, carrying the nickname as
+    /// its presence payload.
     /// </summary>
     private static async Task<IResult> JoinRoomAsync(string room, HttpContext context, DemoTokens tokens)
     {
@@ -181,6 +198,8 @@ internal static class DemoEndpoints
 
         var topic = DemoTopics.ChatRoom(room);
         var payload = JsonSerializer.SerializeToElement(new { nickname }, Json);
+        var subscriptions = tokens.Subscriptions;
+        var issued = tokens.SetCookie(context, subscriptions.RoomGrants(room), payload);
         NoStore(context);
         return Results.Json(
             new
@@ -189,15 +208,16 @@ internal static class DemoEndpoints
                 room,
                 nickname,
                 topic,
-                token = tokens.SubscribeOnly([topic, DemoTopics.RoomSubscriptionEvents(room), DemoTopics.RoomSubscriptions(room)], payload),
+                lastEventIdParameter = subscriptions.LastEventIdParameter,
+                messages = subscriptions.Exactly(topic),
 
                 // Sent back with each message (Authorization: Bearer): the nickname is the one this join was given.
                 sendToken = tokens.ChatPass(room, nickname!),
 
                 // Presence needs both the hub option and a token (the subscriptions API and events are private).
-                presence = tokens.Presence && tokens.CanIssue,
-                subscriptionEvents = DemoTopics.RoomSubscriptionEvents(room),
-                subscriptions = DemoTopics.RoomSubscriptions(room),
+                presence = tokens.Presence && issued,
+                subscriptionEvents = new[] { subscriptions.RoomPresence(room) },
+                subscriptions = subscriptions.RoomSubscriptions(room),
                 maxLength = DemoText.MaxMessageLength,
             },
             Json);

@@ -2,18 +2,25 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Herald.Mercure;
 using Herald.Security;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Herald.Cli.Demos;
 
 /// <summary>
-/// Issues the demo pages their tokens: subscribe-only (no <c>publish</c> claim at all), limited to the demo's
-/// topics, short-lived. Pages publish through the demo endpoints, which validate first, so no token that could
-/// publish ever reaches a browser.
+/// Issues the demo pages their tokens: subscribe-only (no <c>publish</c> right at all), limited to the demo's
+/// topics, short-lived, and handed over in an HttpOnly cookie scoped to the hub's path, never in a URL or to the
+/// page's script. Pages publish through the demo endpoints, which validate first, so no token that could publish
+/// ever reaches a browser.
 /// </summary>
-internal sealed class DemoTokens(IOptions<HeraldOptions> options)
+internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration configuration, MercureHub hub, DemoSubscriptions subscriptions)
 {
+    /// <summary>The cookie 0.x hubs and clients read a token from.</summary>
+    public const string LegacyCookieName = "mercureAuthorization";
+
     /// <summary>Longer passes are not ours; refusing them first keeps the check's cost small whatever is sent.</summary>
     private const int MaxChatPassLength = 512;
 
@@ -35,7 +42,16 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options)
     /// </summary>
     public bool CanIssue
         => options.Value is { SubscriberJwtKey.Length: > 0 } o
-           && string.Equals(o.SubscriberJwtAlgorithm, "HS256", StringComparison.OrdinalIgnoreCase);
+           && string.Equals(o.SubscriberJwtAlgorithm, "HS256", StringComparison.OrdinalIgnoreCase)
+
+           // Microsoft.IdentityModel signs HS256 with 256-bit keys or longer only (RFC 7518 asks for as much).
+           && (!Subscriptions.V1 || Encoding.UTF8.GetByteCount(o.SubscriberJwtKey) >= 32);
+
+    /// <summary>Configuration key of the trusted issuer the hub's keys belong to: the <c>iss</c> of the 1.0 tokens issued here.</summary>
+    public const string IssuerKey = "Herald:Issuer";
+
+    /// <summary>How the pages subscribe: the generation of the tokens issued here follows it.</summary>
+    public DemoSubscriptions Subscriptions => subscriptions;
 
     /// <summary>Whether subscribers without a token get public updates.</summary>
     public bool Anonymous => options.Value.Anonymous;
@@ -43,9 +59,92 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options)
     /// <summary>Whether presence (subscription events and the subscriptions API) is on.</summary>
     public bool Presence => options.Value.Subscriptions;
 
-    /// <summary>A token that may subscribe to <paramref name="topics"/> and publish nothing, or <c>null</c> when <see cref="CanIssue"/> is false.</summary>
-    public string? SubscribeOnly(IReadOnlyList<string> topics, JsonElement? payload = null)
-        => CanIssue ? TokenIssuer.Create(options.Value.SubscriberJwtKey!, publish: null, subscribe: topics, Lifetime, payload) : null;
+    /// <summary>
+    /// Sets the cookie a page's <c>EventSource</c> (and its <c>fetch</c> of the subscriptions API) presents: a token
+    /// that may subscribe to <paramref name="grants"/> and publish nothing. Mercure 1.0 grants go in a 1.0 access
+    /// token under <see cref="HeraldOptions.CookieName"/>, 0.x selectors in a 0.x token under <c>mercureAuthorization</c>.
+    /// Returns false, setting nothing, when <see cref="CanIssue"/> is false.
+    /// </summary>
+    public bool SetCookie(HttpContext context, IReadOnlyList<DemoMatcher> grants, JsonElement? payload = null)
+    {
+        if (!CanIssue)
+        {
+            return false;
+        }
+
+        var v1 = grants.Any(g => g.Type != DemoMatcher.Topic);
+        var o = options.Value;
+        var (name, token) = v1
+            ? (o.CookieName, AccessToken(context.Request, grants, payload))
+            : (LegacyCookieName, TokenIssuer.Create(o.SubscriberJwtKey!, publish: null, subscribe: [.. grants.Select(g => g.Value)], Lifetime, payload));
+        context.Response.Cookies.Append(name, token, new CookieOptions
+        {
+            // Out of reach of the page's scripts, sent only to the hub, only from this site.
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Path = context.Request.PathBase.Add(hub.Path).Value,
+
+            // A __Secure- name is refused by browsers without Secure; --demo uses a name without the prefix over HTTP.
+            Secure = context.Request.IsHttps || name.StartsWith("__Secure-", StringComparison.Ordinal) || name.StartsWith("__Host-", StringComparison.Ordinal),
+            MaxAge = Lifetime,
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// A Mercure 1.0 access token (RFC 9068: <c>typ: at+jwt</c>, <c>iss</c>, <c>aud</c> = the hub's resource identifier,
+    /// <c>exp</c>, <c>sub</c>, <c>client_id</c>, <c>iat</c>, <c>jti</c>) whose one authorization detail grants
+    /// <c>subscribe</c> on <paramref name="grants"/>.
+    /// </summary>
+    private string AccessToken(HttpRequest request, IReadOnlyList<DemoMatcher> grants, JsonElement? payload)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+
+            // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it), else this hub's origin.
+            json.WriteString("iss", configuration[IssuerKey] is { Length: > 0 } issuer ? issuer : $"{request.Scheme}://{request.Host.ToUriComponent()}");
+            json.WriteString("aud", hub.UrlFor(request));
+            json.WriteString("sub", "urn:uuid:" + Guid.NewGuid());
+            json.WriteString("client_id", "herald-demo");
+            json.WriteNumber("iat", now.ToUnixTimeSeconds());
+            json.WriteNumber("exp", now.Add(Lifetime).ToUnixTimeSeconds());
+            json.WriteString("jti", "urn:uuid:" + Guid.NewGuid());
+            json.WriteStartArray("authorization_details");
+            json.WriteStartObject();
+            json.WriteString("type", "https://mercure.rocks/authorization-detail");
+            json.WriteStartArray("actions");
+            json.WriteStringValue("subscribe");
+            json.WriteEndArray();
+            json.WriteStartArray("topics");
+            foreach (var grant in grants)
+            {
+                json.WriteStartObject();
+                json.WriteString("match", grant.Value);
+                json.WriteString("match_type", grant.Type);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            if (payload is { } p)
+            {
+                json.WritePropertyName("payload");
+                p.WriteTo(json);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        var key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.Value.SubscriberJwtKey!));
+        return new JsonWebTokenHandler().CreateToken(
+            Encoding.UTF8.GetString(buffer.WrittenSpan),
+            new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+            new Dictionary<string, object> { [JwtHeaderParameterNames.Typ] = "at+jwt" });
+    }
 
     /// <summary>
     /// The pass a chat page sends with each message: it binds the nickname to the room it joined, so nobody can

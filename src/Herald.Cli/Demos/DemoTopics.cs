@@ -1,5 +1,3 @@
-using Herald.Mercure;
-
 namespace Herald.Cli.Demos;
 
 /// <summary>
@@ -21,10 +19,4 @@ internal static class DemoTopics
 
     /// <summary>A chat room's messages.</summary>
     public static string ChatRoom(string room) => ChatPrefix + room;
-
-    /// <summary>The subscriptions API resource of a room: who is subscribed to its topic right now.</summary>
-    public static string RoomSubscriptions(string room) => Presence.SubscriptionsPath + "/" + Uri.EscapeDataString(ChatRoom(room));
-
-    /// <summary>The selector of a room's subscription events (one topic per subscriber, see <see cref="Presence.SubscriptionId"/>).</summary>
-    public static string RoomSubscriptionEvents(string room) => RoomSubscriptions(room) + "/{subscriber}";
 }

@@ -25,10 +25,18 @@ public sealed class DemoBrowser : IAsyncLifetime
 
     public async Task InitializeAsync() => (_playwright, Browser) = await Chromium.LaunchAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
-    /// <summary>A fresh browser context (its own cookies and storage: another person) with a desktop-sized page.</summary>
-    public async Task<IPage> NewPageAsync(int width = 1440, int height = 900)
+    /// <summary>
+    /// A fresh browser context (its own cookies and storage: another person) with a desktop-sized page. With
+    /// <paramref name="bypassCsp"/> a test's own script may open streams from a hub page whose policy allows none.
+    /// </summary>
+    public async Task<IPage> NewPageAsync(int width = 1440, int height = 900, bool bypassCsp = false)
     {
-        var context = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = width, Height = height }, ColorScheme = ColorScheme.Light });
+        var context = await Browser.NewContextAsync(new()
+        {
+            ViewportSize = new() { Width = width, Height = height },
+            ColorScheme = ColorScheme.Light,
+            BypassCSP = bypassCsp,
+        });
         lock (_contexts)
         {
             _contexts.Add(context);

@@ -60,8 +60,8 @@ public sealed class DemoEndpointTests
         using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
         var room = await join.Content.ReadFromJsonAsync<JsonElement>();
         using var session = await hub.Client.PostAsync("/demo/session", null);
-        var sessionToken = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-        var roomToken = room.GetProperty("token").GetString()!;
+        var sessionToken = CookieToken(session, "mercureAuthorization");
+        var roomToken = CookieToken(join, "mercureAuthorization");
         var sendToken = room.GetProperty("sendToken").GetString()!;
 
         // Valid tokens without a publish claim: forbidden. The chat's pass is no token at all to the hub.
@@ -103,6 +103,94 @@ public sealed class DemoEndpointTests
         {
             Assert.True(data.TryGetProperty(name, out _), name);
         }
+    }
+
+    [Fact]
+    public async Task Presenting_the_Access_Token_pages_get_their_token_in_an_HttpOnly_SameSite_cookie_for_the_hub_path_never_in_a_body()
+    {
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Subscriptions"] = "true" });
+
+        using var session = await hub.Client.PostAsync("/demo/session", null);
+        using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
+
+        foreach (var response in new[] { session, join })
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+            Assert.StartsWith("mercureAuthorization=ey", cookie, StringComparison.Ordinal);
+            foreach (var attribute in new[] { "path=/.well-known/mercure", "samesite=strict", "httponly", "max-age=3600" })
+            {
+                Assert.Contains(attribute, cookie, StringComparison.OrdinalIgnoreCase);
+            }
+
+            // Over plain HTTP with a prefix-less name: no Secure, or the browser would drop it.
+            Assert.DoesNotContain("secure", cookie.Replace("__Secure-", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("\"token\"", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(cookie.Split(';')[0].Split('=', 2)[1], body, StringComparison.Ordinal);
+            Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        }
+
+        var room = await join.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("topic", room.GetProperty("messages")[0].GetProperty("type").GetString());
+        Assert.Equal("lastEventID", room.GetProperty("lastEventIdParameter").GetString());
+    }
+
+    [Fact]
+    public async Task Authorization_with_the_demos_on_Mercure_1_0_pages_get_match_matchers_and_a_1_0_access_token_in_the_configured_cookie()
+    {
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?>
+        {
+            ["Herald:Subscriptions"] = "true",
+            ["Demos:Protocol"] = "1",
+            ["Herald:CookieName"] = "mercure_access_token",
+            ["Herald:Issuer"] = "https://issuer.example",
+        });
+
+        using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
+        var room = await join.Content.ReadFromJsonAsync<JsonElement>();
+        var token = CookieToken(join, "mercure_access_token");
+
+        Assert.Equal("exact", room.GetProperty("messages")[0].GetProperty("type").GetString());
+        Assert.Equal("https://herald.local/demo/chat/lobby", room.GetProperty("messages")[0].GetProperty("value").GetString());
+        var events = room.GetProperty("subscriptionEvents")[0];
+        Assert.Equal("urlpattern", events.GetProperty("type").GetString());
+        Assert.Equal("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby/:subscriber", events.GetProperty("value").GetString());
+        Assert.Equal("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby", room.GetProperty("subscriptions").GetString());
+        Assert.Equal("last_event_id", room.GetProperty("lastEventIdParameter").GetString());
+
+        var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
+        Assert.Equal("at+jwt", jwt.Typ);
+        Assert.Equal("HS256", jwt.Alg);
+        Assert.Equal("https://issuer.example", jwt.Issuer);
+        Assert.Equal(hub.HubUrl, Assert.Single(jwt.Audiences));
+        Assert.True(jwt.ValidTo > DateTime.UtcNow);
+        foreach (var claim in new[] { "sub", "client_id", "iat", "jti" })
+        {
+            Assert.True(jwt.TryGetPayloadValue<object>(claim, out _), claim);
+        }
+
+        using var payload = JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(jwt.EncodedPayload));
+        var detail = Assert.Single(payload.RootElement.GetProperty("authorization_details").EnumerateArray());
+        Assert.Equal("https://mercure.rocks/authorization-detail", detail.GetProperty("type").GetString());
+        Assert.Equal(new string?[] { "subscribe" }, detail.GetProperty("actions").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(
+            new (string?, string?)[]
+            {
+                ("https://herald.local/demo/chat/lobby", "exact"),
+                ("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby", "exact"),
+                ("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby/:subscriber", "urlpattern"),
+            },
+            detail.GetProperty("topics").EnumerateArray().Select(t => (t.GetProperty("match").GetString(), t.GetProperty("match_type").GetString())));
+        Assert.Equal("ada", detail.GetProperty("payload").GetProperty("nickname").GetString());
+        Assert.False(payload.RootElement.TryGetProperty("mercure", out _));
+    }
+
+    /// <summary>The token a demo endpoint set in the cookie <paramref name="name"/>.</summary>
+    internal static string CookieToken(HttpResponseMessage response, string name)
+    {
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(name + "=", StringComparison.Ordinal));
+        return cookie.Split(';')[0][(name.Length + 1)..];
     }
 
     /// <summary>Joins a room as a page does; returns the pass its messages must carry.</summary>

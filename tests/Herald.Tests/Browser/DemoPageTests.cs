@@ -25,7 +25,7 @@ public sealed class DemoPageTests(DemoBrowser chromium) : IAsyncLifetime
         await page.Locator("#hello-feed .data", new() { HasText = "Hello, Herald!" }).WaitForAsync();
         Assert.Equal("/dashboard/", await page.Locator("#open-dashboard").GetAttributeAsync("href"));
         Assert.Equal("/chat/", await page.Locator("#open-chat").GetAttributeAsync("href"));
-        Assert.Contains(hub.BaseUrl + "/.well-known/mercure?topic=https://example.com/hello", await page.Locator("#cmd-subscribe").TextContentAsync(), StringComparison.Ordinal);
+        Assert.Contains(hub.BaseUrl + "/.well-known/mercure?match=https://example.com/hello", await page.Locator("#cmd-subscribe").TextContentAsync(), StringComparison.Ordinal);
         Assert.Contains("-d topic=https://example.com/hello", await page.Locator("#cmd-publish").TextContentAsync(), StringComparison.Ordinal);
         Assert.Contains("TOKEN=", await page.Locator("#cmd-token").TextContentAsync(), StringComparison.Ordinal);
         await DemoBrowser.ScreenshotAsync(page, "demo-front");

@@ -76,7 +76,7 @@ public sealed class CliTests
 
     [Theory]
     [InlineData("publish --hub http://127.0.0.1:9", "herald publish: Option '--topic' is required; Option '--data' is required — see 'herald publish --help'")]
-    [InlineData("subscribe --json", "herald subscribe: Option '--topic' is required — see 'herald subscribe --help'")]
+    [InlineData("subscribe --json", "herald subscribe: Option '--match', '--urlpattern' or (0.x) '--topic' is required — see 'herald subscribe --help'")]
     [InlineData("token --publish * --frobnicate", "herald token: Unrecognized command or argument '--frobnicate'; Option '--key' is required — see 'herald token --help'")]
     public async Task A_command_line_that_does_not_parse_is_one_line_naming_the_help_and_exit_code_2(string arguments, string error)
     {

@@ -40,7 +40,7 @@ new LiveStream({
       document.getElementById('runtime').textContent = session.runtime;
     }
 
-    return subscribeUrl(session.hub, [session.topics.hello], { token: session.token });
+    return subscribeUrl(session.hub, session.hello);
   },
   events: { message: showHello },
   onState: connectionBadge(document.getElementById('connection')),

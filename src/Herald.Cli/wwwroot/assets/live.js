@@ -9,7 +9,7 @@ const MAX_RETRY_MS = 15000;
  * While the hub is away the browser reconnects on its own (readyState CONNECTING) and, with `resume`, sends
  * Last-Event-ID so nothing is missed. When the browser gives up for good (readyState CLOSED: a 401 because the
  * token expired or the hub restarted with another key, a 5xx, a proxy's error page) the stream is created again
- * after an exponential, jittered backoff, through `url()`, which may fetch a fresh token first.
+ * after an exponential, jittered backoff, through `url()`, which may fetch a fresh token (cookie) first.
  */
 export class LiveStream {
   #options;
@@ -164,19 +164,27 @@ export async function postJson(url, body, { token } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
-/** The hub URL subscribing to `topics`, with the token and history position as query parameters. */
-export function subscribeUrl(hub, topics, { token, lastEventId } = {}) {
-  const url = new URL(hub, location.origin);
-  for (const topic of topics) {
-    url.searchParams.append('topic', topic);
-  }
+// How each matcher type is sent: Mercure 1.0's `match` (exact) and `match_urlpattern`, or a 0.x `topic` selector.
+const MATCHER_PARAMETERS = { exact: 'match', urlpattern: 'match_urlpattern', topic: 'topic' };
 
-  if (token) {
-    url.searchParams.set('authorization', token);
+/**
+ * The hub URL subscribing to `matchers` ({type, value} as the demo endpoints hand them out), from `lastEventId` on
+ * when given (sent as `lastEventIdParameter`: `last_event_id` in Mercure 1.0). Never a token: the browser presents
+ * the HttpOnly cookie the demo endpoint set, so no token ends up in a URL, a log or the history.
+ */
+export function subscribeUrl(hub, matchers, { lastEventId, lastEventIdParameter = 'last_event_id' } = {}) {
+  const url = new URL(hub, location.origin);
+  for (const { type, value } of matchers) {
+    const name = MATCHER_PARAMETERS[type];
+    if (!name) {
+      throw new Error(`unknown matcher type ${type}`);
+    }
+
+    url.searchParams.append(name, value);
   }
 
   if (lastEventId) {
-    url.searchParams.set('lastEventID', lastEventId);
+    url.searchParams.set(lastEventIdParameter, lastEventId);
   }
 
   return url;

@@ -48,7 +48,7 @@ $('#room-form').addEventListener('submit', async event => {
   }
 });
 
-/** Joins a room: asks the demo endpoint for a subscribe-only token, then opens the room's streams. */
+/** Joins a room: the demo endpoint sets a subscribe-only token (an HttpOnly cookie), then the room's streams open. */
 async function enter(newRoom, newNickname) {
   const joined = await postJson(`/demo/chat/${encodeURIComponent(newRoom)}/join`, { nickname: newNickname });
   for (const stream of streams) {
@@ -115,7 +115,7 @@ function messagesStream() {
     // message seen (the browser sends Last-Event-ID itself when it reconnects on its own).
     async url({ lastEventId, retry }) {
       const current = retry ? await refreshSession() : mine;
-      return subscribeUrl(current.hub, [current.topic], { token: current.token, lastEventId: lastEventId ?? 'earliest' });
+      return subscribeUrl(current.hub, current.messages, { lastEventId: lastEventId ?? 'earliest', lastEventIdParameter: current.lastEventIdParameter });
     },
     events: { message: showMessage },
     onState: connectionBadge($('#connection')),
@@ -190,9 +190,10 @@ function presenceStream() {
     resume: false,
     async url({ retry }) {
       const current = retry ? await refreshSession() : mine;
-      return subscribeUrl(current.hub, [current.subscriptionEvents], { token: current.token });
+      return subscribeUrl(current.hub, current.subscriptionEvents);
     },
-    events: { message: presenceEvent },
+    // Mercure 1.0 sends subscription events as `event: mercure`; 0.x as plain messages.
+    events: { message: presenceEvent, mercure: presenceEvent },
     onOpen: loadSnapshot,
     onState: state => list.classList.toggle('stale', state !== 'open'),
   });
@@ -215,7 +216,8 @@ async function loadSnapshot() {
   buffered = [];
   const forRoom = room;
   try {
-    const response = await fetch(session.subscriptions, { headers: { Authorization: `Bearer ${session.token}` }, cache: 'no-store' });
+    // Same origin: the browser presents the token cookie, scoped to the hub's path.
+    const response = await fetch(session.subscriptions, { credentials: 'same-origin', cache: 'no-store' });
     if (response.ok) {
       const body = await response.json();
       if (forRoom !== room) {
@@ -241,7 +243,8 @@ async function loadSnapshot() {
 }
 
 function applyPresence(subscription, announce) {
-  if (subscription.topic !== session?.topic) {
+  // A 1.0 subscription names its matcher `match`; a 0.x one its selector `topic`.
+  if ((subscription.match ?? subscription.topic) !== session?.topic) {
     return;
   }
 

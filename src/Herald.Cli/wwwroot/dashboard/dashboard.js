@@ -171,7 +171,7 @@ const stream = new LiveStream({
       $('#runtime').textContent = `${session.runtime} · ${session.cores} core${session.cores === 1 ? '' : 's'}`;
     }
 
-    return subscribeUrl(session.hub, [session.topics.metrics, session.topics.testUpdates], { token: session.token });
+    return subscribeUrl(session.hub, session.dashboard);
   },
   events: { figures: showFigures, test: showArrival },
   onState: (() => {
