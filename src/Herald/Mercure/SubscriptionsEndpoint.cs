@@ -34,21 +34,15 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         }
 
         var resource = Presence.SubscriptionsPath + (rest.Length == 0 ? string.Empty : "/" + rest);
-        var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
-        if (locateError is not null || token is null)
+        var hubUrl = hub.UrlFor(context.Request);
+        var validated = await tokens.AuthenticateAsync(context.Request, TokenAudience.Subscriber, hubUrl, context.RequestAborted).ConfigureAwait(false);
+        if (validated.Status != TokenStatus.Valid)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError ?? "a subscriber token is required").ConfigureAwait(false);
+            await validated.RefuseAsync(context, hubUrl, TokenAudience.Subscriber).ConfigureAwait(false);
             return;
         }
 
-        var validated = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
-        if (!validated.IsValid)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
-            return;
-        }
-
-        if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource], hub.UrlFor(context.Request)))
+        if (!hub.Matcher.MatchesAny(validated.Claims!.Subscribe ?? [], [resource], hubUrl))
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.subscribe claim does not allow {resource}").ConfigureAwait(false);
             return;

@@ -156,7 +156,8 @@ public sealed class JwksTests : IAsyncLifetime
         Assert.Equal("JWKS keys unavailable", (await validator.ValidateAsync(token, TokenAudience.Subscriber)).Error);
         Assert.Equal("JWKS keys unavailable", (await validator.ValidateAsync(token, TokenAudience.Subscriber)).Error);
 
-        var entry = Assert.Single(logger.Entries);
+        // Besides the startup advice that 1.0 tokens need a trusted issuer (505), which this 0.x hub has not.
+        var entry = Assert.Single(logger.Entries, e => e.Id.Id != 505);
         Assert.Equal(500, entry.Id.Id);
         Assert.Equal(LogLevel.Warning, entry.Level);
         Assert.Contains(_server.JwksUrl, entry.Message, StringComparison.Ordinal);
