@@ -211,19 +211,6 @@ public sealed class JwksTests : IAsyncLifetime
     }
 
     /// <summary>Keeps what is logged with its event id, which the shared capturing provider does not record.</summary>
-    private sealed class RecordingLogger : ILogger
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => Entries.Enqueue((eventId, logLevel, formatter(state, exception)));
-    }
-
     /// <summary>Serves one JWKS document that the test may swap, counting requests, or answers 500 when failing.</summary>
     private sealed class JwksServer : IAsyncDisposable
     {
