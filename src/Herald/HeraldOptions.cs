@@ -148,9 +148,9 @@ public sealed class HeraldOptions
     public string? Issuer { get; set; }
 
     /// <summary>
-    /// More trusted issuers of Mercure 1.0 access tokens, each with its own keys (configuration
-    /// <c>Herald:Issuers:0:Id</c>, <c>Herald:Issuers:0:PublisherJwtKey</c>, …). A token is verified only with the keys of
-    /// the issuer its <c>iss</c> names, never with another issuer's.
+    /// More trusted issuers of Mercure 1.0 access tokens, each with its own keys (configuration <c>Herald:Issuers:0:Id</c>,
+    /// <c>Herald:Issuers:0:Publisher:JwtKey</c>, <c>Herald:Issuers:0:Subscriber:JwksUrl</c>, …). A token is verified only
+    /// with the keys of the issuer its <c>iss</c> names, never with another issuer's.
     /// </summary>
     public IList<TrustedIssuer> Issuers { get; } = [];
 }

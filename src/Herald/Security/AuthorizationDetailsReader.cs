@@ -153,15 +153,25 @@ internal static class AuthorizationDetailsReader
         var i = 0;
         foreach (var entry in array.EnumerateArray())
         {
-            var error = ReadMatcher(entry, hubUrl, maxMatchLength, out var selector);
+            var error = ReadMatcher(entry, maxMatchLength, out var selector);
             if (error is not null)
             {
                 return error;
             }
 
-            if (selector.Type == MatcherType.UrlPattern && !selector.IsWildcard && ++budget.UrlPatterns > MaxUrlPatterns)
+            // The wildcard matches every topic whatever the type, so it is never parsed as a pattern. Counted before
+            // parsing: past the cap, a token gets no more patterns compiled.
+            if (selector.Type == MatcherType.UrlPattern && !selector.IsWildcard)
             {
-                return $"more than {MaxUrlPatterns} urlpattern matchers";
+                if (++budget.UrlPatterns > MaxUrlPatterns)
+                {
+                    return $"more than {MaxUrlPatterns} urlpattern matchers";
+                }
+
+                if (!UrlPattern.TryParse(selector.Value, hubUrl, out _, out var patternError))
+                {
+                    return "invalid urlpattern: " + patternError;
+                }
             }
 
             selectors[i++] = selector;
@@ -171,7 +181,7 @@ internal static class AuthorizationDetailsReader
         return null;
     }
 
-    private static string? ReadMatcher(JsonElement entry, string hubUrl, int maxMatchLength, out Selector selector)
+    private static string? ReadMatcher(JsonElement entry, int maxMatchLength, out Selector selector)
     {
         selector = default;
         if (entry.ValueKind != JsonValueKind.Object
@@ -204,12 +214,6 @@ internal static class AuthorizationDetailsReader
             {
                 return "match_type must be exact or urlpattern";
             }
-        }
-
-        // The wildcard matches every topic whatever the type, so it is never parsed as a pattern.
-        if (type == MatcherType.UrlPattern && match != Selector.Wildcard && !UrlPattern.TryParse(match, hubUrl, out _, out var patternError))
-        {
-            return "invalid urlpattern: " + patternError;
         }
 
         selector = new Selector(type, match);

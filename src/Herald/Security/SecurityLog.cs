@@ -29,7 +29,7 @@ internal static partial class SecurityLog
     public static partial void JwksFetchFailed(ILogger logger, Exception exception, Uri url);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Warning,
-        Message = "Mercure 1.0 access tokens are refused: no trusted issuer is configured. Set Herald:Issuer (herald serve --issuer ID) to the iss your tokens carry, so the hub's keys verify them, or list issuers with their own keys under Herald:Issuers:N:Id, Herald:Issuers:N:PublisherJwtKey, ….")]
+        Message = "Mercure 1.0 access tokens are refused: no trusted issuer is configured. Set Herald:Issuer (herald serve --issuer ID) to the iss your tokens carry, so the hub's keys verify them, or list issuers with their own keys under Herald:Issuers:N:Id, Herald:Issuers:N:Publisher:JwtKey, Herald:Issuers:N:Subscriber:JwtKey (or :JwksUrl).")]
     public static partial void NoTrustedIssuer(ILogger logger);
 
     [LoggerMessage(EventId = 506, Level = LogLevel.Warning,

@@ -21,6 +21,9 @@ internal sealed class TokenCache(TimeProvider time)
     /// <summary>How long a validated token is trusted without checking it again, so a key rotated out of a JWKS stops working soon.</summary>
     private static readonly TimeSpan CachedTokenLifetime = TimeSpan.FromMinutes(1);
 
+    /// <summary>The hub URL 0.x tokens are cached under: any.</summary>
+    private const string AnyHub = "";
+
     private readonly ConcurrentDictionary<(string Token, TokenAudience Audience, string HubUrl), CachedToken> _valid = new();
 
     /// <summary>
@@ -40,9 +43,9 @@ internal sealed class TokenCache(TimeProvider time)
             TokenAudience.Subscriber => Volatile.Read(ref _lastSubscriber),
             _ => null,
         };
-        var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal) && string.Equals(last.HubUrl, hubUrl, StringComparison.Ordinal)
+        var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal) && (last.HubUrl.Length == 0 || string.Equals(last.HubUrl, hubUrl, StringComparison.Ordinal))
             ? last
-            : _valid.TryGetValue((token, audience, hubUrl), out var found) ? found : null;
+            : _valid.TryGetValue((token, audience, hubUrl), out var found) || _valid.TryGetValue((token, audience, AnyHub), out found) ? found : null;
         if (cached is not null)
         {
             // The same rule as a fresh validation (exp + skew, on the same clock): a cached token is refused
@@ -59,7 +62,7 @@ internal sealed class TokenCache(TimeProvider time)
                 return true;
             }
 
-            _valid.TryRemove((token, audience, hubUrl), out _);
+            _valid.TryRemove((token, audience, cached.HubUrl), out _);
             Forget(audience, cached);
         }
 
@@ -75,8 +78,11 @@ internal sealed class TokenCache(TimeProvider time)
             _valid.Clear();
         }
 
-        var cached = new CachedToken(token, hubUrl, claims, time.GetUtcNow() + CachedTokenLifetime);
-        _valid[(token, audience, hubUrl)] = cached;
+        // A 0.x token's validity does not depend on the hub URL: one entry serves every name the hub answers under, so
+        // requests with made-up Host headers cannot fill the cache with copies of one token.
+        var key = claims.Generation == TokenGeneration.V1 ? hubUrl : AnyHub;
+        var cached = new CachedToken(token, key, claims, time.GetUtcNow() + CachedTokenLifetime);
+        _valid[(token, audience, key)] = cached;
         Remember(audience, cached);
     }
 

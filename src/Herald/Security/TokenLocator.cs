@@ -16,7 +16,9 @@ namespace Herald.Security;
 /// </para>
 /// <para>
 /// Where the token came from is kept (<see cref="TokenSource"/>): a 1.0 token is refused from the query string, where it
-/// leaks into logs and history (RFC 9700); only the 0.x clients that know no other way may still send one there.
+/// leaks into logs and history (RFC 9700); only the 0.x clients that know no other way may still send one there. The
+/// <c>mercureAuthorization</c> cookie may carry either generation: a cookie does not leak the way a URL does, and an
+/// app can then switch its tokens to 1.0 before it renames its cookie.
 /// </para>
 /// </remarks>
 internal static class TokenLocator

@@ -18,7 +18,7 @@ internal sealed class TrustedIssuers
     /// <param name="options">The hub's settings.</param>
     /// <param name="hubWide">The hub-wide publisher and subscriber keys, already built (they also verify 0.x tokens).</param>
     /// <param name="createKeys">
-    /// Builds one role's keys from the stem of the settings' names (<c>Issuers:0:Publisher</c>, completed with
+    /// Builds one role's keys from the stem of the settings' names (<c>Issuers:0:Publisher:</c>, completed with
     /// <c>JwtKey</c>, <c>JwtAlgorithm</c>, <c>JwksUrl</c>) and their values.
     /// </param>
     /// <param name="logger">Where startup advice goes when no 1.0 token can be accepted.</param>
@@ -49,12 +49,12 @@ internal sealed class TrustedIssuers
                 throw new InvalidOperationException($"{HeraldOptions.SectionName}:{prefix}{nameof(TrustedIssuer.Id)} must name the issuer (the iss its tokens carry).");
             }
 
-            var publisher = createKeys(prefix + "Publisher", issuer.PublisherJwtKey, issuer.PublisherJwtAlgorithm, issuer.PublisherJwksUrl);
-            var subscriber = createKeys(prefix + "Subscriber", issuer.SubscriberJwtKey, issuer.SubscriberJwtAlgorithm, issuer.SubscriberJwksUrl);
+            var publisher = createKeys(prefix + "Publisher:", issuer.Publisher.JwtKey, issuer.Publisher.JwtAlgorithm, issuer.Publisher.JwksUrl);
+            var subscriber = createKeys(prefix + "Subscriber:", issuer.Subscriber.JwtKey, issuer.Subscriber.JwtAlgorithm, issuer.Subscriber.JwksUrl);
             if (publisher is null && subscriber is null)
             {
                 throw new InvalidOperationException(
-                    $"{HeraldOptions.SectionName}:{prefix}: issuer '{issuer.Id}' has no key: set its PublisherJwtKey/SubscriberJwtKey or a JWKS URL.");
+                    $"{HeraldOptions.SectionName}:{prefix[..^1]}: issuer '{issuer.Id}' has no key: set its Publisher:JwtKey/Subscriber:JwtKey or a JwksUrl.");
             }
 
             if (!_issuers.TryAdd(issuer.Id, (publisher, subscriber)))

@@ -109,6 +109,19 @@ public sealed class AuthorizationDetailsSpecTests
     }
 
     [Fact]
+    public async Task Authorization_Details_more_urlpattern_matchers_than_the_cap_invalidate_the_token()
+    {
+        // Needs the URL Pattern engine (Topics/UrlPatterns): the placeholder on this branch refuses every pattern.
+        static string Patterns(int count) => "[" + string.Join(',', Enumerable.Range(0, count).Select(i => "{\"match\":\"https://example.com/" + i + "/:id\",\"match_type\":\"urlpattern\"}")) + "]";
+
+        var atCap = await Validate("[" + Detail("""["subscribe"]""", Patterns(AuthorizationDetailsReader.MaxUrlPatterns)) + "]");
+        var overCap = await Validate("[" + Detail("""["subscribe"]""", Patterns(AuthorizationDetailsReader.MaxUrlPatterns + 1)) + "]");
+
+        Assert.True(atCap.IsValid, atCap.Error);
+        Assert.EndsWith($"more than {AuthorizationDetailsReader.MaxUrlPatterns} urlpattern matchers", overCap.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Authorization_Details_a_match_longer_than_the_selector_limit_invalidates_the_token()
     {
         var limit = new HeraldOptions().MaxSelectorLength;

@@ -50,4 +50,21 @@ public sealed class TokenCacheTests
             Assert.False((await validator.ValidateAsync(a + "x", TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None)).IsValid);
         }
     }
+
+    [Fact]
+    public async Task A_0x_token_is_cached_once_whatever_the_hub_url_and_a_1_0_token_per_hub_url()
+    {
+        var validator = AccessTokens.IssuerValidator();
+        var legacy = TokenIssuer.Create(TestTokens.PublisherKey, ["*"], null, TimeSpan.FromHours(1));
+        var v1 = AccessTokens.Publisher();
+
+        var legacyHere = await validator.ValidateAsync(legacy, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var legacyThere = await validator.ValidateAsync(legacy, TokenAudience.Publisher, "https://another-name.example.com/.well-known/mercure", CancellationToken.None);
+        var v1Here = await validator.ValidateAsync(v1, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var v1There = await validator.ValidateAsync(v1, TokenAudience.Publisher, "https://another-name.example.com/.well-known/mercure", CancellationToken.None);
+
+        Assert.Same(legacyHere.Claims, legacyThere.Claims);
+        Assert.True(v1Here.IsValid, v1Here.Error);
+        Assert.False(v1There.IsValid);
+    }
 }

@@ -99,10 +99,8 @@ public sealed class TokenValidationSpecTests
         var validator = Validator(o => o.Issuers.Add(new TrustedIssuer
         {
             Id = Issuer,
-            PublisherJwtKey = rsa.ExportSubjectPublicKeyInfoPem(),
-            PublisherJwtAlgorithm = "RS256",
-            SubscriberJwtKey = ec.ExportSubjectPublicKeyInfoPem(),
-            SubscriberJwtAlgorithm = "ES256",
+            Publisher = { JwtKey = rsa.ExportSubjectPublicKeyInfoPem(), JwtAlgorithm = "RS256" },
+            Subscriber = { JwtKey = ec.ExportSubjectPublicKeyInfoPem(), JwtAlgorithm = "ES256" },
         }));
 
         var publisher = await validator.ValidateAsync(AccessTokens.Rs256(rsa, Claims()), TokenAudience.Publisher);
@@ -120,7 +118,7 @@ public sealed class TokenValidationSpecTests
         // The attacker signs with its own key and hands it over in the header (jwk): only configured keys verify.
         using var trusted = RSA.Create(2048);
         using var attacker = RSA.Create(2048);
-        var validator = Validator(o => o.Issuers.Add(new TrustedIssuer { Id = Issuer, PublisherJwtKey = trusted.ExportSubjectPublicKeyInfoPem(), PublisherJwtAlgorithm = "RS256" }));
+        var validator = Validator(o => o.Issuers.Add(new TrustedIssuer { Id = Issuer, Publisher = { JwtKey = trusted.ExportSubjectPublicKeyInfoPem(), JwtAlgorithm = "RS256" } }));
         var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(attacker.ExportParameters(false)));
         var header = new Dictionary<string, object>
         {
@@ -174,7 +172,7 @@ public sealed class TokenValidationSpecTests
     [Fact]
     public async Task Token_Validation_a_key_of_another_trusted_issuer_does_not_verify_the_token()
     {
-        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, PublisherJwtKey = OtherIssuerKey }));
+        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, Publisher = { JwtKey = OtherIssuerKey } }));
 
         // Signed by the other issuer's key but claiming to be the first: refused, never tried against a pool of keys.
         var impersonating = await validator.ValidateAsync(AccessTokens.Hs256(OtherIssuerKey, Claims(iss: Issuer)));
@@ -191,7 +189,7 @@ public sealed class TokenValidationSpecTests
     [Fact]
     public async Task Token_Validation_an_issuers_publisher_and_subscriber_keys_are_separate()
     {
-        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, SubscriberJwtKey = OtherIssuerKey }));
+        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, Subscriber = { JwtKey = OtherIssuerKey } }));
 
         var publisherKeyAsSubscriber = await validator.ValidateAsync(AccessTokens.Hs256(PublisherKey, Claims()), TokenAudience.Subscriber);
         var noPublisherKey = await validator.ValidateAsync(AccessTokens.Hs256(OtherIssuerKey, Claims(iss: OtherIssuer)), TokenAudience.Publisher);

@@ -26,7 +26,7 @@ public sealed class TrustedIssuersTests
             ["Herald:Issuer"] = Issuer,
             ["Herald:PublisherJwtKey"] = PublisherKey,
             ["Herald:Issuers:0:Id"] = OtherIssuer,
-            ["Herald:Issuers:0:PublisherJwtKey"] = OtherIssuerKey,
+            ["Herald:Issuers:0:Publisher:JwtKey"] = OtherIssuerKey,
             ["Herald:Protocol"] = "1",
         }).Build();
         var options = new HeraldOptions();
@@ -47,7 +47,7 @@ public sealed class TrustedIssuersTests
         var entry = Assert.Single(log.Entries);
         Assert.Equal(505, entry.Id.Id);
         Assert.Contains("Herald:Issuer (herald serve --issuer ID)", entry.Message, StringComparison.Ordinal);
-        Assert.Contains("Herald:Issuers:N:Id", entry.Message, StringComparison.Ordinal);
+        Assert.Contains("Herald:Issuers:N:Id, Herald:Issuers:N:Publisher:JwtKey", entry.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class TrustedIssuersTests
     public void Token_Validation_in_V1_hub_wide_keys_without_an_issuer_are_reported_unused()
     {
         var options = new HeraldOptions { PublisherJwtKey = PublisherKey, Protocol = MercureProtocol.V1 };
-        options.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, PublisherJwtKey = OtherIssuerKey });
+        options.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, Publisher = { JwtKey = OtherIssuerKey } });
 
         var entry = Assert.Single(Build(options).Log.Entries);
 
@@ -95,7 +95,7 @@ public sealed class TrustedIssuersTests
     [Fact]
     public async Task Token_Validation_0x_tokens_are_verified_only_with_the_hub_wide_keys()
     {
-        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, PublisherJwtKey = OtherIssuerKey }));
+        var validator = IssuerValidator(more: o => o.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, Publisher = { JwtKey = OtherIssuerKey } }));
 
         var result = await validator.ValidateAsync(TestTokens.Hs256(OtherIssuerKey, Payload("""{"publish":["*"]}""")));
 
@@ -108,7 +108,7 @@ public sealed class TrustedIssuersTests
     public void Token_Validation_an_issuer_without_an_id_fails_at_startup(string id, string message)
     {
         var options = new HeraldOptions();
-        options.Issuers.Add(new TrustedIssuer { Id = id, PublisherJwtKey = PublisherKey });
+        options.Issuers.Add(new TrustedIssuer { Id = id, Publisher = { JwtKey = PublisherKey } });
 
         var error = Assert.Throws<InvalidOperationException>(() => Build(options));
 
@@ -121,13 +121,13 @@ public sealed class TrustedIssuersTests
         var noKey = new HeraldOptions();
         noKey.Issuers.Add(new TrustedIssuer { Id = OtherIssuer });
         var twice = new HeraldOptions { Issuer = Issuer, PublisherJwtKey = PublisherKey };
-        twice.Issuers.Add(new TrustedIssuer { Id = Issuer, PublisherJwtKey = OtherIssuerKey });
+        twice.Issuers.Add(new TrustedIssuer { Id = Issuer, Publisher = { JwtKey = OtherIssuerKey } });
         var badAlgorithm = new HeraldOptions();
-        badAlgorithm.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, SubscriberJwtKey = OtherIssuerKey, SubscriberJwtAlgorithm = "HS512" });
+        badAlgorithm.Issuers.Add(new TrustedIssuer { Id = OtherIssuer, Subscriber = { JwtKey = OtherIssuerKey, JwtAlgorithm = "HS512" } });
 
         Assert.Contains("issuer 'https://other-issuer.example.com' has no key", Assert.Throws<InvalidOperationException>(() => Build(noKey)).Message, StringComparison.Ordinal);
         Assert.Contains("is trusted twice", Assert.Throws<InvalidOperationException>(() => Build(twice)).Message, StringComparison.Ordinal);
-        Assert.StartsWith("Herald:Issuers:0:SubscriberJwtAlgorithm must be HS256, RS256 or ES256", Assert.Throws<InvalidOperationException>(() => Build(badAlgorithm)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("Herald:Issuers:0:Subscriber:JwtAlgorithm must be HS256, RS256 or ES256", Assert.Throws<InvalidOperationException>(() => Build(badAlgorithm)).Message, StringComparison.Ordinal);
         Assert.StartsWith("Herald:Issuer names the issuer of the hub's keys, but no key is set", Assert.Throws<InvalidOperationException>(() => Build(new HeraldOptions { Issuer = Issuer })).Message, StringComparison.Ordinal);
     }
 }
