@@ -77,7 +77,7 @@ internal static class AccessTokens
             new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
             Header(typ));
 
-    public static string Rs256(RSA key, string claims, string? typ = "at+jwt", IDictionary<string, object>? header = null)
+    public static string Rs256(RSA key, string claims, string? typ = "at+jwt", IDictionary<string, object>? header = null, string? kid = null)
     {
         var all = Header(typ);
         foreach (var (name, value) in header ?? new Dictionary<string, object>())
@@ -85,7 +85,7 @@ internal static class AccessTokens
             all[name] = value;
         }
 
-        return new JsonWebTokenHandler().CreateToken(claims, new SigningCredentials(new RsaSecurityKey(key), SecurityAlgorithms.RsaSha256), all);
+        return new JsonWebTokenHandler().CreateToken(claims, new SigningCredentials(new RsaSecurityKey(key) { KeyId = kid }, SecurityAlgorithms.RsaSha256), all);
     }
 
     public static string Es256(ECDsa key, string claims, string? typ = "at+jwt") =>

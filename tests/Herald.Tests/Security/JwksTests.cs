@@ -52,6 +52,25 @@ public sealed class JwksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_Validation_an_issuers_jwks_verifies_its_access_tokens_and_no_other_issuers()
+    {
+        var validator = Validator(
+            o =>
+            {
+                o.Issuers.Add(new TrustedIssuer { Id = AccessTokens.Issuer, Subscriber = { JwksUrl = _server.JwksUrl } });
+                o.Issuers.Add(new TrustedIssuer { Id = AccessTokens.OtherIssuer, Subscriber = { JwtKey = AccessTokens.OtherIssuerKey } });
+            },
+            _time);
+        var exp = _time.GetUtcNow().ToUnixTimeSeconds() + 3600;
+        var own = await validator.ValidateAsync(AccessTokens.Rs256(_keyA, AccessTokens.Claims(exp: exp), kid: "a"), TokenAudience.Subscriber);
+        var other = await validator.ValidateAsync(AccessTokens.Rs256(_keyA, AccessTokens.Claims(iss: AccessTokens.OtherIssuer, exp: exp), kid: "a"), TokenAudience.Subscriber);
+
+        Assert.True(own.IsValid, own.Error);
+        Assert.Equal(TokenGeneration.V1, own.Claims!.Generation);
+        Assert.Equal("unsupported alg RS256", other.Error);
+    }
+
+    [Fact]
     public async Task Keys_are_fetched_again_after_an_hour()
     {
         var validator = JwksValidator();
