@@ -15,10 +15,10 @@ public sealed class HeraldOptions
     /// <summary>Shared key (HS256) or PEM public key (RS256) that verifies subscribers' tokens.</summary>
     public string? SubscriberJwtKey { get; set; }
 
-    /// <summary>Algorithm of the publisher key: <c>HS256</c> (default) or <c>RS256</c>.</summary>
+    /// <summary>Algorithm of the publisher key: <c>HS256</c> (default), <c>RS256</c> or <c>ES256</c>.</summary>
     public string PublisherJwtAlgorithm { get; set; } = "HS256";
 
-    /// <summary>Algorithm of the subscriber key: <c>HS256</c> (default) or <c>RS256</c>.</summary>
+    /// <summary>Algorithm of the subscriber key: <c>HS256</c> (default), <c>RS256</c> or <c>ES256</c>.</summary>
     public string SubscriberJwtAlgorithm { get; set; } = "HS256";
 
     /// <summary>A JWKS URL whose keys verify publishers' tokens (instead of, or besides, the key).</summary>
@@ -137,4 +137,20 @@ public sealed class HeraldOptions
     /// over plain HTTP (development) use a name without it, such as <c>mercure_access_token</c>.
     /// </summary>
     public string CookieName { get; set; } = "__Secure-mercure_access_token";
+
+    /// <summary>
+    /// The issuer identifier (<c>iss</c>) the keys above belong to (<c>herald serve --issuer</c>). Mercure 1.0 binds every
+    /// key to its issuer: with this set, <see cref="PublisherJwtKey"/>, <see cref="SubscriberJwtKey"/>, their algorithms and
+    /// <see cref="PublisherJwksUrl"/>/<see cref="SubscriberJwksUrl"/> also verify the 1.0 access tokens this issuer
+    /// signs. Without it (and without <see cref="Issuers"/>) 1.0 tokens are refused; those keys keep verifying 0.x tokens
+    /// when <see cref="Protocol"/> is <see cref="MercureProtocol.Compatible"/>.
+    /// </summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>
+    /// More trusted issuers of Mercure 1.0 access tokens, each with its own keys (configuration <c>Herald:Issuers:0:Id</c>,
+    /// <c>Herald:Issuers:0:Publisher:JwtKey</c>, <c>Herald:Issuers:0:Subscriber:JwksUrl</c>, …). A token is verified only
+    /// with the keys of the issuer its <c>iss</c> names, never with another issuer's.
+    /// </summary>
+    public IList<TrustedIssuer> Issuers { get; } = [];
 }

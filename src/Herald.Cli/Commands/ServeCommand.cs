@@ -3,6 +3,7 @@ using System.Globalization;
 using Herald.Security;
 using Herald.Storage;
 using Herald.Storage.Sqlite;
+using Herald.Topics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Cli.Commands;
@@ -10,14 +11,30 @@ namespace Herald.Cli.Commands;
 /// <summary><c>herald serve</c>: run the hub. Each flag sets the same configuration key as appsettings.json and <c>Herald__…</c>.</summary>
 internal static class ServeCommand
 {
+    /// <summary>Where <c>herald serve</c> mounts the hub (MapHerald's default).</summary>
+    private const string HubPath = "/.well-known/mercure";
+
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = $"Addresses to listen on, separated by ';' (default {HubServer.DefaultUrl})" };
         var publisherKey = new Option<string>("--publisher-jwt-key") { Description = "Key verifying publishers' JWTs (HS256 secret, or PEM public key with --publisher-jwt-alg RS256)" };
         var subscriberKey = new Option<string>("--subscriber-jwt-key") { Description = "Key verifying subscribers' JWTs" };
         var jwtKey = new Option<string>("--jwt-key") { Description = "One key for both publishers and subscribers" };
-        var publisherAlg = new Option<string>("--publisher-jwt-alg") { Description = "HS256 (default) or RS256" };
-        var subscriberAlg = new Option<string>("--subscriber-jwt-alg") { Description = "HS256 (default) or RS256" };
+        var publisherAlg = new Option<string>("--publisher-jwt-alg") { Description = "HS256 (default), RS256 or ES256" };
+        var subscriberAlg = new Option<string>("--subscriber-jwt-alg") { Description = "HS256 (default), RS256 or ES256" };
+        var issuer = new Option<string>("--issuer")
+        {
+            Description = "The issuer (iss) the keys above belong to: Mercure 1.0 tokens it signs are accepted (more issuers: Herald:Issuers in configuration)",
+        };
+        var resourceIdentifier = new Option<string>("--resource-identifier")
+        {
+            Description = "The hub's resource identifier, the aud 1.0 tokens must name, e.g. https://example.com/.well-known/mercure (default: derived from each request)",
+        };
+        var protocol = new Option<string>("--protocol") { Description = "0 (default): Mercure 1.0 and 0.x clients; 1: Mercure 1.0 only", HelpName = "0|1" };
+        var cookieName = new Option<string>("--cookie-name")
+        {
+            Description = "The cookie a 1.0 token may come in (default __Secure-mercure_access_token; over plain HTTP use a name without __Secure-)",
+        };
         var publisherJwks = new Option<string>("--publisher-jwks-url") { Description = "JWKS URL with the keys of publishers' JWTs" };
         var subscriberJwks = new Option<string>("--subscriber-jwks-url") { Description = "JWKS URL with the keys of subscribers' JWTs" };
         var anonymous = new Option<bool>("--anonymous") { Description = "Allow subscribers without a token (public updates only)" };
@@ -36,7 +53,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
-            anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
+            issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -65,6 +82,19 @@ internal static class ServeCommand
             Set("Herald:SubscriberJwtAlgorithm", parse.GetValue(subscriberAlg));
             Set("Herald:PublisherJwksUrl", parse.GetValue(publisherJwks));
             Set("Herald:SubscriberJwksUrl", parse.GetValue(subscriberJwks));
+            Set("Herald:Issuer", parse.GetValue(issuer));
+            Set("Herald:ResourceIdentifier", parse.GetValue(resourceIdentifier));
+            Set("Herald:CookieName", parse.GetValue(cookieName));
+            if (parse.GetValue(protocol) is { } version)
+            {
+                if (ProtocolSetting(version) is not { } setting)
+                {
+                    await Console.Error.WriteLineAsync($"herald: --protocol '{version}' is not a protocol version; use 0 (1.0 and 0.x clients) or 1 (1.0 only)").ConfigureAwait(false);
+                    return 2;
+                }
+
+                Set("Herald:Protocol", setting);
+            }
             if (parse.GetValue(anonymous))
             {
                 Set("Herald:Anonymous", "true");
@@ -155,15 +185,67 @@ internal static class ServeCommand
         }
 
         Console.WriteLine("herald: history: " + DescribeHistory(app.Services.GetRequiredService<Herald.Mercure.MercureHub>().Store, options));
-        if (HubServer.KeyOf(app).Generated && options.PublisherJwtKey is { } key)
+        if (HubServer.KeyOf(app).Generated && options.PublisherJwtKey is { } key && StartupToken(key, options, HubServer.Addresses(app)) is { } token)
         {
-            var token = TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], TimeSpan.FromDays(1));
             Console.WriteLine("herald: a token to publish and subscribe to any topic (valid 24 h):");
             Console.WriteLine(token);
         }
 
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>What <c>--protocol</c> sets <c>Herald:Protocol</c> to, or <c>null</c> for a value it does not know.</summary>
+    internal static string? ProtocolSetting(string version) => version.Trim() switch
+    {
+        "0" or "0.x" => nameof(MercureProtocol.Compatible),
+        "1" or "1.0" => nameof(MercureProtocol.V1),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The token printed on a generated key, for the way the hub is configured: a Mercure 1.0 access token when an issuer
+    /// owns the key (its <c>aud</c> the resource identifier, else the hub URL at each address the hub listens on, loopback
+    /// ones under <c>localhost</c> too), else a 0.x token; none for a 1.0-only hub whose key belongs to no issuer.
+    /// </summary>
+    internal static string? StartupToken(string key, HeraldOptions options, IReadOnlyList<string> addresses)
+    {
+        var lifetime = TimeSpan.FromDays(1);
+        if (string.IsNullOrWhiteSpace(options.Issuer))
+        {
+            return options.Protocol == MercureProtocol.V1 ? null : TokenIssuer.Create(key, publish: ["*"], subscribe: ["*"], lifetime);
+        }
+
+        var audience = new List<string>();
+        if (!string.IsNullOrEmpty(options.ResourceIdentifier))
+        {
+            audience.Add(options.ResourceIdentifier);
+        }
+        else
+        {
+            foreach (var address in addresses)
+            {
+                if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
+                {
+                    continue;
+                }
+
+                var root = address.TrimEnd('/');
+                audience.Add(root + HubPath);
+                if (uri.IsLoopback || uri.Host is "0.0.0.0" or "[::]" or "*" or "+")
+                {
+                    audience.Add($"{uri.Scheme}://localhost:{uri.Port}{HubPath}");
+                }
+            }
+        }
+
+        if (audience.Count == 0)
+        {
+            return null;
+        }
+
+        Selector[] all = [Selector.Exact(Selector.Wildcard)];
+        return TokenIssuer.CreateAccessToken(key, new AccessTokenRequest(options.Issuer, [.. audience.Distinct(StringComparer.Ordinal)], lifetime, all, all));
     }
 
     /// <summary>Where acknowledged updates live, so nobody mistakes a hub that forgets on restart for a durable one.</summary>

@@ -41,23 +41,11 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             bodySize.MaxRequestBodySize = options.MaxPublishBytes;
         }
 
-        var (token, locateError) = TokenLocator.Find(request, options.PublishOrigins);
-        if (locateError is not null)
+        var hubUrl = hub.UrlFor(request);
+        var validated = await tokens.AuthenticateAsync(request, TokenAudience.Publisher, hubUrl, context.RequestAborted).ConfigureAwait(false);
+        if (validated.Status != TokenStatus.Valid)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError).ConfigureAwait(false);
-            return;
-        }
-
-        if (token is null)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "a publisher token is required (Authorization: Bearer …)").ConfigureAwait(false);
-            return;
-        }
-
-        var validated = await tokens.ValidateAsync(token, TokenAudience.Publisher, context.RequestAborted).ConfigureAwait(false);
-        if (!validated.IsValid)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid publisher token: " + validated.Error).ConfigureAwait(false);
+            await validated.RefuseAsync(context, hubUrl, TokenAudience.Publisher).ConfigureAwait(false);
             return;
         }
 
@@ -79,7 +67,6 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         }
 
         var allowed = validated.Claims!.Publish ?? [];
-        var hubUrl = hub.UrlFor(context.Request);
         foreach (var topic in parsed.Topics)
         {
             if (!hub.Matcher.MatchesAny(allowed, topic, hubUrl))

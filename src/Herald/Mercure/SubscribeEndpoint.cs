@@ -77,13 +77,15 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             return null;
         }
 
-        var (claims, error) = await AuthorizeAsync(context).ConfigureAwait(false);
-        if (error is not null)
+        var hubUrl = hub.UrlFor(context.Request);
+        var authorization = await tokens.AuthenticateAsync(context.Request, TokenAudience.Subscriber, hubUrl, context.RequestAborted).ConfigureAwait(false);
+        if (authorization.Status != TokenStatus.Valid && !(authorization.Status == TokenStatus.Absent && options.Anonymous))
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, error).ConfigureAwait(false);
+            await authorization.RefuseAsync(context, hubUrl, TokenAudience.Subscriber).ConfigureAwait(false);
             return null;
         }
 
+        var claims = authorization.Claims;
         var privateSelectors = claims?.Subscribe;
         History.Resume resume;
         try
@@ -127,7 +129,6 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        var hubUrl = hub.UrlFor(context.Request);
         // Compiled here, before registering and outside any lock publishing takes; linear in the selectors' length.
         var subscriber = new TopicSubscriber(
             output,
@@ -166,23 +167,6 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         return session;
-    }
-
-    private async Task<(MercureClaims? Claims, string? Error)> AuthorizeAsync(HttpContext context)
-    {
-        var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
-        if (locateError is not null)
-        {
-            return (null, locateError);
-        }
-
-        if (token is null)
-        {
-            return hub.Options.Anonymous ? (null, null) : (null, "a subscriber token is required (Authorization: Bearer …, ?authorization=… or the mercureAuthorization cookie)");
-        }
-
-        var result = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
-        return result.IsValid ? (result.Claims, null) : (null, "invalid subscriber token: " + result.Error);
     }
 
     private static long Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)

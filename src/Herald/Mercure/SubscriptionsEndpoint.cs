@@ -42,23 +42,10 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         }
 
         var hubUrl = hub.UrlFor(context.Request);
-        var (token, locateError) = TokenLocator.Find(context.Request, hub.Options.PublishOrigins);
-        if (locateError is not null)
+        var validated = await tokens.AuthenticateAsync(context.Request, TokenAudience.Subscriber, hubUrl, context.RequestAborted).ConfigureAwait(false);
+        if (validated.Status != TokenStatus.Valid)
         {
-            await ErrorResponse.InvalidRequestAsync(context, hubUrl, locateError).ConfigureAwait(false);
-            return;
-        }
-
-        if (token is null)
-        {
-            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, "a subscriber token is required").ConfigureAwait(false);
-            return;
-        }
-
-        var validated = await tokens.ValidateAsync(token, TokenAudience.Subscriber, context.RequestAborted).ConfigureAwait(false);
-        if (!validated.IsValid)
-        {
-            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: true, "invalid subscriber token: " + validated.Error).ConfigureAwait(false);
+            await validated.RefuseAsync(context, hubUrl, TokenAudience.Subscriber).ConfigureAwait(false);
             return;
         }
 

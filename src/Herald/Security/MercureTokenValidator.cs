@@ -1,20 +1,31 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Herald.Security;
 
 /// <summary>
-/// Validates Mercure JWS tokens the way the Mercure 0.x hub does: a signature by the audience's key (HS256
-/// shared secret, RS256 PEM public key, and/or the keys of a JWKS URL), <c>exp</c> honoured when present, issuer
-/// and audience not checked, and the <c>mercure</c> claim read into <see cref="MercureClaims"/>.
+/// Authenticates requests to the hub and validates their tokens, in the generation each token speaks:
+/// <list type="bullet">
+/// <item>Mercure 1.0 (a token with <c>authorization_details</c>, or every token when <see cref="HeraldOptions.Protocol"/>
+/// is <see cref="MercureProtocol.V1"/>): an RFC 9068 access token (<c>typ</c> <c>at+jwt</c>, <c>iss</c> a trusted issuer
+/// whose own keys verify it, <c>aud</c> naming the hub, <c>exp</c> required, <c>nbf</c> honoured), its rights read from
+/// <c>authorization_details</c>.</item>
+/// <item>Mercure 0.x (compatible mode, a token without <c>authorization_details</c>): as the 0.x hub does, a signature by
+/// the hub-wide key of the audience (HS256, RS256/ES256 PEM, and/or a JWKS URL), <c>exp</c> honoured when present,
+/// issuer and audience not checked, rights from the <c>mercure</c> claim.</item>
+/// </list>
 /// </summary>
 /// <remarks>
-/// Puts the parts together in one direction: the cache (<see cref="TokenCache"/>), then the audience's keys
-/// (<see cref="TokenKeys"/>), the signature and lifetime (<see cref="SignedTokenValidator"/>), and what the token
-/// grants (<see cref="TokenClaimsReader"/>). Configuration errors (an unknown algorithm, a PEM that does not parse, a
-/// relative JWKS URL) throw from the constructor, so a misconfigured hub fails at startup rather than answering 401
-/// to everyone.
+/// Puts the parts together in one direction: where the token is (<see cref="TokenLocator"/>), the cache
+/// (<see cref="TokenCache"/>), the keys (<see cref="TrustedIssuers"/>, <see cref="TokenKeys"/>), the 1.0 claims rules
+/// (<see cref="AccessTokenRules"/>), the signature and lifetime (<see cref="SignedTokenValidator"/>), and what the token
+/// grants (<see cref="MercureClaimReader"/>, <see cref="AuthorizationDetailsReader"/>). Configuration errors (an unknown
+/// algorithm, a PEM that does not parse, a relative JWKS URL, an issuer without keys) throw from the constructor, so a
+/// misconfigured hub fails at startup rather than answering 401 to everyone.
 /// </remarks>
 internal sealed class MercureTokenValidator
 {
@@ -25,14 +36,16 @@ internal sealed class MercureTokenValidator
     private static readonly Lazy<HttpClient> FallbackHttpClient = new(static () => new HttpClient(
         new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
 
+    private readonly HeraldOptions _options;
     private readonly TokenKeys? _publisher;
     private readonly TokenKeys? _subscriber;
+    private readonly TrustedIssuers _issuers;
     private readonly SignedTokenValidator _signed;
     private readonly TokenCache _cache;
 
-    /// <param name="options">The hub's settings: keys, JWKS URLs and the JWKS fetch timeout.</param>
+    /// <param name="options">The hub's settings: keys, issuers, JWKS URLs and the JWKS fetch timeout, protocol, cookie.</param>
     /// <param name="httpClientFactory">Makes the client that fetches JWKS documents; a shared one when absent.</param>
-    /// <param name="logger">Where JWKS fetch failures are reported.</param>
+    /// <param name="logger">Where JWKS fetch failures and startup advice about issuers are reported.</param>
     /// <param name="time">
     /// The clock for <c>exp</c>/<c>nbf</c>, the token cache and the JWKS intervals: one clock for all of them, so a
     /// cached token can never outlive what a fresh validation would allow. The app's <see cref="TimeProvider"/>.
@@ -56,57 +69,150 @@ internal sealed class MercureTokenValidator
         ArgumentNullException.ThrowIfNull(options);
         _signed = new SignedTokenValidator(time);
         _cache = new TokenCache(time);
-        var o = options.Value;
+        var o = _options = options.Value;
         Func<HttpClient> httpClient = httpClientFactory is null
             ? static () => FallbackHttpClient.Value
             : () => httpClientFactory.CreateClient(JwksHttpClientName);
-        logger ??= NullLogger.Instance;
+        var log = logger ?? NullLogger.Instance;
 
-        _publisher = TokenKeys.Create(
-            nameof(HeraldOptions.PublisherJwtKey), o.PublisherJwtKey,
-            nameof(HeraldOptions.PublisherJwtAlgorithm), o.PublisherJwtAlgorithm,
-            nameof(HeraldOptions.PublisherJwksUrl), o.PublisherJwksUrl,
-            httpClient, time, o.JwksFetchTimeout, logger);
-        _subscriber = TokenKeys.Create(
-            nameof(HeraldOptions.SubscriberJwtKey), o.SubscriberJwtKey,
-            nameof(HeraldOptions.SubscriberJwtAlgorithm), o.SubscriberJwtAlgorithm,
-            nameof(HeraldOptions.SubscriberJwksUrl), o.SubscriberJwksUrl,
-            httpClient, time, o.JwksFetchTimeout, logger);
+        // stem: the settings' names up to "JwtKey", "JwtAlgorithm" and "JwksUrl", so errors name the setting to fix.
+        TokenKeys? Keys(string stem, string? key, string? algorithm, string? jwksUrl) => TokenKeys.Create(
+            stem + "JwtKey", key, stem + "JwtAlgorithm", algorithm, stem + "JwksUrl", jwksUrl, httpClient, time, o.JwksFetchTimeout, log);
+
+        _publisher = Keys("Publisher", o.PublisherJwtKey, o.PublisherJwtAlgorithm, o.PublisherJwksUrl);
+        _subscriber = Keys("Subscriber", o.SubscriberJwtKey, o.SubscriberJwtAlgorithm, o.SubscriberJwksUrl);
+        _issuers = new TrustedIssuers(o, (_publisher, _subscriber), Keys, log);
     }
 
-    /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>.</summary>
-    public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null;
+    /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>, hub-wide or for some issuer.</summary>
+    public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null || _issuers.HasKeysFor(audience);
 
     /// <summary>
-    /// Validates <paramref name="token"/> for <paramref name="audience"/>. Never throws for a bad token: every
-    /// failure is a <see cref="TokenResult"/> with a one-line reason. Only a JWKS fetch awaits anything.
+    /// Finds the request's token (<see cref="TokenLocator"/>) and validates it for <paramref name="audience"/> at the hub
+    /// whose resource identifier is <paramref name="hubUrl"/> (<c>MercureHub.UrlFor</c>). Never throws for a bad token or
+    /// presentation: each failure is a status the endpoint answers with <see cref="TokenOutcome.RefuseAsync"/>.
+    /// </summary>
+    public async ValueTask<TokenOutcome> AuthenticateAsync(HttpRequest request, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+    {
+        var presented = TokenLocator.Find(request, _options);
+        if (presented.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (presented.Token is null)
+        {
+            return TokenOutcome.Absent;
+        }
+
+        var result = await ValidateAsync(presented.Token, audience, hubUrl, cancellationToken).ConfigureAwait(false);
+        if (result.Claims is not { } claims)
+        {
+            return TokenOutcome.InvalidToken(result.Error!);
+        }
+
+        // A query string ends up in logs and browser history (RFC 9700): only 0.x clients may still send tokens there.
+        if (claims.Generation == TokenGeneration.V1 && presented.Source == TokenSource.QueryParameter)
+        {
+            return TokenOutcome.InvalidRequest("Mercure 1.0 tokens are not accepted in the query string: send Authorization: Bearer or the cookie");
+        }
+
+        return TokenOutcome.Valid(claims);
+    }
+
+    /// <summary>
+    /// Validates <paramref name="token"/> for <paramref name="audience"/> at the hub whose resource identifier (the
+    /// <c>aud</c> a 1.0 token must name, the base of its URL patterns) is <paramref name="hubUrl"/>. Never throws for a
+    /// bad token: every failure is a <see cref="TokenResult"/> with a one-line reason. Only a JWKS fetch awaits anything.
     /// </summary>
     /// <remarks>
-    /// Valid tokens are cached until they expire (<see cref="TokenCache"/>): a publisher sends the same token with
-    /// every request, and checking a signature costs tens of microseconds, more than the rest of a publish.
+    /// Valid tokens are cached until they expire (<see cref="TokenCache"/>), per hub URL since a 1.0 token's validity
+    /// depends on it: a publisher sends the same token with every request, and checking a signature costs tens of
+    /// microseconds, more than the rest of a publish.
     /// </remarks>
-    public ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    public ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
-        if (token is not null && _cache.TryGet(token, audience, out var claims))
+        if (token is not null && _cache.TryGet(token, audience, hubUrl, out var claims))
         {
             return ValueTask.FromResult(TokenResult.Valid(claims));
         }
 
-        return ValidateAndCacheAsync(token!, audience, cancellationToken);
+        return ValidateAndCacheAsync(token!, audience, hubUrl, cancellationToken);
     }
 
-    private async ValueTask<TokenResult> ValidateAndCacheAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    private async ValueTask<TokenResult> ValidateAndCacheAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
-        var result = await ValidateUncachedAsync(token, audience, cancellationToken).ConfigureAwait(false);
+        var result = await ValidateUncachedAsync(token, audience, hubUrl, cancellationToken).ConfigureAwait(false);
         if (result.Claims is { } claims)
         {
-            _cache.Add(token, audience, claims);
+            _cache.Add(token, audience, hubUrl, claims);
         }
 
         return result;
     }
 
-    private async ValueTask<TokenResult> ValidateUncachedAsync(string token, TokenAudience audience, CancellationToken cancellationToken)
+    private async ValueTask<TokenResult> ValidateUncachedAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+    {
+        if (!SignedTokenValidator.TryRead(token, out var jwt))
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        using var payload = TokenClaimsReader.Parse(jwt);
+        if (payload is null)
+        {
+            return TokenResult.Invalid("malformed token");
+        }
+
+        var root = payload.RootElement;
+        return _options.Protocol == MercureProtocol.V1 || root.TryGetProperty("authorization_details", out _)
+            ? await ValidateAccessTokenAsync(jwt, root, audience, hubUrl, cancellationToken).ConfigureAwait(false)
+            : await ValidateLegacyTokenAsync(jwt, root, audience, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Mercure 1.0, "Token Validation": everything the token says about itself first, then the signature.</summary>
+    private async ValueTask<TokenResult> ValidateAccessTokenAsync(
+        JsonWebToken jwt, JsonElement root, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+    {
+        if (!AccessTokenRules.HasAccessTokenType(jwt))
+        {
+            return TokenResult.Invalid("token typ must be at+jwt");
+        }
+
+        if (AccessTokenRules.Issuer(root) is not { } issuer)
+        {
+            return TokenResult.Invalid("token has no iss");
+        }
+
+        // The issuer's own keys and only those: a key of another trusted issuer never verifies this token.
+        if (!_issuers.TryGetKeys(issuer, audience, out var keys))
+        {
+            return TokenResult.Invalid("token iss is not a trusted issuer");
+        }
+
+        if (keys is null)
+        {
+            return TokenResult.Invalid($"token iss has no key for {(audience == TokenAudience.Publisher ? "publishers" : "subscribers")}");
+        }
+
+        if (!AccessTokenRules.HasExpiration(root))
+        {
+            return TokenResult.Invalid("token has no exp");
+        }
+
+        if (!AccessTokenRules.NamesAudience(root, hubUrl))
+        {
+            return TokenResult.Invalid("token aud does not name this hub");
+        }
+
+        var error = await _signed.ValidateAsync(jwt, keys, requireExpiration: true, cancellationToken).ConfigureAwait(false);
+        return error is not null
+            ? TokenResult.Invalid(error)
+            : AuthorizationDetailsReader.Read(root, TokenClaimsReader.Expires(root), hubUrl, _options.MaxSelectorLength);
+    }
+
+    /// <summary>Mercure 0.x: the hub-wide key of the audience, <c>exp</c> when present, the <c>mercure</c> claim.</summary>
+    private async ValueTask<TokenResult> ValidateLegacyTokenAsync(JsonWebToken jwt, JsonElement root, TokenAudience audience, CancellationToken cancellationToken)
     {
         var keys = KeysFor(audience);
         if (keys is null)
@@ -114,8 +220,8 @@ internal sealed class MercureTokenValidator
             return TokenResult.Invalid("no key configured");
         }
 
-        var (jwt, error) = await _signed.ValidateAsync(token, keys, cancellationToken).ConfigureAwait(false);
-        return jwt is null ? TokenResult.Invalid(error!) : TokenClaimsReader.Read(jwt);
+        var error = await _signed.ValidateAsync(jwt, keys, requireExpiration: false, cancellationToken).ConfigureAwait(false);
+        return error is not null ? TokenResult.Invalid(error) : MercureClaimReader.Read(root, TokenClaimsReader.Expires(root));
     }
 
     private TokenKeys? KeysFor(TokenAudience audience) => audience switch

@@ -27,4 +27,12 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 504, Level = LogLevel.Warning,
         Message = "Fetching the JWKS at {Url} failed; tokens keep being verified with the keys fetched before. Check that the JWKS URL is reachable from the hub and serves a JSON key set.")]
     public static partial void JwksFetchFailed(ILogger logger, Exception exception, Uri url);
+
+    [LoggerMessage(EventId = 505, Level = LogLevel.Warning,
+        Message = "Mercure 1.0 access tokens are refused: no trusted issuer is configured. Set Herald:Issuer (herald serve --issuer ID) to the iss your tokens carry, so the hub's keys verify them, or list issuers with their own keys under Herald:Issuers:N:Id, Herald:Issuers:N:Publisher:JwtKey, Herald:Issuers:N:Subscriber:JwtKey (or :JwksUrl).")]
+    public static partial void NoTrustedIssuer(ILogger logger);
+
+    [LoggerMessage(EventId = 506, Level = LogLevel.Warning,
+        Message = "Herald:Protocol is V1 and the hub-wide keys (Herald:PublisherJwtKey, SubscriberJwtKey, JWKS URLs) belong to no issuer, so they verify no token. Set Herald:Issuer (herald serve --issuer ID) to the issuer they belong to.")]
+    public static partial void HubWideKeysUnused(ILogger logger);
 }

@@ -7,8 +7,8 @@ namespace Herald.Security;
 /// <summary>
 /// Checks a JWS against the <see cref="TokenKeys"/> meant for it: its form, an <c>alg</c> from the keys' allow-list,
 /// the signature (fetching the JWKS again when a token names a key id it has not seen), and <c>exp</c>/<c>nbf</c> on
-/// the hub's clock. Issuer and audience are not checked, as in the Mercure 0.x hub. What the token grants is not read
-/// here: that is the claims readers' job.
+/// the hub's clock. Issuer and audience are not checked here (the 0.x hub checks neither; for 1.0 see
+/// <see cref="AccessTokenRules"/>). What the token grants is not read here: that is the claims readers' job.
 /// </summary>
 internal sealed class SignedTokenValidator(TimeProvider time)
 {
@@ -18,29 +18,38 @@ internal sealed class SignedTokenValidator(TimeProvider time)
     private readonly JsonWebTokenHandler _handler = new();
 
     /// <summary>
-    /// The parsed token when its signature and lifetime hold, else a one-line <c>Error</c> fit for a 401 body (it never
-    /// echoes more of the token than its <c>alg</c>). Never throws for a bad token; only a JWKS fetch awaits anything.
+    /// Reads a compact JWS without checking anything but its form, so the hub can tell which rules apply (0.x or 1.0) and,
+    /// for 1.0, which issuer's keys to verify it with. Never throws for a bad token.
     /// </summary>
-    public async ValueTask<(JsonWebToken? Token, string? Error)> ValidateAsync(string token, TokenKeys keys, CancellationToken cancellationToken)
+    public static bool TryRead(string token, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonWebToken? jwt)
     {
-        if (string.IsNullOrEmpty(token) || token.Length > _handler.MaximumTokenSizeInBytes)
+        jwt = null;
+        if (string.IsNullOrEmpty(token) || token.Length > TokenValidationParameters.DefaultMaximumTokenSizeInBytes)
         {
-            return (null, "malformed token");
+            return false;
         }
 
-        JsonWebToken jwt;
         try
         {
             jwt = new JsonWebToken(token);
+            return true;
         }
         catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
         {
-            return (null, "malformed token");
+            return false;
         }
+    }
 
+    /// <summary>
+    /// <c>null</c> when the token's signature and lifetime hold, else a one-line reason fit for a 401 body (it never
+    /// echoes more of the token than its <c>alg</c>). <paramref name="requireExpiration"/>: a token without <c>exp</c> is refused
+    /// (Mercure 1.0); otherwise it never expires (0.x). Never throws for a bad token; only a JWKS fetch awaits anything.
+    /// </summary>
+    public async ValueTask<string?> ValidateAsync(JsonWebToken jwt, TokenKeys keys, bool requireExpiration, CancellationToken cancellationToken)
+    {
         if (jwt.IsEncrypted)
         {
-            return (null, "encrypted tokens are not supported");
+            return "encrypted tokens are not supported";
         }
 
         // Checked before the library sees the token, for a precise reason: the library reports alg=none as a
@@ -48,12 +57,12 @@ internal sealed class SignedTokenValidator(TimeProvider time)
         var alg = jwt.Alg;
         if (string.IsNullOrEmpty(alg) || string.Equals(alg, "none", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, "unsupported alg none");
+            return "unsupported alg none";
         }
 
         if (!keys.Algorithms.Contains(alg, StringComparer.Ordinal))
         {
-            return (null, "unsupported alg " + Printable(alg));
+            return "unsupported alg " + Printable(alg);
         }
 
         IReadOnlyList<SecurityKey> jwksKeys = [];
@@ -62,7 +71,7 @@ internal sealed class SignedTokenValidator(TimeProvider time)
             jwksKeys = await keys.Jwks!.GetKeysAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await _handler.ValidateTokenAsync(jwt, Parameters(keys, jwksKeys)).ConfigureAwait(false);
+        var result = await _handler.ValidateTokenAsync(jwt, Parameters(keys, jwksKeys, requireExpiration)).ConfigureAwait(false);
         if (!result.IsValid
             && IsSignatureFailure(result.Exception, jwt)
             && keys.IsJwksAlgorithm(alg)
@@ -73,7 +82,7 @@ internal sealed class SignedTokenValidator(TimeProvider time)
             if (refreshed is not null)
             {
                 jwksKeys = refreshed;
-                result = await _handler.ValidateTokenAsync(jwt, Parameters(keys, jwksKeys)).ConfigureAwait(false);
+                result = await _handler.ValidateTokenAsync(jwt, Parameters(keys, jwksKeys, requireExpiration)).ConfigureAwait(false);
             }
         }
 
@@ -83,23 +92,24 @@ internal sealed class SignedTokenValidator(TimeProvider time)
             // answered: say so, rather than blame a signature nothing checked.
             if (keys.OnlyUnfetchedJwksCouldVerify(alg))
             {
-                return (null, "JWKS keys unavailable");
+                return "JWKS keys unavailable";
             }
 
-            return (null, IsSignatureFailure(result.Exception, jwt) ? "token signature invalid" : Reason(result.Exception));
+            return IsSignatureFailure(result.Exception, jwt) ? "token signature invalid" : Reason(result.Exception);
         }
 
-        return (jwt, null);
+        return null;
     }
 
-    private TokenValidationParameters Parameters(TokenKeys keys, IReadOnlyList<SecurityKey> jwksKeys) => new()
+    private TokenValidationParameters Parameters(TokenKeys keys, IReadOnlyList<SecurityKey> jwksKeys, bool requireExpiration) => new()
     {
-        // The Mercure 0.x hub checks neither; tokens minted for it carry none (or arbitrary ones).
+        // Not here: the Mercure 0.x hub checks neither, and for 1.0 the issuer chose the keys (TrustedIssuers) and the
+        // audience is compared exactly (AccessTokenRules), where the library would forgive a trailing slash.
         ValidateIssuer = false,
         ValidateAudience = false,
-        // exp is checked when present; a token without one is valid forever, as in the reference hub.
+        // exp is checked when present; without one a 0.x token is valid forever, as in the reference hub, a 1.0 one never.
         ValidateLifetime = true,
-        RequireExpirationTime = false,
+        RequireExpirationTime = requireExpiration,
         ClockSkew = ClockSkew,
         LifetimeValidator = CheckLifetime,
         RequireSignedTokens = true,
@@ -117,6 +127,13 @@ internal sealed class SignedTokenValidator(TimeProvider time)
     private bool CheckLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
     {
         var now = time.GetUtcNow().UtcDateTime;
+
+        // The library skips its own RequireExpirationTime check when a lifetime validator is set.
+        if (expires is null && parameters.RequireExpirationTime)
+        {
+            throw new SecurityTokenNoExpirationException("token has no exp");
+        }
+
         if (notBefore is { } nbf && expires is { } end && nbf > end)
         {
             throw new SecurityTokenInvalidLifetimeException("nbf is after exp") { NotBefore = nbf, Expires = end };
@@ -149,6 +166,7 @@ internal sealed class SignedTokenValidator(TimeProvider time)
     private static string Reason(Exception? exception) => exception switch
     {
         SecurityTokenExpiredException => "token expired",
+        SecurityTokenNoExpirationException => "token has no exp",
         SecurityTokenNotYetValidException => "token not yet valid",
         SecurityTokenInvalidLifetimeException => "token lifetime invalid",
         SecurityTokenInvalidSignatureException => "token signature invalid",

@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace Herald.Security;
 
 /// <summary>
-/// Validated tokens, remembered per audience so a token is not verified again on every request: a publisher sends
-/// the same token with every request, and checking a signature costs tens of microseconds, more than the rest of a
-/// publish. Only valid results are cached, keyed by the whole token string, for at most
+/// Validated tokens, remembered per audience and hub URL so a token is not verified again on every request: a publisher
+/// sends the same token with every request, and checking a signature costs tens of microseconds, more than the rest of a
+/// publish. Only valid results are cached, keyed by the whole token string and the hub URL it was validated for (a 1.0
+/// token is valid only where its <c>aud</c> names the hub, and its URL patterns resolve against that URL), for at most
 /// <see cref="CachedTokenLifetime"/> (or until the token expires, if sooner).
 /// </summary>
 /// <remarks>
@@ -20,7 +21,10 @@ internal sealed class TokenCache(TimeProvider time)
     /// <summary>How long a validated token is trusted without checking it again, so a key rotated out of a JWKS stops working soon.</summary>
     private static readonly TimeSpan CachedTokenLifetime = TimeSpan.FromMinutes(1);
 
-    private readonly ConcurrentDictionary<(string Token, TokenAudience Audience), CachedToken> _valid = new();
+    /// <summary>The hub URL 0.x tokens are cached under: any.</summary>
+    private const string AnyHub = "";
+
+    private readonly ConcurrentDictionary<(string Token, TokenAudience Audience, string HubUrl), CachedToken> _valid = new();
 
     /// <summary>
     /// The token each audience validated last. Publishers resend one token with every request, so this is nearly
@@ -31,7 +35,7 @@ internal sealed class TokenCache(TimeProvider time)
     private CachedToken? _lastSubscriber;
 
     /// <summary>The claims <paramref name="token"/> was validated with, if it is cached and a fresh validation would still accept it.</summary>
-    public bool TryGet(string token, TokenAudience audience, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MercureClaims? claims)
+    public bool TryGet(string token, TokenAudience audience, string hubUrl, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MercureClaims? claims)
     {
         var last = audience switch
         {
@@ -39,9 +43,9 @@ internal sealed class TokenCache(TimeProvider time)
             TokenAudience.Subscriber => Volatile.Read(ref _lastSubscriber),
             _ => null,
         };
-        var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal)
+        var cached = last is not null && string.Equals(last.Token, token, StringComparison.Ordinal) && (last.HubUrl.Length == 0 || string.Equals(last.HubUrl, hubUrl, StringComparison.Ordinal))
             ? last
-            : _valid.TryGetValue((token, audience), out var found) ? found : null;
+            : _valid.TryGetValue((token, audience, hubUrl), out var found) || _valid.TryGetValue((token, audience, AnyHub), out found) ? found : null;
         if (cached is not null)
         {
             // The same rule as a fresh validation (exp + skew, on the same clock): a cached token is refused
@@ -58,7 +62,7 @@ internal sealed class TokenCache(TimeProvider time)
                 return true;
             }
 
-            _valid.TryRemove((token, audience), out _);
+            _valid.TryRemove((token, audience, cached.HubUrl), out _);
             Forget(audience, cached);
         }
 
@@ -66,16 +70,19 @@ internal sealed class TokenCache(TimeProvider time)
         return false;
     }
 
-    /// <summary>Remembers that <paramref name="token"/> validated to <paramref name="claims"/> for <paramref name="audience"/>.</summary>
-    public void Add(string token, TokenAudience audience, MercureClaims claims)
+    /// <summary>Remembers that <paramref name="token"/> validated to <paramref name="claims"/> for <paramref name="audience"/> at <paramref name="hubUrl"/>.</summary>
+    public void Add(string token, TokenAudience audience, string hubUrl, MercureClaims claims)
     {
         if (_valid.Count >= MaxCachedTokens)
         {
             _valid.Clear();
         }
 
-        var cached = new CachedToken(token, claims, time.GetUtcNow() + CachedTokenLifetime);
-        _valid[(token, audience)] = cached;
+        // A 0.x token's validity does not depend on the hub URL: one entry serves every name the hub answers under, so
+        // requests with made-up Host headers cannot fill the cache with copies of one token.
+        var key = claims.Generation == TokenGeneration.V1 ? hubUrl : AnyHub;
+        var cached = new CachedToken(token, key, claims, time.GetUtcNow() + CachedTokenLifetime);
+        _valid[(token, audience, key)] = cached;
         Remember(audience, cached);
     }
 
@@ -104,5 +111,5 @@ internal sealed class TokenCache(TimeProvider time)
     }
 
     /// <summary>A validated token and until when it is trusted without checking it again.</summary>
-    private sealed record CachedToken(string Token, MercureClaims Claims, DateTimeOffset CachedUntil);
+    private sealed record CachedToken(string Token, string HubUrl, MercureClaims Claims, DateTimeOffset CachedUntil);
 }

@@ -5,9 +5,9 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace Herald.Security;
 
 /// <summary>
-/// Reads what a validated token grants into the hub's rights (<see cref="MercureClaims"/>). The claims every format
-/// shares (<c>exp</c>) are read here; the rights themselves by the reader of the token's format, today the Mercure 0.x
-/// <c>mercure</c> claim (<see cref="MercureClaimReader"/>).
+/// Reads a token's payload for the claims readers: the signed JSON itself, and the <c>exp</c> every format shares. The
+/// rights are read by the reader of the token's format: the Mercure 0.x <c>mercure</c> claim
+/// (<see cref="MercureClaimReader"/>) or Mercure 1.0 <c>authorization_details</c> (<see cref="AuthorizationDetailsReader"/>).
 /// </summary>
 /// <remarks>
 /// Reads the signed payload itself rather than the library's view of it, so <c>payload</c> keeps its exact JSON
@@ -15,38 +15,34 @@ namespace Herald.Security;
 /// </remarks>
 internal static class TokenClaimsReader
 {
-    public static TokenResult Read(JsonWebToken jwt)
+    /// <summary>The payload as a JSON object, or <c>null</c> when it is not one. The caller disposes it.</summary>
+    public static JsonDocument? Parse(JsonWebToken jwt)
     {
-        byte[] payloadBytes;
         try
         {
-            payloadBytes = Base64Url.DecodeFromChars(jwt.EncodedPayload);
-        }
-        catch (FormatException)
-        {
-            return TokenResult.Invalid("malformed token");
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(payloadBytes);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            var document = JsonDocument.Parse(Base64Url.DecodeFromChars(jwt.EncodedPayload));
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
             {
-                return TokenResult.Invalid("malformed token");
+                return document;
             }
 
-            DateTimeOffset? expires = null;
-            if (root.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetDouble(out var seconds))
-            {
-                expires = DateTimeOffset.UnixEpoch.AddSeconds(Math.Clamp(Math.Floor(seconds), 0, 253_402_300_799));
-            }
-
-            return MercureClaimReader.Read(root, expires);
+            document.Dispose();
+            return null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is FormatException or JsonException)
         {
-            return TokenResult.Invalid("malformed token");
+            return null;
         }
+    }
+
+    /// <summary>The <c>exp</c> claim when it is a number; streams close when it passes.</summary>
+    public static DateTimeOffset? Expires(JsonElement root)
+    {
+        if (root.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetDouble(out var seconds))
+        {
+            return DateTimeOffset.UnixEpoch.AddSeconds(Math.Clamp(Math.Floor(seconds), 0, 253_402_300_799));
+        }
+
+        return null;
     }
 }

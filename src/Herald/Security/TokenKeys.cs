@@ -6,8 +6,9 @@ using Microsoft.IdentityModel.Tokens;
 namespace Herald.Security;
 
 /// <summary>
-/// What verifies one set of tokens: a static key (HS256 shared secret or RS256 PEM public key), the keys of a JWKS
-/// URL, or both, and the <c>alg</c> values they accept. In Mercure 0.x each audience (publisher, subscriber) has one.
+/// What verifies one set of tokens: a static key (HS256 shared secret, RS256 or ES256 PEM public key), the keys of a
+/// JWKS URL, or both, and the <c>alg</c> values they accept. Each audience (publisher, subscriber) has one: in Mercure
+/// 0.x for the whole hub, in 1.0 per trusted issuer.
 /// </summary>
 /// <remarks>
 /// Which key verifies which token is decided here and nowhere else: the algorithm allow-list never comes from the
@@ -126,12 +127,16 @@ internal sealed class TokenKeys
             {
                 SecurityAlgorithms.HmacSha256 => SecurityAlgorithms.HmacSha256,
                 SecurityAlgorithms.RsaSha256 => SecurityAlgorithms.RsaSha256,
+                SecurityAlgorithms.EcdsaSha256 => SecurityAlgorithms.EcdsaSha256,
                 _ => throw new InvalidOperationException(
-                    $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256 or RS256, not '{algorithm}'."),
+                    $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256, RS256 or ES256, not '{algorithm}'."),
             };
-            staticKey = staticAlgorithm == SecurityAlgorithms.HmacSha256
-                ? HmacKey(key!)
-                : RsaKey(key!, keySetting);
+            staticKey = staticAlgorithm switch
+            {
+                SecurityAlgorithms.HmacSha256 => HmacKey(key!),
+                SecurityAlgorithms.RsaSha256 => RsaKey(key!, keySetting),
+                _ => EcKey(key!, keySetting),
+            };
         }
 
         JwksKeyCache? jwks = null;
@@ -173,23 +178,42 @@ internal sealed class TokenKeys
     }
 
     private static RsaSecurityKey RsaKey(string pem, string keySetting)
+        => new(ImportPem(RSA.Create(), pem, keySetting, "a PEM RSA public key (-----BEGIN PUBLIC KEY-----) for RS256"));
+
+    private static ECDsaSecurityKey EcKey(string pem, string keySetting)
     {
-        // Lives as long as the validator (the app): the key is used on every RS256 validation.
-        var rsa = RSA.Create();
+        var ec = ImportPem(ECDsa.Create(), pem, keySetting, "a PEM EC public key (-----BEGIN PUBLIC KEY-----) for ES256");
+
+        // ES256 is ECDSA over P-256 (RFC 7518 §3.4): a key on another curve cannot verify an ES256 signature.
+        if (ec.KeySize != 256)
+        {
+            ec.Dispose();
+            throw new InvalidOperationException(
+                $"{HeraldOptions.SectionName}:{keySetting} must be a P-256 key for ES256, not a {ec.KeySize}-bit curve.");
+        }
+
+        return new ECDsaSecurityKey(ec);
+    }
+
+    /// <summary>
+    /// Loads a PEM public key into <paramref name="key"/>, which lives as long as the validator (the app): it is used on
+    /// every validation. Configuration errors name the setting.
+    /// </summary>
+    private static T ImportPem<T>(T key, string pem, string keySetting, string expected)
+        where T : AsymmetricAlgorithm
+    {
         try
         {
             // Environment variables often carry a PEM on one line with literal "\n"; base64 has no
             // backslash, so turning them back into line breaks cannot change a real PEM.
-            rsa.ImportFromPem(pem.Replace("\\n", "\n", StringComparison.Ordinal));
+            key.ImportFromPem(pem.Replace("\\n", "\n", StringComparison.Ordinal));
         }
         catch (ArgumentException ex)
         {
-            rsa.Dispose();
-            throw new InvalidOperationException(
-                $"{HeraldOptions.SectionName}:{keySetting} must be a PEM RSA public key (-----BEGIN PUBLIC KEY-----) for RS256: {ex.Message}",
-                ex);
+            key.Dispose();
+            throw new InvalidOperationException($"{HeraldOptions.SectionName}:{keySetting} must be {expected}: {ex.Message}", ex);
         }
 
-        return new RsaSecurityKey(rsa);
+        return key;
     }
 }

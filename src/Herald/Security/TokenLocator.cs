@@ -3,16 +3,27 @@ using Microsoft.AspNetCore.Http;
 namespace Herald.Security;
 
 /// <summary>
-/// Finds a request's Mercure token where the reference hub looks, in its order: the <c>Authorization: Bearer</c>
-/// header, then the <c>authorization</c> query parameter, then the <c>mercureAuthorization</c> cookie.
+/// Finds the token a request presents (Mercure 1.0, "Presenting the Access Token"): the <c>Authorization: Bearer</c>
+/// header, which wins, else the cookie <see cref="HeraldOptions.CookieName"/>. When <see cref="HeraldOptions.Protocol"/>
+/// is <see cref="MercureProtocol.Compatible"/>, 0.x clients' places too, in the 0.x hub's order: the <c>authorization</c>
+/// query parameter after the header, and the <c>mercureAuthorization</c> cookie after the 1.0 one.
 /// </summary>
 /// <remarks>
-/// The first place that is present decides: a malformed header is an error, not a reason to look at the cookie,
-/// so a client never silently gets rights other than those it meant to present.
+/// <para>
+/// The first place that is present decides: a malformed header is an error, not a reason to look at the cookie, so a
+/// client never silently gets rights other than those it meant to present. A header beside a cookie is not an error
+/// (RFC 6750 would call it one, but browsers attach cookies whether the client chose them or not).
+/// </para>
+/// <para>
+/// Where the token came from is kept (<see cref="TokenSource"/>): a 1.0 token is refused from the query string, where it
+/// leaks into logs and history (RFC 9700); only the 0.x clients that know no other way may still send one there. The
+/// <c>mercureAuthorization</c> cookie may carry either generation: a cookie does not leak the way a URL does, and an
+/// app can then switch its tokens to 1.0 before it renames its cookie.
+/// </para>
 /// </remarks>
 internal static class TokenLocator
 {
-    public const string CookieName = "mercureAuthorization";
+    public const string LegacyCookieName = "mercureAuthorization";
     public const string QueryParameterName = "authorization";
 
     public const string CookieOriginError = "cookie-based publish requires an allowed Origin";
@@ -20,55 +31,70 @@ internal static class TokenLocator
     private const string BearerPrefix = "Bearer ";
 
     /// <summary>
-    /// The token, an <c>Error</c> (one line, for a 401 body), or <c>(null, null)</c> when the request carries none.
-    /// A <c>POST</c> authenticated by cookie must come from an origin in <paramref name="publishOrigins"/>
-    /// (<c>*</c>: any); its <c>Origin</c> header, or else the origin of its <c>Referer</c>, is checked.
+    /// The token and where it was found; <see cref="PresentedToken.Refusal"/> when the presentation itself is refused
+    /// (malformed, or a cookie on a <c>POST</c> from an origin not in <see cref="HeraldOptions.PublishOrigins"/>, whose
+    /// <c>Origin</c> header, or else the origin of its <c>Referer</c>, is checked); no token and no refusal when the
+    /// request carries none.
     /// </summary>
-    public static (string? Token, string? Error) Find(HttpRequest request, IList<string> publishOrigins)
+    public static PresentedToken Find(HttpRequest request, HeraldOptions options)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(publishOrigins);
+        ArgumentNullException.ThrowIfNull(options);
+        var compatible = options.Protocol != MercureProtocol.V1;
 
         var authorization = request.Headers.Authorization;
         if (authorization.Count > 0)
         {
             var value = authorization.Count == 1 ? authorization[0] : null;
+
+            // The scheme is matched ignoring case, as every HTTP authentication scheme (RFC 9110 §11.1).
             if (value is null
                 || !value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
                 || value.AsSpan(BearerPrefix.Length).Trim().IsEmpty)
             {
-                return (null, "invalid Authorization header: expected one 'Bearer <token>'");
+                return PresentedToken.Refused(TokenOutcome.InvalidRequest("invalid Authorization header: expected one 'Bearer <token>'"));
             }
 
-            return (value[BearerPrefix.Length..].Trim(), null);
+            return new PresentedToken(value[BearerPrefix.Length..].Trim(), TokenSource.AuthorizationHeader, null);
         }
 
         if (request.Query.TryGetValue(QueryParameterName, out var query))
         {
+            if (!compatible)
+            {
+                // Not ignored: the token has already leaked into the URL, and the client should hear that it must not.
+                return PresentedToken.Refused(TokenOutcome.InvalidRequest("tokens are not accepted in the query string: send Authorization: Bearer or the cookie"));
+            }
+
             var value = query.Count == 1 ? query[0] : null;
             if (string.IsNullOrWhiteSpace(value))
             {
-                return (null, "invalid authorization query parameter: expected one token");
+                return PresentedToken.Refused(TokenOutcome.InvalidRequest("invalid authorization query parameter: expected one token"));
             }
 
-            return (value.Trim(), null);
+            return new PresentedToken(value.Trim(), TokenSource.QueryParameter, null);
         }
 
         // An empty cookie is how a logout usually clears it: treat it as no token, not as a bad one.
-        var cookie = request.Cookies[CookieName];
+        var (cookie, source) = (request.Cookies[options.CookieName], TokenSource.Cookie);
+        if (string.IsNullOrEmpty(cookie) && compatible)
+        {
+            (cookie, source) = (request.Cookies[LegacyCookieName], TokenSource.LegacyCookie);
+        }
+
         if (string.IsNullOrEmpty(cookie))
         {
-            return (null, null);
+            return default;
         }
 
         // Browsers attach cookies to cross-site requests; a form POST from any page could publish with the
         // user's rights (CSRF). Only POST changes state, so only POST needs its origin checked.
-        if (HttpMethods.IsPost(request.Method) && !IsAllowedOrigin(request, publishOrigins))
+        if (HttpMethods.IsPost(request.Method) && !IsAllowedOrigin(request, options.PublishOrigins))
         {
-            return (null, CookieOriginError);
+            return PresentedToken.Refused(TokenOutcome.OriginRefused(CookieOriginError));
         }
 
-        return (cookie, null);
+        return new PresentedToken(cookie, source, null);
     }
 
     private static bool IsAllowedOrigin(HttpRequest request, IList<string> publishOrigins)
@@ -104,4 +130,28 @@ internal static class TokenLocator
 
         return null;
     }
+}
+
+/// <summary>Where a request presented its token.</summary>
+internal enum TokenSource
+{
+    None,
+
+    /// <summary><c>Authorization: Bearer</c>.</summary>
+    AuthorizationHeader,
+
+    /// <summary>The cookie <see cref="HeraldOptions.CookieName"/>.</summary>
+    Cookie,
+
+    /// <summary>The Mercure 0.x <c>authorization</c> query parameter (compatible mode only; never for a 1.0 token).</summary>
+    QueryParameter,
+
+    /// <summary>The Mercure 0.x <c>mercureAuthorization</c> cookie (compatible mode only).</summary>
+    LegacyCookie,
+}
+
+/// <summary>A request's token and where it was found, or why its presentation is refused (<see cref="Refusal"/>).</summary>
+internal readonly record struct PresentedToken(string? Token, TokenSource Source, TokenOutcome? Refusal)
+{
+    public static PresentedToken Refused(TokenOutcome refusal) => new(null, TokenSource.None, refusal);
 }

@@ -61,7 +61,7 @@ public sealed class CliTests
         await using var hub = await TestHub.StartAsync();
         await using var reader = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString(Topic), TestHub.SubscriberToken());
 
-        var token = await ChildProcess.RunHeraldAsync(["token", "--key", TestHub.Key, "--publish", "*", "--ttl", "5m"]);
+        var token = await ChildProcess.RunHeraldAsync(["token", "--key", TestHub.Key, "--publish", "*", "--ttl", "5m", "--legacy"]);
         Assert.Equal((0, string.Empty), (token.ExitCode, token.Stderr));
         var jwt = Assert.Single(Lines(token.Stdout));
 

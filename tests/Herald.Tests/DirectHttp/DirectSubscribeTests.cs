@@ -300,7 +300,8 @@ public sealed class DirectSubscribeTests
 
         Assert.Equal("HTTP/1.1 401 Unauthorized", head.StatusLine);
         Assert.Equal("close", head.Single("Connection"));
-        Assert.Equal("Bearer", head.Single("WWW-Authenticate"));
+        // The RFC 6750 challenge of a token that failed validation (Mercure 1.0, "Error Responses").
+        Assert.StartsWith("Bearer error=\"invalid_token\", resource_metadata=", head.Single("WWW-Authenticate"), StringComparison.Ordinal);
         Assert.StartsWith("invalid subscriber token: ", body, StringComparison.Ordinal);
         Assert.EndsWith("\n", body, StringComparison.Ordinal);
         Assert.Single(body.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -15,6 +15,9 @@ internal static class TestTokens
     public const string PublisherKey = "publisher-secret-publisher-secret-0123456789";
     public const string SubscriberKey = "subscriber-secret-subscriber-secret-987654321";
 
+    /// <summary>The hub the tests' tokens are validated for: the <c>aud</c> a 1.0 token must name.</summary>
+    public const string HubUrl = "https://hub.example.com/.well-known/mercure";
+
     public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
 
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -91,6 +94,7 @@ internal static class TestTokens
     public static async Task<TokenResult> ValidateAsync(
         this MercureTokenValidator validator,
         string token,
-        TokenAudience audience = TokenAudience.Publisher) =>
-        await validator.ValidateAsync(token, audience, CancellationToken.None).AsTask().WaitAsync(TestTimeout);
+        TokenAudience audience = TokenAudience.Publisher,
+        string hubUrl = HubUrl) =>
+        await validator.ValidateAsync(token, audience, hubUrl, CancellationToken.None).AsTask().WaitAsync(TestTimeout);
 }

@@ -16,8 +16,8 @@ public sealed class TokenCacheTests
         var validator = new MercureTokenValidator(options);
         var token = TokenIssuer.Create(Key, ["*"], ["*"], TimeSpan.FromHours(1));
 
-        Assert.True((await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None)).IsValid);
-        Assert.False((await validator.ValidateAsync(token, TokenAudience.Subscriber, CancellationToken.None)).IsValid);
+        Assert.True((await validator.ValidateAsync(token, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None)).IsValid);
+        Assert.False((await validator.ValidateAsync(token, TokenAudience.Subscriber, TestTokens.HubUrl, CancellationToken.None)).IsValid);
     }
 
     [Fact]
@@ -26,9 +26,9 @@ public sealed class TokenCacheTests
         var validator = new MercureTokenValidator(Options.Create(new HeraldOptions { PublisherJwtKey = Key }));
         var token = TokenIssuer.Create(Key, ["https://example.com/a"], null, TimeSpan.FromHours(1));
 
-        var first = await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None);
-        var second = await validator.ValidateAsync(token, TokenAudience.Publisher, CancellationToken.None);
-        var tampered = await validator.ValidateAsync(token[..^2] + (token[^2] == 'A' ? "BB" : "AA"), TokenAudience.Publisher, CancellationToken.None);
+        var first = await validator.ValidateAsync(token, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var second = await validator.ValidateAsync(token, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var tampered = await validator.ValidateAsync(token[..^2] + (token[^2] == 'A' ? "BB" : "AA"), TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
 
         Assert.Equal(Selector.Topics(["https://example.com/a"]), first.Claims!.Publish);
         Assert.Same(first.Claims, second.Claims);
@@ -44,10 +44,27 @@ public sealed class TokenCacheTests
 
         for (var i = 0; i < 3; i++)
         {
-            Assert.Equal(Selector.Topics(["https://example.com/a"]), (await validator.ValidateAsync(a, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
-            Assert.Equal(Selector.Topics(["https://example.com/b"]), (await validator.ValidateAsync(b, TokenAudience.Publisher, CancellationToken.None)).Claims!.Publish);
-            Assert.Equal(Selector.Topics(["https://example.com/s"]), (await validator.ValidateAsync(b, TokenAudience.Subscriber, CancellationToken.None)).Claims!.Subscribe);
-            Assert.False((await validator.ValidateAsync(a + "x", TokenAudience.Publisher, CancellationToken.None)).IsValid);
+            Assert.Equal(Selector.Topics(["https://example.com/a"]), (await validator.ValidateAsync(a, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(Selector.Topics(["https://example.com/b"]), (await validator.ValidateAsync(b, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None)).Claims!.Publish);
+            Assert.Equal(Selector.Topics(["https://example.com/s"]), (await validator.ValidateAsync(b, TokenAudience.Subscriber, TestTokens.HubUrl, CancellationToken.None)).Claims!.Subscribe);
+            Assert.False((await validator.ValidateAsync(a + "x", TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None)).IsValid);
         }
+    }
+
+    [Fact]
+    public async Task A_0x_token_is_cached_once_whatever_the_hub_url_and_a_1_0_token_per_hub_url()
+    {
+        var validator = AccessTokens.IssuerValidator();
+        var legacy = TokenIssuer.Create(TestTokens.PublisherKey, ["*"], null, TimeSpan.FromHours(1));
+        var v1 = AccessTokens.Publisher();
+
+        var legacyHere = await validator.ValidateAsync(legacy, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var legacyThere = await validator.ValidateAsync(legacy, TokenAudience.Publisher, "https://another-name.example.com/.well-known/mercure", CancellationToken.None);
+        var v1Here = await validator.ValidateAsync(v1, TokenAudience.Publisher, TestTokens.HubUrl, CancellationToken.None);
+        var v1There = await validator.ValidateAsync(v1, TokenAudience.Publisher, "https://another-name.example.com/.well-known/mercure", CancellationToken.None);
+
+        Assert.Same(legacyHere.Claims, legacyThere.Claims);
+        Assert.True(v1Here.IsValid, v1Here.Error);
+        Assert.False(v1There.IsValid);
     }
 }
