@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Herald.Security;
 using Herald.Storage;
+using Herald.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -24,6 +25,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     /// <summary>The endpoint last checked for form options of its own, and whether it has any.</summary>
     private Tuple<Endpoint?, bool>? _endpointFormOptions;
 
+    /// <summary>The path base, hub path and namespace of the last publish under a path base (<see cref="ReservedFor"/>).</summary>
+    private Tuple<string, string, ReservedTopics>? _pathBaseReserved;
+
     public async Task HandleAsync(HttpContext context)
     {
         var options = hub.Options;
@@ -41,23 +45,24 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             bodySize.MaxRequestBodySize = options.MaxPublishBytes;
         }
 
+        var hubUrl = hub.UrlFor(request);
         var (token, locateError) = TokenLocator.Find(request, options.PublishOrigins);
         if (locateError is not null)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, locateError).ConfigureAwait(false);
+            await RefusePresentationAsync(context, hubUrl, locateError).ConfigureAwait(false);
             return;
         }
 
         if (token is null)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "a publisher token is required (Authorization: Bearer …)").ConfigureAwait(false);
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, "a publisher token is required (Authorization: Bearer …)").ConfigureAwait(false);
             return;
         }
 
         var validated = await tokens.ValidateAsync(token, TokenAudience.Publisher, context.RequestAborted).ConfigureAwait(false);
         if (!validated.IsValid)
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "invalid publisher token: " + validated.Error).ConfigureAwait(false);
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: true, "invalid publisher token: " + validated.Error).ConfigureAwait(false);
             return;
         }
 
@@ -72,19 +77,20 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             return;
         }
 
-        if (ParseUpdate(form, out var invalid) is not { } parsed)
+        // Checked before the token's grants: a topic in the hub's namespace, or *, is a 400 whatever the token grants.
+        if (ParseUpdate(form, ReservedFor(request), out var invalid) is not { } parsed)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, invalid!).ConfigureAwait(false);
             return;
         }
 
-        var allowed = validated.Claims!.Publish ?? [];
-        var hubUrl = hub.UrlFor(context.Request);
+        var claims = validated.Claims!;
+        var allowed = claims.Publish ?? [];
         foreach (var topic in parsed.Topics)
         {
             if (!hub.Matcher.MatchesAny(allowed, topic, hubUrl))
             {
-                await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
+                await ErrorResponse.ForbiddenAsync(context, hubUrl, NotGranted(claims, topic)).ConfigureAwait(false);
                 return;
             }
         }
@@ -124,7 +130,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     /// <see cref="MercureHub.Prepare(Update)"/> applies to the other ways in), made before the token's topics are
     /// checked so that a refusal never quotes a topic with control characters.
     /// </summary>
-    internal static Update? ParseUpdate(PublishForm form, out string? error)
+    internal static Update? ParseUpdate(PublishForm form, ReservedTopics reserved, out string? error)
     {
         var topics = form.Topics;
         if (topics.Count == 0 || topics.Any(string.IsNullOrEmpty))
@@ -161,8 +167,63 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             EventType = form.Type,
             ReconnectionInterval = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         };
-        error = update.Check();
+        error = UpdateValidation.Check(update, reserved);
         return error is null ? MercureHub.WithId(update) : null;
+    }
+
+    /// <summary>
+    /// The answer to a token presented the wrong way (RFC 6750 <c>invalid_request</c>): a malformed
+    /// <c>Authorization</c> header, or a cookie on a publish from an origin the hub does not allow. A 400, as
+    /// Mercure 1.0 asks ("Error Responses"); only the 0.x cookie (<c>mercureAuthorization</c>) from a foreign origin
+    /// keeps the 401 0.x hubs answer, with the same challenge, while the hub speaks 0.x too.
+    /// </summary>
+    private Task RefusePresentationAsync(HttpContext context, string hubUrl, string reason)
+    {
+        var legacyCookie = reason == TokenLocator.CookieOriginError
+            && hub.Options.Protocol == MercureProtocol.Compatible
+            && !context.Request.Cookies.ContainsKey(hub.Options.CookieName);
+        if (!legacyCookie)
+        {
+            return ErrorResponse.InvalidRequestAsync(context, hubUrl, reason);
+        }
+
+        context.Response.Headers.WWWAuthenticate = ErrorResponse.Challenge("invalid_request", hubUrl);
+        return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, reason);
+    }
+
+    /// <summary>
+    /// The 403's reason, in the words of the token's generation. The topic passed <see cref="UpdateValidation"/> (no
+    /// control characters) but may be long: a reason stays one short line.
+    /// </summary>
+    private static string NotGranted(MercureClaims claims, string topic)
+    {
+        const int Shown = 200;
+        var shown = topic.Length <= Shown ? topic : string.Concat(topic.AsSpan(0, Shown), "…");
+        return claims.Generation == TokenGeneration.V1
+            ? $"the token's authorization_details do not grant publish on topic {shown}"
+            : $"the token's mercure.publish claim does not allow topic {shown}";
+    }
+
+    /// <summary>
+    /// The hub's namespace as <paramref name="request"/> reaches it: under a path base, its URL (and so its namespace)
+    /// has that prefix. The last path base seen is kept: an app has one.
+    /// </summary>
+    private ReservedTopics ReservedFor(HttpRequest request)
+    {
+        var pathBase = request.PathBase.ToUriComponent();
+        if (pathBase.Length == 0)
+        {
+            return hub.Reserved;
+        }
+
+        var cached = Volatile.Read(ref _pathBaseReserved);
+        if (cached is null || cached.Item1 != pathBase || !ReferenceEquals(cached.Item2, hub.Path))
+        {
+            cached = Tuple.Create(pathBase, hub.Path, ReservedTopics.For(hub.Options, hub.Path, pathBase));
+            Volatile.Write(ref _pathBaseReserved, cached);
+        }
+
+        return cached.Item3;
     }
 
     private static string TooLarge(HeraldOptions options) => $"publish body larger than {options.MaxPublishBytes} bytes";
