@@ -195,7 +195,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     /// The 403's reason, in the words of the token's generation. The topic passed <see cref="UpdateValidation"/> (no
     /// control characters) but may be long: a reason stays one short line.
     /// </summary>
-    private static string NotGranted(MercureClaims claims, string topic)
+    internal static string NotGranted(MercureClaims claims, string topic)
     {
         const int Shown = 200;
         var shown = topic.Length <= Shown ? topic : string.Concat(topic.AsSpan(0, Shown), "…");

@@ -122,6 +122,24 @@ public sealed class PublicationSpecTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Publication_the_reserved_namespace_test_reads_a_topic_as_WHATWG_URL_does()
+    {
+        var reserved = ReservedTopics.Default;
+
+        // Tabs and newlines are dropped, spaces and C0 controls trimmed at both ends, a backslash is a slash.
+        Assert.True(reserved.Contains("/.well-\tknown/mer\ncure/x"));
+        Assert.True(reserved.Contains("\u0001 /.well-known/mercure "));
+        Assert.True(reserved.Contains("https:\\\\x\\.well-known\\mercure"));
+
+        // A hub path outside ASCII compares in its escaped form, however the topic writes it.
+        var unicode = new ReservedTopics("https://hub.example.com/h\u00fcb");
+        Assert.True(unicode.Contains("/h%C3%BCb/x"));
+        Assert.True(unicode.Contains("/h%c3%bcb"));
+        Assert.True(unicode.Contains("https://x/h\u00fcb/subscriptions"));
+        Assert.False(unicode.Contains("/hub/x"));
+    }
+
+    [Fact]
     public void Publication_every_relative_topic_is_reserved_when_the_hub_url_directory_is_inside_the_namespace()
     {
         // The hub's URL pinned below where it is mapped: relative topics resolve inside the mapped path.
@@ -233,6 +251,16 @@ public sealed class PublicationSpecTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.True(reason.Length < 400, "the reason quotes the whole topic");
+    }
+
+    [Fact]
+    public void Publication_a_403_reason_speaks_the_token_generations_words()
+    {
+        var legacy = MercureClaims.Legacy(["https://example.com/a"], null);
+        var v1 = legacy with { Generation = TokenGeneration.V1 };
+
+        Assert.Equal("the token's mercure.publish claim does not allow topic https://example.com/b", PublishEndpoint.NotGranted(legacy, "https://example.com/b"));
+        Assert.Equal("the token's authorization_details do not grant publish on topic https://example.com/b", PublishEndpoint.NotGranted(v1, "https://example.com/b"));
     }
 
     [Fact]
