@@ -198,10 +198,15 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     internal static string NotGranted(MercureClaims claims, string topic)
     {
         const int Shown = 200;
-        var shown = topic.Length <= Shown ? topic : string.Concat(topic.AsSpan(0, Shown), "…");
+        if (topic.Length > Shown)
+        {
+            // Never half a surrogate pair.
+            topic = string.Concat(topic.AsSpan(0, char.IsHighSurrogate(topic[Shown - 1]) ? Shown - 1 : Shown), "…");
+        }
+
         return claims.Generation == TokenGeneration.V1
-            ? $"the token's authorization_details do not grant publish on topic {shown}"
-            : $"the token's mercure.publish claim does not allow topic {shown}";
+            ? $"the token's authorization_details do not grant publish on topic {topic}"
+            : $"the token's mercure.publish claim does not allow topic {topic}";
     }
 
     /// <summary>

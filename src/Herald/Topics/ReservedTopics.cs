@@ -85,13 +85,14 @@ internal sealed class ReservedTopics
     /// <summary>
     /// The namespace of a hub mapped at <paramref name="hubPath"/> under <paramref name="pathBase"/> (escaped, as in
     /// its URL; empty without a request): its URL's path is <see cref="HeraldOptions.ResourceIdentifier"/>'s when that
-    /// is pinned, and where it is mapped is reserved too.
+    /// is pinned, and where it is mapped is reserved too. So is the hub's path without the path base: the hub's own
+    /// events are named without a request, hence without a path base (nor a header a client could set to move it).
     /// </summary>
     public static ReservedTopics For(HeraldOptions options, string hubPath, string pathBase)
     {
         ArgumentNullException.ThrowIfNull(options);
         var mapped = pathBase + hubPath;
-        return new(options.ResourceIdentifier is { Length: > 0 } pinned ? pinned : mapped, mapped);
+        return new(options.ResourceIdentifier is { Length: > 0 } pinned ? pinned : mapped, mapped, hubPath);
     }
 
     /// <summary>The reserved paths, for a refusal's reason (never the topic: it may be a megabyte long).</summary>

@@ -160,8 +160,11 @@ public sealed class PublicationSpecTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.PublishAsync("hub/x")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.PublishAsync("https://elsewhere.example.com/base/hub")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.PublishAsync("/.well-known/mercure/subscriptions/a")).Status);
-        Assert.Equal(HttpStatusCode.OK, (await hub.PublishAsync("/hub/x")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await hub.PublishAsync("/base/hubs/x")).Status);
         Assert.Equal(HttpStatusCode.OK, (await hub.PublishAsync("subscriptions/x")).Status);
+
+        // Where it is mapped, without the path base, too: the hub names its own events without a request.
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.PublishAsync("/hub/x")).Status);
         Assert.Equal(HttpStatusCode.OK, (await hub.PublishAsync("https://example.com/books/1")).Status);
 
         // The application's publisher has no request: the hub's path is reserved without the path base.
