@@ -25,8 +25,9 @@ public sealed record Update
     /// The one-line reason a hub refuses this update, or <c>null</c> when it may be published: the one rule set that
     /// the HTTP publish endpoint, <see cref="IHeraldPublisher"/> and the hub's broadcasts apply (a 400 quotes it). At
     /// least one topic; no empty topic; topics and type without control or format characters and valid UTF-16; an id
-    /// that is printable ASCII, does not start with <c>#</c> and is not <c>earliest</c>; nothing in the hub's own
-    /// namespace (<c>/.well-known/mercure</c> and below) and not the type <c>mercure</c>.
+    /// that is printable ASCII, does not start with <c>#</c> and is not <c>earliest</c>; no topic exactly <c>*</c> (the
+    /// wildcard), nothing in the hub's own namespace (<c>/.well-known/mercure</c> and below; a hub mapped elsewhere
+    /// reserves its own path too) and not the type <c>mercure</c>.
     /// </summary>
     /// <remarks>
     /// The hub checks every update once, where it comes in, before it reaches the store; what a store hands back is

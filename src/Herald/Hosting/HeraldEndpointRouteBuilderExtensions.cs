@@ -14,7 +14,8 @@ public static class HeraldEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps the Mercure hub registered by <c>AddHerald()</c>: <c>GET</c> subscribes, <c>POST</c> publishes,
-    /// <c>GET …/subscriptions</c> lists active subscriptions, and <c>OPTIONS</c> answers CORS preflights.
+    /// <c>GET …/subscriptions</c> lists active subscriptions, and <c>OPTIONS</c> answers CORS preflights; at the app's root,
+    /// <c>GET /.well-known/oauth-protected-resource</c> + the hub's path serves its RFC 9728 metadata.
     /// </summary>
     public static IEndpointConventionBuilder MapHerald(this IEndpointRouteBuilder endpoints, string path = DefaultPath)
     {
@@ -41,6 +42,14 @@ public static class HeraldEndpointRouteBuilderExtensions
         group.MapGet("/subscriptions/{**rest}", subscriptions.HandleAsync);
         group.MapMethods(string.Empty, [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));
         group.MapMethods("/subscriptions/{**rest}", [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));
+
+        // RFC 9728 metadata lives at the app's root, outside the hub's group and its conventions (it is public). Inside
+        // a route group it would land under the group's prefix, where no client looks: a hub mapped there has none.
+        if (endpoints is not RouteGroupBuilder)
+        {
+            endpoints.MapGet(ProtectedResourceMetadataEndpoint.Route, new ProtectedResourceMetadataEndpoint(hub).HandleAsync);
+        }
+
         return group;
     }
 }

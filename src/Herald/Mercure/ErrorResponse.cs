@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace Herald.Mercure;
@@ -42,13 +43,47 @@ internal static class ErrorResponse
         return WriteBodyAsync(context, StatusCodes.Status400BadRequest, reason);
     }
 
-    /// <summary>The RFC 6750 challenge, with RFC 9728's <c>resource_metadata</c>.</summary>
+    /// <summary>
+    /// The RFC 6750 challenge (section 3): <c>Bearer</c>, then <c>error</c> when there is one (never for a request
+    /// without a token), then RFC 9728's <c>resource_metadata</c> naming the hub's metadata by its absolute URL (left
+    /// out when <paramref name="hubUrl"/> is no absolute http(s) URL). Values are quoted-strings (RFC 9110 §5.6.4).
+    /// </summary>
     public static string Challenge(string? error, string hubUrl)
     {
         var metadata = ProtectedResourceMetadata.UrlFor(hubUrl);
-        return error is null
-            ? $"Bearer resource_metadata=\"{metadata}\""
-            : $"Bearer error=\"{error}\", resource_metadata=\"{metadata}\"";
+        var challenge = new StringBuilder("Bearer");
+        var separator = " ";
+        if (error is not null)
+        {
+            challenge.Append(separator).Append("error=");
+            AppendQuoted(challenge, error);
+            separator = ", ";
+        }
+
+        if (metadata is not null)
+        {
+            challenge.Append(separator).Append("resource_metadata=");
+            AppendQuoted(challenge, metadata);
+        }
+
+        return challenge.ToString();
+    }
+
+    /// <summary>A quoted-string: <c>"</c> and <c>\</c> escaped with a backslash.</summary>
+    private static void AppendQuoted(StringBuilder to, string value)
+    {
+        to.Append('"');
+        foreach (var c in value)
+        {
+            if (c is '"' or '\\')
+            {
+                to.Append('\\');
+            }
+
+            to.Append(c);
+        }
+
+        to.Append('"');
     }
 
     private static Task WriteBodyAsync(HttpContext context, int status, string reason)

@@ -12,7 +12,7 @@ namespace Herald.Mercure;
 /// </summary>
 /// <remarks>
 /// It owns what an update passes through, and each part only hands on: the hub checks an update once
-/// (<see cref="Prepare"/>) and appends it to its <see cref="Store"/>; the store hands what it stored to the hub's
+/// (<see cref="Prepare(Update, ReservedTopics)"/>) and appends it to its <see cref="Store"/>; the store hands what it stored to the hub's
 /// <see cref="DeliverySink"/>, which encodes it once and dispatches it. Joins and leaves go the same way: the hub
 /// registers them with <see cref="Presence"/> and announces them through the store; the sink gives each announcement
 /// to presence and dispatches the subscription events presence returns.
@@ -23,6 +23,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     private readonly DeliverySink _sink;
     private readonly ILogger _logger;
     private volatile bool _stopping;
+    private string _path = ReservedTopics.DefaultPath;
 
     /// <summary>
     /// Stream deadlines (token expiry, write timeout) run on <paramref name="time"/>: the app's <see cref="TimeProvider"/>
@@ -39,6 +40,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     {
         Time = time ?? TimeProvider.System;
         Options = options.Value;
+        Reserved = ReservedTopics.For(Options, _path, pathBase: string.Empty);
         Matcher = matcher;
         Metrics = metrics;
         Writers = WriterPool.Create(Options);
@@ -82,8 +84,15 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     public string Path
     {
         get => Presence.HubPath;
-        internal set => Presence.HubPath = value;
+        internal set
+        {
+            Presence.HubPath = value;
+            Reserved = ReservedTopics.For(Options, value, pathBase: string.Empty);
+        }
     }
+
+    /// <summary>The hub's own namespace for updates that come without a request (<see cref="IHeraldPublisher"/>, broadcasts).</summary>
+    internal ReservedTopics Reserved { get; private set; }
 
     /// <summary>The hub's URL as <paramref name="request"/> reaches it (see <see cref="HubUrl"/>).</summary>
     public string UrlFor(Microsoft.AspNetCore.Http.HttpRequest request) => HubUrl.For(request, Options, Path);
@@ -114,10 +123,13 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// checked (<see cref="Update.Check"/>); gives it an id. What it returns goes to the store unchecked again.
     /// Throws <see cref="HeraldUpdateException"/> with the one-line reason.
     /// </summary>
-    public static Update Prepare(Update update)
+    public static Update Prepare(Update update) => Prepare(update, ReservedTopics.Default);
+
+    /// <summary>Checks <paramref name="update"/> with the hub's namespace <paramref name="reserved"/>; see <see cref="Prepare(Update)"/>.</summary>
+    internal static Update Prepare(Update update, ReservedTopics reserved)
     {
         ArgumentNullException.ThrowIfNull(update);
-        if (update.Check() is { } error)
+        if (UpdateValidation.Check(update, reserved) is { } error)
         {
             throw new HeraldUpdateException(error);
         }
@@ -136,7 +148,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
     public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
-        var stored = await AppendAsync(Prepare(update), cancellationToken).ConfigureAwait(false);
+        var stored = await AppendAsync(Prepare(update, Reserved), cancellationToken).ConfigureAwait(false);
         return stored.Id;
     }
 
@@ -152,7 +164,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// Delivers an update to the subscribers connected to this node now, without storing it: for transient
     /// figures (the dashboard's) that nobody should replay. It never reaches other nodes of a cluster.
     /// </summary>
-    public void Broadcast(Update update) => _sink.Deliver(Prepare(update), DeliverySink.Transient);
+    public void Broadcast(Update update) => _sink.Deliver(Prepare(update, Reserved), DeliverySink.Transient);
 
     /// <summary>
     /// Registers a subscriber holding <paramref name="selectors"/> with presence and announces its join through the store

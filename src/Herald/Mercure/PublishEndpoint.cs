@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Herald.Security;
 using Herald.Storage;
+using Herald.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -23,6 +24,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
 
     /// <summary>The endpoint last checked for form options of its own, and whether it has any.</summary>
     private Tuple<Endpoint?, bool>? _endpointFormOptions;
+
+    /// <summary>The path base, hub path and namespace of the last publish under a path base (<see cref="ReservedFor"/>).</summary>
+    private Tuple<string, string, ReservedTopics>? _pathBaseReserved;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -45,7 +49,9 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         var validated = await tokens.AuthenticateAsync(request, TokenAudience.Publisher, hubUrl, context.RequestAborted).ConfigureAwait(false);
         if (validated.Status != TokenStatus.Valid)
         {
-            await validated.RefuseAsync(context, hubUrl, TokenAudience.Publisher).ConfigureAwait(false);
+            await (validated.Status == TokenStatus.OriginRefused
+                ? RefuseOriginAsync(context, hubUrl, validated.Error!)
+                : validated.RefuseAsync(context, hubUrl, TokenAudience.Publisher)).ConfigureAwait(false);
             return;
         }
 
@@ -60,18 +66,20 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             return;
         }
 
-        if (ParseUpdate(form, out var invalid) is not { } parsed)
+        // Checked before the token's grants: a topic in the hub's namespace, or *, is a 400 whatever the token grants.
+        if (ParseUpdate(form, ReservedFor(request), out var invalid) is not { } parsed)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, invalid!).ConfigureAwait(false);
             return;
         }
 
-        var allowed = validated.Claims!.Publish ?? [];
+        var claims = validated.Claims!;
+        var allowed = claims.Publish ?? [];
         foreach (var topic in parsed.Topics)
         {
             if (!hub.Matcher.MatchesAny(allowed, topic, hubUrl))
             {
-                await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"the token's mercure.publish claim does not allow topic {topic}").ConfigureAwait(false);
+                await ErrorResponse.ForbiddenAsync(context, hubUrl, NotGranted(claims, topic)).ConfigureAwait(false);
                 return;
             }
         }
@@ -111,7 +119,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     /// <see cref="MercureHub.Prepare(Update)"/> applies to the other ways in), made before the token's topics are
     /// checked so that a refusal never quotes a topic with control characters.
     /// </summary>
-    internal static Update? ParseUpdate(PublishForm form, out string? error)
+    internal static Update? ParseUpdate(PublishForm form, ReservedTopics reserved, out string? error)
     {
         var topics = form.Topics;
         if (topics.Count == 0 || topics.Any(string.IsNullOrEmpty))
@@ -148,8 +156,67 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
             EventType = form.Type,
             ReconnectionInterval = retryMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         };
-        error = update.Check();
+        error = UpdateValidation.Check(update, reserved);
         return error is null ? MercureHub.WithId(update) : null;
+    }
+
+    /// <summary>
+    /// The answer to a token cookie on a publish from an origin the hub does not allow (RFC 6750
+    /// <c>invalid_request</c>; a malformed header is answered by the token outcome itself). A 400, as
+    /// Mercure 1.0 asks ("Error Responses"); only the 0.x cookie (<c>mercureAuthorization</c>) from a foreign origin
+    /// keeps the 401 0.x hubs answer, with the same challenge, while the hub speaks 0.x too.
+    /// </summary>
+    private Task RefuseOriginAsync(HttpContext context, string hubUrl, string reason)
+    {
+        var legacyCookie = hub.Options.Protocol == MercureProtocol.Compatible
+            && !context.Request.Cookies.ContainsKey(hub.Options.CookieName);
+        if (!legacyCookie)
+        {
+            return ErrorResponse.InvalidRequestAsync(context, hubUrl, reason);
+        }
+
+        context.Response.Headers.WWWAuthenticate = ErrorResponse.Challenge("invalid_request", hubUrl);
+        return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, reason);
+    }
+
+    /// <summary>
+    /// The 403's reason, in the words of the token's generation. The topic passed <see cref="UpdateValidation"/> (no
+    /// control characters) but may be long: a reason stays one short line.
+    /// </summary>
+    internal static string NotGranted(MercureClaims claims, string topic)
+    {
+        const int Shown = 200;
+        if (topic.Length > Shown)
+        {
+            // Never half a surrogate pair.
+            topic = string.Concat(topic.AsSpan(0, char.IsHighSurrogate(topic[Shown - 1]) ? Shown - 1 : Shown), "…");
+        }
+
+        return claims.Generation == TokenGeneration.V1
+            ? $"the token's authorization_details do not grant publish on topic {topic}"
+            : $"the token's mercure.publish claim does not allow topic {topic}";
+    }
+
+    /// <summary>
+    /// The hub's namespace as <paramref name="request"/> reaches it: under a path base, its URL (and so its namespace)
+    /// has that prefix. The last path base seen is kept: an app has one.
+    /// </summary>
+    private ReservedTopics ReservedFor(HttpRequest request)
+    {
+        var pathBase = request.PathBase.ToUriComponent();
+        if (pathBase.Length == 0)
+        {
+            return hub.Reserved;
+        }
+
+        var cached = Volatile.Read(ref _pathBaseReserved);
+        if (cached is null || cached.Item1 != pathBase || !ReferenceEquals(cached.Item2, hub.Path))
+        {
+            cached = Tuple.Create(pathBase, hub.Path, ReservedTopics.For(hub.Options, hub.Path, pathBase));
+            Volatile.Write(ref _pathBaseReserved, cached);
+        }
+
+        return cached.Item3;
     }
 
     private static string TooLarge(HeraldOptions options) => $"publish body larger than {options.MaxPublishBytes} bytes";

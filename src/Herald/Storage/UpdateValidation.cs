@@ -17,6 +17,9 @@ internal static class UpdateValidation
     /// <summary>The <c>Last-Event-ID</c> value that asks for all history: never an update's id.</summary>
     private const string EarliestId = "earliest";
 
+    /// <summary>The topic every matcher type reads as "every topic".</summary>
+    private const string Wildcard = "*";
+
     /// <summary>The SSE event type of the hub's own (1.0) presence events.</summary>
     private const string ReservedType = "mercure";
 
@@ -37,7 +40,7 @@ internal static class UpdateValidation
 
     /// <summary>
     /// What a store itself demands before it takes a sequence: an update with a topic. The hub's rules
-    /// (<see cref="Check"/>) ran before the update reached the store; this guards a store called directly.
+    /// (<see cref="Check(Update, ReservedTopics)"/>) ran before the update reached the store; this guards a store called directly.
     /// </summary>
     public static void ThrowIfInvalid(Update update)
     {
@@ -49,15 +52,25 @@ internal static class UpdateValidation
     }
 
     /// <summary>
+    /// The one-line reason a hub at the default path refuses <paramref name="update"/>, or <c>null</c>
+    /// (<see cref="Update.Check"/>); a hub applies its own namespace (<see cref="Check(Update, ReservedTopics)"/>).
+    /// </summary>
+    public static string? Check(Update update) => Check(update, ReservedTopics.Default);
+
+    /// <summary>
     /// The one-line reason the hub refuses <paramref name="update"/>, or <c>null</c> when it may be published: the one
-    /// check every way into the hub goes through (HTTP publish, <see cref="IHeraldPublisher"/>, broadcasts).
-    /// Only the hub itself may use its namespace (<see cref="ReservedTopics"/>) and the event type <c>mercure</c>, which
-    /// its 1.0 presence events carry; its own events never come through here (they go from presence to the hub's sink).
+    /// check every way into the hub goes through (HTTP publish, <see cref="IHeraldPublisher"/>, broadcasts), for 0.x
+    /// and 1.0 publishers alike (Mercure 1.0, "Publication"). Only the hub itself may use its namespace
+    /// (<paramref name="reserved"/>) and the event type <c>mercure</c>, which its 1.0 presence events carry; its own
+    /// events never come through here (they go from presence to the hub's sink). No topic may be exactly <c>*</c>:
+    /// it is the wildcard every matcher type reads as "every topic", so an update there could not be subscribed to
+    /// alone, and no 0.x publisher could mean it either.
     /// </summary>
     /// <remarks>Linear in the update's topics, id and type; the data is not scanned (it is framed line by line).</remarks>
-    public static string? Check(Update update)
+    public static string? Check(Update update, ReservedTopics reserved)
     {
         ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(reserved);
         var topics = update.Topics;
         if (topics is null || topics.Count == 0)
         {
@@ -71,15 +84,20 @@ internal static class UpdateValidation
                 return "a topic must not be empty";
             }
 
+            if (topic == Wildcard)
+            {
+                return $"topic {Wildcard} is reserved for the wildcard matcher";
+            }
+
             if (FindForbidden(topic) is { } reason)
             {
                 return "topic " + reason;
             }
 
-            if (ReservedTopics.Contains(topic))
+            if (reserved.Contains(topic))
             {
                 // The topic is not quoted: it may be a megabyte long.
-                return $"a topic is in the hub's own namespace ({ReservedTopics.HubPath} and below): only the hub publishes there";
+                return $"a topic is in the hub's own namespace ({reserved.Description} and below): only the hub publishes there";
             }
         }
 
