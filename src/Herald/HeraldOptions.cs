@@ -137,4 +137,11 @@ public sealed class HeraldOptions
     /// over plain HTTP (development) use a name without it, such as <c>mercure_access_token</c>.
     /// </summary>
     public string CookieName { get; set; } = "__Secure-mercure_access_token";
+
+    /// <summary>
+    /// Largest form body of a <c>QUERY</c> subscribe request, in bytes (larger: 413). The body exists for matcher lists
+    /// too long for a URL; the matcher caps (<see cref="MaxTopicsPerSubscription"/>, <see cref="MaxSelectorLength"/>)
+    /// still apply to what it holds.
+    /// </summary>
+    public long MaxSubscribeBodyBytes { get; set; } = 256 * 1024;
 }
