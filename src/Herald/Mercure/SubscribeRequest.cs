@@ -34,8 +34,6 @@ internal sealed class SubscribeRequest
     public const string MatchExact = "match_exact";
     public const string MatchUrlPattern = "match_urlpattern";
     public const string Topic = "topic";
-    public const string LastEventId = "last_event_id";
-    public const string LegacyLastEventId = "lastEventID";
 
     /// <summary>The safe method that carries the parameters in a body (RFC 10008); EventSource only sends GET.</summary>
     public const string QueryMethod = "QUERY";
@@ -47,6 +45,8 @@ internal sealed class SubscribeRequest
     private readonly string _hubUrl;
     private readonly List<Selector> _selectors = [];
     private int _patterns;
+    private string? _lastEventId;
+    private string? _legacyLastEventId;
 
     private SubscribeRequest(HeraldOptions options, string hubUrl)
     {
@@ -62,9 +62,6 @@ internal sealed class SubscribeRequest
 
     /// <summary>Whether the request speaks Mercure 1.0: it has a <c>match…</c> or <c>last_event_id</c> parameter.</summary>
     public bool IsV1 { get; private set; }
-
-    private string? _lastEventId;
-    private string? _legacyLastEventId;
 
     private bool Compatible => _options.Protocol == MercureProtocol.Compatible;
 
