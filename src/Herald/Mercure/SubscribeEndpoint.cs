@@ -156,7 +156,10 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 return (null, true);
             }
 
-            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, "a subscriber token is required (Authorization: Bearer …, ?authorization=… or the mercureAuthorization cookie)").ConfigureAwait(false);
+            var where = hub.Options.Protocol == MercureProtocol.V1
+                ? $"Authorization: Bearer … or the {hub.Options.CookieName} cookie"
+                : $"Authorization: Bearer …, the {hub.Options.CookieName} cookie, or for Mercure 0.x ?authorization=… or the mercureAuthorization cookie";
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, $"a subscriber token is required ({where})").ConfigureAwait(false);
             return (null, false);
         }
 

@@ -88,25 +88,38 @@ internal sealed class SubscribeRequest
                 return (null, StatusCodes.Status413PayloadTooLarge, tooLarge);
             }
 
-            var reader = request.BodyReader;
-            while (true)
+            // The server stops reading past the limit too, so a refused body is not drained to the end.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
             {
-                var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-                var buffer = read.Buffer;
-                if (buffer.Length > limit)
+                bodySize.MaxRequestBodySize = limit;
+            }
+
+            var reader = request.BodyReader;
+            try
+            {
+                while (true)
                 {
+                    var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                    var buffer = read.Buffer;
+                    if (buffer.Length > limit)
+                    {
+                        reader.AdvanceTo(buffer.Start, buffer.End);
+                        return (null, StatusCodes.Status413PayloadTooLarge, tooLarge);
+                    }
+
+                    if (read.IsCompleted)
+                    {
+                        body = buffer.ToArray();
+                        reader.AdvanceTo(buffer.End);
+                        break;
+                    }
+
                     reader.AdvanceTo(buffer.Start, buffer.End);
-                    return (null, StatusCodes.Status413PayloadTooLarge, tooLarge);
                 }
-
-                if (read.IsCompleted)
-                {
-                    body = buffer.ToArray();
-                    reader.AdvanceTo(buffer.End);
-                    break;
-                }
-
-                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return (null, StatusCodes.Status413PayloadTooLarge, tooLarge);
             }
         }
 

@@ -120,7 +120,7 @@ public sealed class SubscriptionHubs : IAsyncLifetime
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                throw new Xunit.Sdk.XunitException($"on the {hub.Name} hub: {e.Message}");
+                throw new Xunit.Sdk.XunitException($"on the {hub.Name} hub: {e.Message}", e);
             }
         }
     }

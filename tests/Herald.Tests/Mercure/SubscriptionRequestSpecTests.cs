@@ -97,6 +97,13 @@ public sealed class SubscriptionRequestSpecTests(SubscriptionHubs hubs)
             using var tooLarge = await SendRawQueryAsync(hub, string.Empty, large, "application/x-www-form-urlencoded");
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
             Assert.Equal($"subscribe request body too large (MaxSubscribeBodyBytes: at most {limit} bytes)\n", await tooLarge.Content.ReadAsStringAsync());
+
+            // Chunked: no length to judge up front; the body is cut off at the limit.
+            var chunk = "match=" + new string('a', (int)limit);
+            var chunked = await RawHttp.SendAsync(
+                hub.BaseUrl,
+                $"QUERY /.well-known/mercure HTTP/1.1\r\nHost: {new Uri(hub.BaseUrl).Authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{chunk.Length:x}\r\n{chunk}\r\n0\r\n\r\n");
+            Assert.Equal(413, chunked.Status);
         });
     }
 
