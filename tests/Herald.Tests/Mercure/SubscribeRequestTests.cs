@@ -120,4 +120,41 @@ public sealed class SubscribeRequestTests
     {
         Assert.Equal<Selector>([Selector.Exact("a")], Parse("authorization=x&foo=bar&ma=1&matc=2&match=a").Selectors);
     }
+
+    /// <summary>
+    /// Random queries and bodies from hostile pieces: every one is read or refused with a reason that names no value
+    /// (each value holds the marker "zq"), and nothing throws.
+    /// </summary>
+    [Fact]
+    public void Subscription_hostile_queries_are_read_or_refused_without_echoing_a_value()
+    {
+        string[] names = ["match", "match_exact", "match_urlpattern", "topic", "last_event_id", "lastEventID", "Match", "match_x", "m%61tch", "x", ""];
+        string[] pieces = ["zq", "%FF", "%C3", "%ED%A0%80", "%00", "%0A", "%7F", "%C2%85", "%E2%80%AE", "%EF%BB%BF", "%", "%z", "+", "%2B", "=", "*", "{", "/:id", "\ud800", "\u00e9"];
+        var random = new Random(15);
+        var options = new HeraldOptions { MaxTopicsPerSubscription = 8, MaxSelectorLength = 64 };
+        for (var round = 0; round < 20_000; round++)
+        {
+            var parts = new List<string>();
+            for (var p = random.Next(0, 6); p > 0; p--)
+            {
+                var value = string.Concat(Enumerable.Range(0, random.Next(0, 5)).Select(_ => pieces[random.Next(pieces.Length)])) + "zq";
+                parts.Add(names[random.Next(names.Length)] + (random.Next(5) == 0 ? string.Empty : "=" + value));
+            }
+
+            var query = string.Join('&', parts);
+            var body = random.Next(3) == 0 ? Encoding.UTF8.GetBytes(query) : [];
+            var request = SubscribeRequest.Parse(query, body, options, HubUrl, out var error);
+            if (request is null)
+            {
+                Assert.NotNull(error);
+                Assert.DoesNotContain("zq", error, StringComparison.Ordinal);
+                Assert.DoesNotContain('\n', error);
+            }
+            else
+            {
+                Assert.NotEmpty(request.Selectors);
+                Assert.All(request.Selectors.Where(s => s.Type != MatcherType.Topic), s => Assert.Null(Herald.Storage.UpdateValidation.FindForbidden(s.Value)));
+            }
+        }
+    }
 }
