@@ -153,4 +153,11 @@ public sealed class HeraldOptions
     /// with the keys of the issuer its <c>iss</c> names, never with another issuer's.
     /// </summary>
     public IList<TrustedIssuer> Issuers { get; } = [];
+
+    /// <summary>
+    /// Largest form body of a <c>QUERY</c> subscribe request, in bytes (larger: 413). The body exists for matcher lists
+    /// too long for a URL; the matcher caps (<see cref="MaxTopicsPerSubscription"/>, <see cref="MaxSelectorLength"/>)
+    /// still apply to what it holds.
+    /// </summary>
+    public long MaxSubscribeBodyBytes { get; set; } = 256 * 1024;
 }

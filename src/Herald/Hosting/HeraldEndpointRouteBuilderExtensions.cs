@@ -13,7 +13,7 @@ public static class HeraldEndpointRouteBuilderExtensions
     public const string DefaultPath = "/.well-known/mercure";
 
     /// <summary>
-    /// Maps the Mercure hub registered by <c>AddHerald()</c>: <c>GET</c> subscribes, <c>POST</c> publishes,
+    /// Maps the Mercure hub registered by <c>AddHerald()</c>: <c>GET</c> (or <c>QUERY</c>) subscribes, <c>POST</c> publishes,
     /// <c>GET …/subscriptions</c> lists active subscriptions, and <c>OPTIONS</c> answers CORS preflights; at the app's root,
     /// <c>GET /.well-known/oauth-protected-resource</c> + the hub's path serves its RFC 9728 metadata.
     /// </summary>
@@ -39,6 +39,10 @@ public static class HeraldEndpointRouteBuilderExtensions
         }
 
         group.MapPost(string.Empty, publish.HandleAsync).DisableAntiforgery();
+
+        // Mercure 1.0: the subscribe parameters may come in a form body (matcher lists too long for a URL). Only Kestrel
+        // serves it: the direct path takes GET alone.
+        group.MapMethods(string.Empty, [SubscribeRequest.QueryMethod], subscribe.HandleAsync);
         group.MapGet("/subscriptions/{**rest}", subscriptions.HandleAsync);
         group.MapMethods(string.Empty, [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));
         group.MapMethods("/subscriptions/{**rest}", [HttpMethods.Options], (HttpContext c) => CorsHeaders.Preflight(c, hub.Options.CorsOrigins));

@@ -11,13 +11,17 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Herald.Mercure;
 
 /// <summary>
-/// <c>GET /.well-known/mercure?topic=…</c>: authorize, register the subscriber, then stream until the client
-/// leaves, its token expires or the hub closes the stream.
+/// <c>GET /.well-known/mercure?match=…</c> (Mercure 1.0; 0.x <c>topic=…</c>), or <c>QUERY</c> with the parameters in a
+/// form body: authorize, register the subscriber, then stream until the client leaves, its token expires or the hub
+/// closes the stream.
 /// </summary>
 internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator tokens, StoreOutageLog outages)
 {
     /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
     internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
+
+    /// <summary>The Mercure 1.0 response header naming where the stream resumed.</summary>
+    public const string MercureLastEventIdHeader = "Mercure-Last-Event-ID";
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -37,49 +41,25 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
 
-        var selectors = context.Request.Query["topic"];
-        if (selectors.Count == 0)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "missing topic parameter").ConfigureAwait(false);
-            return null;
-        }
-
-        if (selectors.Count > options.MaxTopicsPerSubscription)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many topic parameters (at most {options.MaxTopicsPerSubscription})").ConfigureAwait(false);
-            return null;
-        }
-
-        foreach (var selector in selectors)
-        {
-            if (string.IsNullOrEmpty(selector))
-            {
-                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "empty topic parameter").ConfigureAwait(false);
-                return null;
-            }
-
-            if (selector.Length > options.MaxSelectorLength)
-            {
-                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter too long (MaxSelectorLength: at most {options.MaxSelectorLength} characters)").ConfigureAwait(false);
-                return null;
-            }
-
-            if (selector.AsSpan().Count('{') > options.MaxTemplateExpressions)
-            {
-                await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"topic parameter has too many template expressions (MaxTemplateExpressions: at most {options.MaxTemplateExpressions})").ConfigureAwait(false);
-                return null;
-            }
-        }
-
-        if (TopicSelection.CountTemplates(selectors) > options.MaxTemplateSelectorsPerSubscription)
-        {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"too many URI template topic parameters (MaxTemplateSelectorsPerSubscription: at most {options.MaxTemplateSelectorsPerSubscription})").ConfigureAwait(false);
-            return null;
-        }
-
         var hubUrl = hub.UrlFor(context.Request);
+        var (request, status, invalid) = await SubscribeRequest.ReadAsync(context, options, hubUrl).ConfigureAwait(false);
+        if (request is null)
+        {
+            await ErrorResponse.WriteAsync(context, status, invalid!).ConfigureAwait(false);
+            return null;
+        }
+
         var authorization = await tokens.AuthenticateAsync(context.Request, TokenAudience.Subscriber, hubUrl, context.RequestAborted).ConfigureAwait(false);
-        if (authorization.Status != TokenStatus.Valid && !(authorization.Status == TokenStatus.Absent && options.Anonymous))
+        if (authorization.Status == TokenStatus.Absent && !options.Anonymous)
+        {
+            var where = options.Protocol == MercureProtocol.V1
+                ? $"Authorization: Bearer … or the {options.CookieName} cookie"
+                : $"Authorization: Bearer …, the {options.CookieName} cookie, or for Mercure 0.x ?authorization=… or the mercureAuthorization cookie";
+            await ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, $"a subscriber token is required ({where})").ConfigureAwait(false);
+            return null;
+        }
+
+        if (authorization.Status is not (TokenStatus.Valid or TokenStatus.Absent))
         {
             await authorization.RefuseAsync(context, hubUrl, TokenAudience.Subscriber).ConfigureAwait(false);
             return null;
@@ -90,7 +70,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         History.Resume resume;
         try
         {
-            resume = await History.ResolveAsync(context.Request, hub.Store, context.RequestAborted).ConfigureAwait(false);
+            // The Last-Event-ID header (what EventSource sends on reconnecting) wins over the query and the body.
+            var requested = EventStreamResponse.GetLastEventId(context.Request) is { Length: > 0 } header ? header : request.RequestedLastEventId;
+            resume = await History.ResolveAsync(requested, hub.Store, update => MayRead(update, privateSelectors, hubUrl), context.RequestAborted).ConfigureAwait(false);
         }
         catch (StoreUnavailableException e)
         {
@@ -107,11 +89,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
-        // Only an id a header can carry: ids are refused at publish unless they are printable ASCII, but history written
-        // before that rule, or by a store the app fills itself, may hold others, and Kestrel throws on them (a 500).
-        if (resume.ResponseLastEventId is { } responseId && UpdateValidation.IsHeaderSafe(responseId))
+        if (resume.Requested)
         {
-            context.Response.Headers["Last-Event-ID"] = responseId;
+            SetLastEventIdHeaders(context.Response, resume.ResponseLastEventId!, legacy: !request.IsV1 && options.Protocol == MercureProtocol.Compatible);
         }
 
         // A subscription taken over from the server (UseHeraldSubscriptions) writes to its socket directly; any
@@ -133,7 +113,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         var subscriber = new TopicSubscriber(
             output,
             hub.Writers.Next(),
-            hub.Matcher.Compile(Selector.Topics(selectors!), hubUrl),
+            hub.Matcher.Compile(request.Selectors, hubUrl),
             hub.Matcher.Compile(privateSelectors, hubUrl),
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
@@ -167,6 +147,50 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
 
         return session;
+    }
+
+    /// <summary>Whether the subscriber's token lets it read <paramref name="update"/> (Mercure 1.0, "Authorization on Event Replay").</summary>
+    private bool MayRead(Update update, IReadOnlyList<Selector>? privateSelectors, string hubUrl)
+    {
+        if (!update.Private)
+        {
+            return true;
+        }
+
+        if (privateSelectors is null)
+        {
+            return false;
+        }
+
+        foreach (var topic in update.Topics)
+        {
+            foreach (var selector in privateSelectors)
+            {
+                if (hub.Matcher.Matches(selector, topic, hubUrl))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <c>Mercure-Last-Event-ID</c> (Mercure 1.0, "Reconnection"), and for a 0.x request also <c>Last-Event-ID</c>, the
+    /// header 0.x clients read: both name the event just before the first one sent.
+    /// </summary>
+    private static void SetLastEventIdHeaders(HttpResponse response, string id, bool legacy)
+    {
+        // Only an id a header can carry: ids are refused at publish unless they are printable ASCII, but history written
+        // before that rule, or by a store the app fills itself, may hold others, and Kestrel throws on them (a 500).
+        // Mercure 1.0 requires its header: "earliest" tells the client it may have missed something, and names nothing.
+        var safe = UpdateValidation.IsHeaderSafe(id);
+        response.Headers[MercureLastEventIdHeader] = safe ? id : History.Earliest;
+        if (legacy && safe)
+        {
+            response.Headers["Last-Event-ID"] = id;
+        }
     }
 
     private static long Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)

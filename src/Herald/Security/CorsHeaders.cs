@@ -42,7 +42,8 @@ internal static class CorsHeaders
             return false;
         }
 
-        headers.AccessControlExposeHeaders = "Last-Event-ID";
+        // Mercure-Last-Event-ID (1.0) and Last-Event-ID (0.x) say where a resumed stream starts; fetch-based clients read them.
+        headers.AccessControlExposeHeaders = "Last-Event-ID, Mercure-Last-Event-ID";
 
         // The answer depends on the Origin whenever some origins are named: caches must not hand one site's answer to another.
         headers.Vary = "Origin";
@@ -58,7 +59,7 @@ internal static class CorsHeaders
         }
 
         var headers = context.Response.Headers;
-        headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+        headers.AccessControlAllowMethods = "GET, POST, QUERY, OPTIONS";
         headers.AccessControlAllowHeaders = AllowedHeaders;
         headers.AccessControlMaxAge = "600";
         context.Response.StatusCode = StatusCodes.Status204NoContent;

@@ -62,7 +62,7 @@ public sealed class DirectSubscribeTests
         Assert.NotNull(head.Get("Date"));
         Assert.Equal("https://app.example.com", head.Single("Access-Control-Allow-Origin"));
         Assert.Equal("true", head.Single("Access-Control-Allow-Credentials"));
-        Assert.Equal("Last-Event-ID", head.Single("Access-Control-Expose-Headers"));
+        Assert.Equal("Last-Event-ID, Mercure-Last-Event-ID", head.Single("Access-Control-Expose-Headers"));
         Assert.Null(head.Get("Last-Event-ID"));
         Assert.Equal(":\n\n", Encoding.ASCII.GetString((await connection.ReadChunkAsync())!));
     }
@@ -301,7 +301,7 @@ public sealed class DirectSubscribeTests
         Assert.Equal("HTTP/1.1 401 Unauthorized", head.StatusLine);
         Assert.Equal("close", head.Single("Connection"));
         // The RFC 6750 challenge of a token that failed validation (Mercure 1.0, "Error Responses").
-        Assert.StartsWith("Bearer error=\"invalid_token\", resource_metadata=", head.Single("WWW-Authenticate"), StringComparison.Ordinal);
+        Assert.Equal($"Bearer error=\"invalid_token\", resource_metadata=\"{hub.BaseUrl}/.well-known/oauth-protected-resource/.well-known/mercure\"", head.Single("WWW-Authenticate"));
         Assert.StartsWith("invalid subscriber token: ", body, StringComparison.Ordinal);
         Assert.EndsWith("\n", body, StringComparison.Ordinal);
         Assert.Single(body.Split('\n', StringSplitOptions.RemoveEmptyEntries));
