@@ -51,7 +51,9 @@ public sealed class CliTests
         Assert.NotEqual(0, run.ExitCode);
         Assert.Equal(string.Empty, run.Stdout);
         var line = Assert.Single(Lines(run.Stderr));
-        Assert.StartsWith($"herald: {command} failed: 401 Unauthorized: invalid ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"herald: {command} failed: 401 Unauthorized: ", line, StringComparison.Ordinal);
+        // A 1.0 hub names the RFC 6750 code first (publish: "invalid_token: invalid publisher token: …").
+        Assert.Contains("invalid ", line, StringComparison.Ordinal);
         Assert.Contains("check --token", line, StringComparison.Ordinal);
     }
 
