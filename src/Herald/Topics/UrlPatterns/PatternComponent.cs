@@ -15,11 +15,13 @@ internal sealed class PatternComponent
 
     private readonly Regex? _regex;
     private readonly string? _exact;
+    private readonly string _literalPrefix;
 
-    private PatternComponent(Regex? regex, string? exact)
+    private PatternComponent(Regex? regex, string? exact, string literalPrefix = "")
     {
         _regex = regex;
         _exact = exact;
+        _literalPrefix = literalPrefix;
     }
 
     /// <summary>Compiles <paramref name="pattern"/>; throws <see cref="UrlPatternException"/> with a one-line reason.</summary>
@@ -40,7 +42,7 @@ internal sealed class PatternComponent
         try
         {
             // CultureInvariant: no culture's rules apply; no IgnoreCase ever (Mercure 1.0 forbids ignoreCase).
-            return new PatternComponent(new Regex(expression, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant), null);
+            return new PatternComponent(new Regex(expression, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant), null, LiteralPrefix(parts));
         }
         catch (NotSupportedException)
         {
@@ -53,8 +55,42 @@ internal sealed class PatternComponent
     }
 
     /// <summary>Whether the whole of <paramref name="value"/> matches.</summary>
-    public bool Matches(string value) =>
-        _regex is not null ? _regex.IsMatch(value) : _exact is null || string.Equals(_exact, value, StringComparison.Ordinal);
+    /// <remarks>
+    /// The fixed text a pattern starts with is compared before the regex runs: with 1,000 distinct patterns such as
+    /// <c>https://example.com/sN/books/:id</c> on one hub, a publish ran 1,000 regexes (0.55 ms under the dispatch
+    /// lock, UrlPatternDispatchBenchmarks); nearly all now stop at the comparison.
+    /// </remarks>
+    public bool Matches(string value)
+    {
+        if (_regex is not null)
+        {
+            return value.StartsWith(_literalPrefix, StringComparison.Ordinal) && _regex.IsMatch(value);
+        }
+
+        return _exact is null || string.Equals(_exact, value, StringComparison.Ordinal);
+    }
+
+    /// <summary>The fixed text every match starts with: the leading fixed-text parts without a modifier.</summary>
+    private static string LiteralPrefix(List<Part> parts)
+    {
+        var prefix = new StringBuilder();
+        foreach (var part in parts)
+        {
+            if (part.Type != PartType.FixedText || part.Modifier != PartModifier.None)
+            {
+                if (part.Modifier is PartModifier.None or PartModifier.OneOrMore)
+                {
+                    prefix.Append(part.Prefix);
+                }
+
+                break;
+            }
+
+            prefix.Append(part.Value);
+        }
+
+        return prefix.ToString();
+    }
 
     /// <summary>Whether this (protocol) component matches one of the special schemes.</summary>
     public bool MatchesSpecialScheme()

@@ -68,15 +68,10 @@ internal sealed partial class UrlParser
     /// <summary>The OpaquePath state; null to go on, else the parser's answer.</summary>
     private bool? OpaquePath(char c, bool eof)
     {
-        if (eof || c is '?' or '#')
+        if (Accumulate(c, eof || c is '?' or '#', PercentEncoding.Set.C0Control) is { } text)
         {
-            _url.OpaquePath += PercentEncoding.Encode(_buffer.ToString(), PercentEncoding.Set.C0Control);
-            _buffer.Clear();
+            _url.OpaquePath += text;
             _ = StartQueryOrFragment(c);
-        }
-        else
-        {
-            _buffer.Append(c);
         }
 
         return null;
@@ -85,15 +80,11 @@ internal sealed partial class UrlParser
     /// <summary>The Query state; null to go on, else the parser's answer.</summary>
     private bool? Query(char c, bool eof)
     {
-        if ((_override is null && c == '#') || eof)
+        var set = _url.IsSpecial ? PercentEncoding.Set.SpecialQuery : PercentEncoding.Set.Query;
+        if (Accumulate(c, (_override is null && c == '#') || eof, set) is { } text)
         {
-            _url.Query += PercentEncoding.Encode(_buffer.ToString(), _url.IsSpecial ? PercentEncoding.Set.SpecialQuery : PercentEncoding.Set.Query);
-            _buffer.Clear();
+            _url.Query += text;
             _ = StartQueryOrFragment(c);
-        }
-        else
-        {
-            _buffer.Append(c);
         }
 
         return null;
@@ -102,17 +93,26 @@ internal sealed partial class UrlParser
     /// <summary>The Fragment state; null to go on, else the parser's answer.</summary>
     private bool? Fragment(char c, bool eof)
     {
-        if (!eof)
+        if (Accumulate(c, eof, PercentEncoding.Set.Fragment) is { } text)
         {
-            _buffer.Append(c);
-        }
-        else
-        {
-            _url.Fragment += PercentEncoding.Encode(_buffer.ToString(), PercentEncoding.Set.Fragment);
-            _buffer.Clear();
+            _url.Fragment += text;
         }
 
         return null;
+    }
+
+    /// <summary>Appends <paramref name="c"/> to the buffer, or, where the part <paramref name="ends"/>, returns the buffer percent-encoded and empties it.</summary>
+    private string? Accumulate(char c, bool ends, PercentEncoding.Set set)
+    {
+        if (!ends)
+        {
+            _buffer.Append(c);
+            return null;
+        }
+
+        var text = PercentEncoding.Encode(_buffer.ToString(), set);
+        _buffer.Clear();
+        return text;
     }
 
     private void ShortenPath()
