@@ -1,4 +1,5 @@
 using Herald.Topics;
+using Herald.Topics.UrlPatterns;
 
 namespace Herald.Dispatch;
 
@@ -15,6 +16,9 @@ namespace Herald.Dispatch;
 /// none with literal ends, 91 ns with only inner literals (was 14.6 ms), against 22 ns for exact selectors.
 /// A template whose literals the topic holds runs on every publish (about 0.6–1.1 µs each on a 28-character topic), which
 /// <see cref="HeraldOptions.MaxTemplateSelectorsPerSubscription"/> bounds per connection.
+/// URL patterns (Mercure 1.0) arrive compiled and shared by (pattern, hub URL) (<see cref="UrlPatternRegistry"/>): each
+/// distinct pattern runs once per publish, on the topics parsed as URLs once per publish (<see cref="TopicUrls"/>),
+/// and its subscribers are reached as one set.
 /// Dispatch is serialized by one lock,
 /// which gives every subscriber the same order of updates; inside it nothing but enqueueing happens (no
 /// socket writes, no allocation per subscriber), so the lock is held for microseconds.
@@ -26,6 +30,8 @@ internal sealed class Dispatcher
     private readonly HashSet<TopicSubscriber> _all = [];
     private readonly TemplateIndex<HashSet<TopicSubscriber>> _templates = new();
     private readonly List<HashSet<TopicSubscriber>> _matched = [];
+    private readonly Dictionary<UrlPattern, HashSet<TopicSubscriber>> _patterns = [];
+    private readonly TopicUrls _topicUrls = new();
     private readonly TopicMatcher _matcher;
     private long _stamp;
     private int _count;
@@ -86,6 +92,16 @@ internal sealed class Dispatcher
                 set.Add(subscriber);
             }
 
+            foreach (var pattern in selection.Patterns)
+            {
+                if (!_patterns.TryGetValue(pattern, out var set))
+                {
+                    _patterns[pattern] = set = [];
+                }
+
+                set.Add(subscriber);
+            }
+
             _count++;
         }
     }
@@ -117,6 +133,18 @@ internal sealed class Dispatcher
                     if (set.Count == 0)
                     {
                         _templates.Remove(template);
+                    }
+                }
+            }
+
+            foreach (var pattern in selection.Patterns)
+            {
+                if (_patterns.TryGetValue(pattern, out var set) && set.Remove(subscriber))
+                {
+                    removed = true;
+                    if (set.Count == 0)
+                    {
+                        _patterns.Remove(pattern);
                     }
                 }
             }
@@ -163,6 +191,7 @@ internal sealed class Dispatcher
         lock (_gate)
         {
             var stamp = ++_stamp;
+            _topicUrls.Reset(topics);
             for (var t = 0; t < topics.Count; t++)
             {
                 if (_exact.TryGetValue(topics[t], out var set))
@@ -193,6 +222,17 @@ internal sealed class Dispatcher
                 }
             }
 
+            if (_patterns.Count > 0)
+            {
+                foreach (var (pattern, set) in _patterns)
+                {
+                    if (_topicUrls.AnyMatches(pattern))
+                    {
+                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
+                    }
+                }
+            }
+
             ScheduleWoken();
         }
 
@@ -211,6 +251,11 @@ internal sealed class Dispatcher
             }
 
             foreach (var set in _templates.Values)
+            {
+                all.UnionWith(set);
+            }
+
+            foreach (var set in _patterns.Values)
             {
                 all.UnionWith(set);
             }
@@ -236,7 +281,7 @@ internal sealed class Dispatcher
             }
 
             subscriber.DispatchStamp = stamp;
-            if (isPrivate && !subscriber.PrivateSelection.MatchesAnyInDispatch(topics, stamp))
+            if (isPrivate && !subscriber.PrivateSelection.MatchesAnyInDispatch(topics, stamp, _topicUrls))
             {
                 continue;
             }

@@ -25,6 +25,9 @@ internal sealed class TopicMatcher
     /// <summary>The templates subscribers hold, shared by text and released when the last one leaves.</summary>
     public TemplateRegistry Templates { get; } = new();
 
+    /// <summary>The URL patterns subscribers hold, shared by (pattern, hub URL) and released when the last one leaves.</summary>
+    public UrlPatternRegistry Patterns { get; } = new();
+
     /// <summary>Whether <paramref name="selector"/> is matched by string equality alone.</summary>
     public static bool IsExact(string selector) => selector != Wildcard && !selector.Contains('{', StringComparison.Ordinal);
 
@@ -33,7 +36,7 @@ internal sealed class TopicMatcher
     /// URL patterns and the topics they are matched with resolve against <paramref name="hubUrl"/>.
     /// </summary>
     public TopicSelection Compile(IReadOnlyList<Selector>? selectors, string hubUrl)
-        => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates, hubUrl);
+        => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates, hubUrl, Patterns);
 
     /// <summary>Whether <paramref name="selector"/> matches <paramref name="topic"/>; URL patterns resolve against <paramref name="hubUrl"/>.</summary>
     public bool Matches(Selector selector, string topic, string hubUrl)

@@ -10,10 +10,19 @@ namespace Herald.Topics;
 internal sealed class TopicSelection
 {
     private readonly TemplateRegistry? _registry;
+    private readonly UrlPatternRegistry? _patternRegistry;
     private int _released;
 
-    private TopicSelection(IReadOnlyList<Selector> selectors, bool matchesAll, string[] exact, UriTemplate[] templates, UrlPattern[] patterns, TemplateRegistry? registry)
+    private TopicSelection(
+        IReadOnlyList<Selector> selectors,
+        bool matchesAll,
+        string[] exact,
+        UriTemplate[] templates,
+        UrlPattern[] patterns,
+        TemplateRegistry? registry,
+        UrlPatternRegistry? patternRegistry = null)
     {
+        _patternRegistry = patternRegistry;
         Selectors = selectors;
         MatchesAll = matchesAll;
         Exact = exact;
@@ -36,14 +45,18 @@ internal sealed class TopicSelection
 
     public UriTemplate[] Templates { get; }
 
-    /// <summary>URL patterns (Mercure 1.0), tried on every publish.</summary>
+    /// <summary>URL patterns (Mercure 1.0), shared through the <see cref="UrlPatternRegistry"/> when one is given.</summary>
     public UrlPattern[] Patterns { get; }
 
     /// <summary>How many selectors are URI templates (they contain <c>{</c>), which cost a match per publish.</summary>
     public static int CountTemplates(IEnumerable<string?> selectors)
         => selectors.Count(s => s is not null && s != TopicMatcher.Wildcard && !TopicMatcher.IsExact(s));
 
-    public static TopicSelection Compile(IReadOnlyList<Selector> selectors, TemplateRegistry registry, string hubUrl)
+    /// <summary>
+    /// Compiles the selectors; URI templates are shared through <paramref name="registry"/>, URL patterns through
+    /// <paramref name="patternRegistry"/> when given (else compiled for this selection alone).
+    /// </summary>
+    public static TopicSelection Compile(IReadOnlyList<Selector> selectors, TemplateRegistry registry, string hubUrl, UrlPatternRegistry? patternRegistry = null)
     {
         var matchesAll = false;
         var exact = new List<string>();
@@ -62,7 +75,13 @@ internal sealed class TopicSelection
             else if (type == MatcherType.UrlPattern)
             {
                 // Checked by whoever took the selector in (subscribe request, token reader); one that does not compile matches nothing.
-                if (UrlPattern.TryParse(selector, hubUrl, out var pattern, out _))
+                var pattern = patternRegistry is not null ? patternRegistry.Acquire(selector, hubUrl)
+                    : UrlPattern.TryParse(selector, hubUrl, out var compiled, out _) ? compiled : null;
+                if (pattern is not null && patterns.Contains(pattern))
+                {
+                    patternRegistry!.Release(pattern);
+                }
+                else if (pattern is not null)
                 {
                     patterns.Add(pattern);
                 }
@@ -84,7 +103,7 @@ internal sealed class TopicSelection
             }
         }
 
-        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], [.. patterns], registry);
+        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], [.. patterns], registry, patternRegistry);
     }
 
     public bool Matches(string topic)
@@ -136,9 +155,10 @@ internal sealed class TopicSelection
 
     /// <summary>
     /// <see cref="MatchesAny(IReadOnlyList{string})"/> inside one dispatch (<paramref name="stamp"/>, under the
-    /// dispatcher's lock): each shared template runs once per update, whatever the number of subscribers holding it.
+    /// dispatcher's lock): each shared template runs once per update, whatever the number of subscribers holding it,
+    /// and the topics are parsed as URLs once for every URL pattern (<paramref name="urls"/>, reset for this update).
     /// </summary>
-    public bool MatchesAnyInDispatch(IReadOnlyList<string> topics, long stamp)
+    public bool MatchesAnyInDispatch(IReadOnlyList<string> topics, long stamp, TopicUrls? urls = null)
     {
         if (MatchesAll)
         {
@@ -166,12 +186,22 @@ internal sealed class TopicSelection
 
         foreach (var pattern in Patterns)
         {
-            for (var t = 0; t < topics.Count; t++)
+            if (urls is not null ? urls.AnyMatches(pattern) : MatchesAny(pattern, topics))
             {
-                if (pattern.Matches(topics[t]))
-                {
-                    return true;
-                }
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool MatchesAny(UrlPattern pattern, IReadOnlyList<string> topics)
+    {
+        for (var t = 0; t < topics.Count; t++)
+        {
+            if (pattern.Matches(topics[t]))
+            {
+                return true;
             }
         }
 
@@ -181,14 +211,19 @@ internal sealed class TopicSelection
     /// <summary>Gives the templates back to the registry; once only, however often it is called.</summary>
     public void Release()
     {
-        if (_registry is null || Interlocked.Exchange(ref _released, 1) != 0)
+        if ((_registry is null && _patternRegistry is null) || Interlocked.Exchange(ref _released, 1) != 0)
         {
             return;
         }
 
         foreach (var template in Templates)
         {
-            _registry.Release(template);
+            _registry?.Release(template);
+        }
+
+        foreach (var pattern in Patterns)
+        {
+            _patternRegistry?.Release(pattern);
         }
     }
 }

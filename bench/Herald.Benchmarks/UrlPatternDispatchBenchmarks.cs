@@ -1,0 +1,99 @@
+using BenchmarkDotNet.Attributes;
+using Herald.Dispatch;
+using Herald.Sse;
+using Herald.Topics;
+
+namespace Herald.Benchmarks;
+
+/// <summary>
+/// One publish while 1,000 subscribers each hold one Mercure 1.0 URL pattern. Writers are detached: this is the
+/// dispatcher's own cost, the part that runs under its lock.
+/// </summary>
+/// <remarks>
+/// Kinds: <c>Shared</c>: every subscriber holds <c>/books/:id</c> (one compiled pattern, run once a publish).
+/// <c>Distinct</c>: 1,000 different patterns <c>https://example.com/sN/books/:id</c>, each run on every publish (the
+/// worst case: nothing indexes URL patterns). <c>Regexp</c>: 1,000 different patterns with a regexp group
+/// (<c>/sN/books/(\d+)</c>), run by the NonBacktracking engine.
+/// </remarks>
+[MemoryDiagnoser]
+public class UrlPatternDispatchBenchmarks
+{
+    private const int SubscriberCount = 1_000;
+    private const string Hub = "https://example.com/.well-known/mercure";
+    private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
+    private Dispatcher _dispatcher = null!;
+    private WriterPool? _writers;
+    private TopicSubscriber[] _subscribers = [];
+    private string[] _matching = [];
+    private string[] _unmatched = [];
+    private int _dispatchesSinceClear;
+
+    public enum PatternKind
+    {
+        Shared,
+        Distinct,
+        Regexp,
+    }
+
+    [Params(PatternKind.Shared, PatternKind.Distinct, PatternKind.Regexp)]
+    public PatternKind Kind { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var matcher = new TopicMatcher();
+        _writers?.Dispose();
+        _writers = new WriterPool(WriterPool.DefaultCount);
+        _dispatcher = new Dispatcher(matcher, _writers);
+        _subscribers = new TopicSubscriber[SubscriberCount];
+        for (var s = 0; s < SubscriberCount; s++)
+        {
+            var pattern = Kind switch
+            {
+                PatternKind.Shared => "/books/:id",
+                PatternKind.Distinct => $"https://example.com/s{s}/books/:id",
+                _ => $"/s{s}/books/(\\d+)",
+            };
+            _subscribers[s] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), matcher.Compile([Selector.UrlPattern(pattern)], Hub), null, capacity: 1 << 20);
+            _dispatcher.Add(_subscribers[s]);
+            _subscribers[s].DetachWriterAndClear();
+        }
+
+        _matching = [Kind == PatternKind.Shared ? "https://example.com/books/42" : "https://example.com/s500/books/42"];
+        _unmatched = ["https://example.com/authors/42"];
+        var expected = Kind == PatternKind.Shared ? SubscriberCount : 1;
+        Console.WriteLine($"// {Kind}: {matcher.Patterns.Count:N0} distinct compiled patterns");
+        if (Dispatch(_matching) != expected || Dispatch(_unmatched) != 0)
+        {
+            throw new InvalidOperationException("the patterns do not select what the benchmark says");
+        }
+    }
+
+    /// <summary>A topic no pattern matches.</summary>
+    [Benchmark]
+    public int PublishMatchingNone() => Dispatch(_unmatched);
+
+    /// <summary>A topic that every subscriber's pattern (Shared) or one subscriber's (Distinct, Regexp) matches.</summary>
+    [Benchmark]
+    public int PublishMatching() => Dispatch(_matching);
+
+    private int Dispatch(string[] topics)
+    {
+        var delivered = _dispatcher.Dispatch(topics, isPrivate: false, _frame);
+        if (delivered > 0 && ++_dispatchesSinceClear == 512)
+        {
+            // Keep queues short, as writers would; amortised over 512 dispatches.
+            _dispatchesSinceClear = 0;
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.DetachWriterAndClear();
+            }
+        }
+
+        return delivered;
+    }
+
+    /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _writers?.Dispose();
+}
