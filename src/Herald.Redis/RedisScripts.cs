@@ -8,17 +8,21 @@ namespace Herald.Redis;
 /// Keys: <c>KEYS[1]</c> the stream, <c>KEYS[2]</c> the hash from update id to stream entry id. Entry ids are
 /// <c>0-N</c>, N being the update's sequence: Redis numbers them itself (<c>XADD key 0-*</c>, Redis 7), so
 /// sequences are strictly increasing across nodes and survive trimming (the stream keeps its last id when empty).
+/// They never go back when Redis loses the stream's tail: see <see cref="Append"/> and <see cref="Rejoin"/>.
 /// </remarks>
 internal static class RedisScripts
 {
     /// <summary>
     /// Appends one update unless its id is already in history. <c>ARGV[1]</c> the update id, <c>ARGV[2]</c> the
-    /// entry id to use if the stream is gone (empty: let Redis number it), then the entry's fields and values.
-    /// Returns the new entry id, or nil for a duplicate id.
+    /// highest sequence the appending node knows of (0: none), then the entry's fields and values. Returns the new
+    /// entry id, or nil for a duplicate id.
     /// </summary>
     /// <remarks>
-    /// The stream can only be gone if Redis lost its data (restarted without persistence). Numbering then resumes
-    /// after the appending node's last sequence instead of at 1, so positions clients hold are not handed out again.
+    /// The entry is numbered after both the stream's last id and the node's highest sequence. They differ only when
+    /// Redis lost the stream's tail (a restart after acknowledging writes it had not yet written to its append-only
+    /// file, or from an older snapshot): the stream then numbers from an id readers already passed, and an update
+    /// given such a number would be skipped by them as seen. The explicit id is refused when the stream is past it
+    /// (the usual case in a cluster: other nodes appended what this one has not read yet); Redis numbers it then.
     /// </remarks>
     public const string Append = """
         local stream, ids = KEYS[1], KEYS[2]
@@ -26,13 +30,72 @@ internal static class RedisScripts
         if existing and #redis.call('XRANGE', stream, existing, existing) > 0 then
           return false
         end
-        local position = '0-*'
-        if ARGV[2] ~= '' and redis.call('EXISTS', stream) == 0 then
-          position = ARGV[2]
+        local floor = tonumber(ARGV[2])
+        local entry = nil
+        if floor > 0 then
+          entry = redis.pcall('XADD', stream, string.format('0-%d', floor + 1), unpack(ARGV, 3))
+          if type(entry) ~= 'string' then
+            entry = nil
+          end
         end
-        local entry = redis.call('XADD', stream, position, unpack(ARGV, 3))
+        if not entry then
+          entry = redis.call('XADD', stream, '0-*', unpack(ARGV, 3))
+        end
         redis.call('HSET', ids, ARGV[1], entry)
         return entry
+        """;
+
+    /// <summary>
+    /// Checks, when a reader comes back after losing Redis, that the stream still holds what the reader passed.
+    /// <c>ARGV[1]</c> the reader's sequence (&gt; 0), <c>ARGV[2]</c> the id of the update it read there (empty:
+    /// unknown). Returns the stream's last id as it found it and a verdict: <c>ok</c>; <c>behind</c> when the last id
+    /// is below the reader's sequence (Redis lost entries the reader had read: the script raises the last id to the
+    /// reader's sequence, so no node, however little it knows, numbers an update the reader would skip);
+    /// <c>renumbered</c> when the entry at the reader's sequence holds another update (Redis lost entries and another
+    /// node already numbered new ones from there).
+    /// </summary>
+    /// <remarks>
+    /// The last generated id is what counts, not the last entry: retention may have emptied the stream. An empty
+    /// stream cannot be created nor its last id set past a missing one in one command, hence an entry added and
+    /// removed at once; the reply waits for the script, so no reader ever sees it.
+    /// </remarks>
+    public const string Rejoin = """
+        local stream = KEYS[1]
+        local position = tonumber(ARGV[1])
+        local entry = string.format('0-%d', position)
+        local last, top = '0-0', nil
+        if redis.call('EXISTS', stream) == 1 then
+          local info = redis.call('XINFO', 'STREAM', stream)
+          for i = 1, #info, 2 do
+            if info[i] == 'last-generated-id' then
+              last = info[i + 1]
+            elseif info[i] == 'last-entry' and type(info[i + 1]) == 'table' then
+              top = info[i + 1][1]
+            end
+          end
+        end
+        if string.sub(last, 1, 2) ~= '0-' or (top and string.sub(top, 1, 2) ~= '0-') then
+          return {last, 'foreign'}
+        end
+        if tonumber(string.sub(last, 3)) < position then
+          redis.call('XADD', stream, entry, 'x', '')
+          redis.call('XDEL', stream, entry)
+          return {last, 'behind'}
+        end
+        local at = redis.call('XRANGE', stream, entry, entry)
+        if #at == 0 then
+          if top and tonumber(string.sub(top, 3)) < position then
+            return {top, 'behind'}
+          end
+        elseif ARGV[2] ~= '' then
+          local fields = at[1][2]
+          for i = 1, #fields, 2 do
+            if fields[i] == 'i' and fields[i + 1] ~= ARGV[2] then
+              return {last, 'renumbered'}
+            end
+          end
+        end
+        return {last, 'ok'}
         """;
 
     /// <summary>The entry id of the update with id <c>ARGV[1]</c>, or nil when it was never stored or was trimmed.</summary>

@@ -36,11 +36,10 @@ internal sealed partial class RedisUpdateStore
         }
 
         var storedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var last = LastSequence;
         var values = new List<RedisValue>(16)
         {
             id,
-            last > 0 ? EntryId(last + 1) : string.Empty,
+            Known,
             "s", storedAt,
             "i", id,
             "t", topics,
@@ -87,6 +86,7 @@ internal sealed partial class RedisUpdateStore
         }
 
         var stored = new StoredUpdate(ParseSequence((string)result!), update, storedAt);
+        RaiseKnown(stored.Sequence);
         var delivered = WhenDelivered(stored.Sequence);
         if (!delivered.IsCompleted)
         {
@@ -101,6 +101,27 @@ internal sealed partial class RedisUpdateStore
         }
 
         return stored;
+    }
+
+    /// <summary>
+    /// The highest sequence this node knows of: read by its reader or given to one of its appends. Appends number
+    /// after it, so a stream that lost its tail in Redis never hands this node's subscribers a number they passed.
+    /// </summary>
+    private long Known => Volatile.Read(ref _known);
+
+    private void RaiseKnown(long sequence)
+    {
+        var known = Volatile.Read(ref _known);
+        while (sequence > known)
+        {
+            var seen = Interlocked.CompareExchange(ref _known, sequence, known);
+            if (seen == known)
+            {
+                return;
+            }
+
+            known = seen;
+        }
     }
 
     /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>.</summary>

@@ -21,6 +21,13 @@ internal sealed partial class RedisUpdateStore
             RedisResult result;
             try
             {
+                if (Volatile.Read(ref _mustRejoin))
+                {
+                    // Redis may be back from a restart that lost entries this node read: check before reading on.
+                    Volatile.Write(ref _mustRejoin, false);
+                    await RejoinAsync(database).WaitAsync(stopping).ConfigureAwait(false);
+                }
+
                 result = await database
                     .ExecuteAsync("XREAD", ["COUNT", ReadBatch, "BLOCK", blockMs, "STREAMS", StreamKey, PresenceKey, EntryId(LastSequence), _announcedThrough])
                     .WaitAsync(stopping)
@@ -34,6 +41,7 @@ internal sealed partial class RedisUpdateStore
             {
                 // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
                 // node deaf to the shared log for good while its appends still succeed.
+                Volatile.Write(ref _mustRejoin, true);
                 if (!failing)
                 {
                     RedisLog.ReadFailing(_logger, _transport.Display, Reason(ex));
@@ -122,6 +130,8 @@ internal sealed partial class RedisUpdateStore
                 if (TryParseSequence(entryId, out var skipped) && skipped > last)
                 {
                     last = skipped;
+                    _readThroughId = null;
+                    RaiseKnown(skipped);
                     Volatile.Write(ref _lastSequence, skipped);
                 }
 
@@ -141,6 +151,8 @@ internal sealed partial class RedisUpdateStore
             }
 
             last = stored.Sequence;
+            _readThroughId = stored.Id;
+            RaiseKnown(last);
 
             // Raised before the sink runs: a subscriber that reads LastSequence now replays up to here and
             // drops this entry when the sink offers it.
@@ -149,6 +161,36 @@ internal sealed partial class RedisUpdateStore
         }
 
         ReleaseWaiting(last);
+    }
+
+    /// <summary>
+    /// After an outage: makes sure the stream has not gone back behind what this node read, which happens when Redis
+    /// restarts without the last writes it acknowledged (<c>appendfsync everysec</c> on a busy disk loses them even
+    /// when only the process dies). The script raises the stream's last id back to this node's position, so no node
+    /// numbers an update this reader would step over; what Redis lost is logged, never passed over silently.
+    /// </summary>
+    private async Task RejoinAsync(IDatabase database)
+    {
+        var position = LastSequence;
+        if (position == 0)
+        {
+            return;
+        }
+
+        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Rejoin, _keys, [position, _readThroughId ?? string.Empty]).ConfigureAwait(false))!;
+        var found = (string)reply[0]!;
+        switch ((string?)reply[1])
+        {
+            case "behind":
+                RedisLog.StreamWentBack(_logger, _transport.Display, position, found);
+                break;
+            case "renumbered":
+                RedisLog.Renumbered(_logger, _transport.Display, position, found);
+                break;
+            case "foreign":
+                RedisLog.SkippedForeign(_logger, found, StreamKey);
+                break;
+        }
     }
 
     private bool TryParse(string entryId, NameValueEntry[] fields, out StoredUpdate stored)

@@ -83,6 +83,17 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
     private Task _readLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+
+    // The id of the update at LastSequence (null: unknown), which tells RejoinAsync whether Redis still holds what
+    // this node read there. Only the reader touches it.
+    private string? _readThroughId;
+
+    // Set when the reader's link to Redis broke (a failed read, or the client reconnected between two reads): the
+    // reader runs RejoinAsync before it reads on.
+    private bool _mustRejoin;
+
+    // The highest sequence this node read or was given by an append (Known); at least LastSequence.
+    private long _known;
     private readonly IUpdateSink _sink;
 
     // The reader's position in the announcement stream (only the reader touches it once started).
@@ -149,10 +160,12 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
 
             // The reader's XREAD blocks on the server; its timeout must outlast the block.
             _reader = await ConnectAsync("herald-reader", BlockFor + _transport.Timeout).ConfigureAwait(false);
+            _reader.ConnectionRestored += (_, _) => Volatile.Write(ref _mustRejoin, true);
             cancellationToken.ThrowIfCancellationRequested();
             _notifiedThrough = await ReadLastGeneratedAsync().ConfigureAwait(false);
             _announcedThrough = await ReadLastAnnouncementAsync().ConfigureAwait(false);
             Volatile.Write(ref _lastSequence, _notifiedThrough);
+            _known = _notifiedThrough;
         }
         catch
         {
