@@ -40,6 +40,7 @@ internal sealed partial class RedisUpdateStore
         {
             id,
             Known,
+            NumberingJump,
             "s", storedAt,
             "i", id,
             "t", topics,
@@ -86,7 +87,6 @@ internal sealed partial class RedisUpdateStore
         }
 
         var stored = new StoredUpdate(ParseSequence((string)result!), update, storedAt);
-        RaiseKnown(stored.Sequence);
         var delivered = WhenDelivered(stored.Sequence);
         if (!delivered.IsCompleted)
         {
@@ -107,28 +107,14 @@ internal sealed partial class RedisUpdateStore
     /// The highest sequence this node knows of: read by its reader or given to one of its appends. Appends number
     /// after it, so a stream that lost its tail in Redis never hands this node's subscribers a number they passed.
     /// </summary>
-    private long Known => Volatile.Read(ref _known);
+    private long Known => Math.Max(LastSequence, Volatile.Read(ref _appended));
 
-    private void RaiseKnown(long sequence)
-    {
-        var known = Volatile.Read(ref _known);
-        while (sequence > known)
-        {
-            var seen = Interlocked.CompareExchange(ref _known, sequence, known);
-            if (seen == known)
-            {
-                return;
-            }
-
-            known = seen;
-        }
-    }
-
-    /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>.</summary>
+    /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>, which this node's append was given.</summary>
     private Task WhenDelivered(long sequence)
     {
         lock (_waitGate)
         {
+            Volatile.Write(ref _appended, Math.Max(_appended, sequence));
             if (_notifiedThrough >= sequence || _life.State == StoreState.Disposed)
             {
                 return Task.CompletedTask;

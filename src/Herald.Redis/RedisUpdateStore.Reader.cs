@@ -129,9 +129,13 @@ internal sealed partial class RedisUpdateStore
                 // Not Herald's entry, or not one it can read: step over it, or the reader would stop here for good.
                 if (TryParseSequence(entryId, out var skipped) && skipped > last)
                 {
+                    if (IsJump(values))
+                    {
+                        RedisLog.NumberingJumped(_logger, _transport.Display, skipped);
+                    }
+
                     last = skipped;
                     _readThroughId = null;
-                    RaiseKnown(skipped);
                     Volatile.Write(ref _lastSequence, skipped);
                 }
 
@@ -152,7 +156,6 @@ internal sealed partial class RedisUpdateStore
 
             last = stored.Sequence;
             _readThroughId = stored.Id;
-            RaiseKnown(last);
 
             // Raised before the sink runs: a subscriber that reads LastSequence now replays up to here and
             // drops this entry when the sink offers it.
@@ -177,7 +180,7 @@ internal sealed partial class RedisUpdateStore
             return;
         }
 
-        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Rejoin, _keys, [position, _readThroughId ?? string.Empty]).ConfigureAwait(false))!;
+        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Rejoin, _keys, [position, _readThroughId ?? string.Empty, NumberingJump]).ConfigureAwait(false))!;
         var found = (string)reply[0]!;
         switch ((string?)reply[1])
         {
@@ -193,12 +196,21 @@ internal sealed partial class RedisUpdateStore
         }
     }
 
+    /// <summary>Whether an entry is the marker numbering jumped past after Redis lost the stream's tail (see <see cref="RedisScripts.Append"/>).</summary>
+    private static bool IsJump(NameValueEntry[] fields) => fields is [{ Name: var name }] && name == "j";
+
     private bool TryParse(string entryId, NameValueEntry[] fields, out StoredUpdate stored)
     {
         stored = null!;
         if (!TryParseSequence(entryId, out var sequence))
         {
             RedisLog.SkippedForeign(_logger, entryId, StreamKey);
+            return false;
+        }
+
+        if (IsJump(fields))
+        {
+            // Not an update: replays step over it without a word; the reader reports it once.
             return false;
         }
 

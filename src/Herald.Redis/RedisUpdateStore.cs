@@ -53,6 +53,13 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
     /// </summary>
     private const int PresenceMaxLength = 10_000;
 
+    /// <summary>
+    /// How far numbering jumps past what a node knows when it finds that Redis lost the stream's tail. Other nodes
+    /// may have read further than the one that notices, by as much as their readers lagged when Redis went down;
+    /// the jump must exceed that. Its cost: count-based retention keeps that many fewer updates once.
+    /// </summary>
+    internal const long NumberingJump = 10_000;
+
     /// <summary>How long one <c>XREAD</c> waits for new entries before it asks again (and so notices a dead link).</summary>
     private static readonly TimeSpan BlockFor = TimeSpan.FromSeconds(2);
 
@@ -92,8 +99,8 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
     // reader runs RejoinAsync before it reads on.
     private bool _mustRejoin;
 
-    // The highest sequence this node read or was given by an append (Known); at least LastSequence.
-    private long _known;
+    // The highest sequence an append of this node was given (written under _waitGate); see Known.
+    private long _appended;
     private readonly IUpdateSink _sink;
 
     // The reader's position in the announcement stream (only the reader touches it once started).
@@ -165,7 +172,6 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
             _notifiedThrough = await ReadLastGeneratedAsync().ConfigureAwait(false);
             _announcedThrough = await ReadLastAnnouncementAsync().ConfigureAwait(false);
             Volatile.Write(ref _lastSequence, _notifiedThrough);
-            _known = _notifiedThrough;
         }
         catch
         {
