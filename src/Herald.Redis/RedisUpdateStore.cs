@@ -28,8 +28,16 @@ namespace Herald.Redis;
 /// When Redis goes away, appends fail at once with <see cref="StoreUnavailableException"/> (503: the publisher
 /// retries) because commands are not queued while disconnected, and a hung Redis fails them after
 /// <see cref="RedisTransport.Timeout"/>. The reader retries with backoff and resumes after the last entry it
-/// delivered, so every node catches up on what was stored meanwhile. What is acknowledged is as durable as
-/// Redis makes it: run it with <c>appendonly yes</c>.
+/// delivered, so every node catches up on what was stored meanwhile.
+/// </para>
+/// <para>
+/// What is acknowledged is as durable as Redis makes it: run it with <c>appendonly yes</c> and
+/// <c>appendfsync always</c>. With <c>everysec</c> (Redis's default) Redis answers before its write reaches the
+/// append-only file whenever a background fsync is slow, and a crash of Redis alone (not only of the machine) then
+/// loses the last seconds of acknowledged updates. Whatever Redis loses, numbering never goes back: an append
+/// that finds the stream ending below what its node read, and a reader back from an outage that finds it so
+/// (<see cref="RedisScripts.Rejoin"/>), make numbering jump <see cref="NumberingJump"/> past it, so no update
+/// acknowledged after the loss takes a sequence a node or a resuming subscriber already passed; the loss is logged.
 /// </para>
 /// <para>
 /// Retention trims the stream from its oldest end in small atomic batches (<see cref="RedisScripts.Trim"/>) that
