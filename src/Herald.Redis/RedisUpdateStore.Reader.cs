@@ -169,8 +169,9 @@ internal sealed partial class RedisUpdateStore
     /// <summary>
     /// After an outage: makes sure the stream has not gone back behind what this node read, which happens when Redis
     /// restarts without the last writes it acknowledged (<c>appendfsync everysec</c> on a busy disk loses them even
-    /// when only the process dies). The script raises the stream's last id back to this node's position, so no node
-    /// numbers an update this reader would step over; what Redis lost is logged, never passed over silently.
+    /// when only the process dies). The script makes numbering jump past this node's position, so no node numbers an
+    /// update this reader would step over; what Redis lost is logged, never passed over silently, and so are updates
+    /// a node that knew less numbered below this position before this reader came back.
     /// </summary>
     private async Task RejoinAsync(IDatabase database)
     {

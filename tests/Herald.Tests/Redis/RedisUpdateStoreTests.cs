@@ -241,6 +241,34 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reader_back_from_an_outage_reports_updates_numbered_below_what_it_had_read()
+    {
+        var logs = new CapturingLoggerProvider();
+        var heard = new List<StoredUpdate>();
+        var node = await StartNodeAsync(heard, logs);
+        for (var i = 0; i < 3; i++)
+        {
+            await node.AppendAsync(Update(), CancellationToken.None).Within();
+        }
+
+        // What a node that knew less leaves behind if it appends after Redis lost the tail and before this one is
+        // back: another update at the sequence this node read last. This node cannot deliver it (it would go back);
+        // it must not pass over it in silence.
+        var key = RedisUpdateStore.StreamKeyFor(_prefix);
+        Assert.Equal(":1", await _redis.CommandAsync($"DEL {key}"));
+        Assert.Equal("$3", await _redis.CommandAsync($"XADD {key} 0-3 i urn:test:elsewhere"));
+        await _redis.KillAsync();
+        await _redis.RestartAsync();
+
+        await TestTimeouts.EventuallyAsync(
+            () => Task.FromResult(logs.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("numbered new updates from there", StringComparison.Ordinal))),
+            "the reader reported the renumbered updates");
+        var next = await node.AppendAsync(Update(), CancellationToken.None).Within();
+        Assert.Equal(4, next.Sequence);
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Snapshot(heard).Any(s => s.Id == next.Id)), "the node heard the next update");
+    }
+
+    [Fact]
     public async Task Start_fails_with_one_line_naming_Redis_when_it_is_unreachable()
     {
         // A port bound but not listening: connecting is refused, and while it is held no one else can take it (a
