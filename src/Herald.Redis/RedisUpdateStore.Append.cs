@@ -36,11 +36,11 @@ internal sealed partial class RedisUpdateStore
         }
 
         var storedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var last = LastSequence;
         var values = new List<RedisValue>(16)
         {
             id,
-            last > 0 ? EntryId(last + 1) : string.Empty,
+            Known,
+            NumberingJump,
             "s", storedAt,
             "i", id,
             "t", topics,
@@ -103,11 +103,18 @@ internal sealed partial class RedisUpdateStore
         return stored;
     }
 
-    /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>.</summary>
+    /// <summary>
+    /// The highest sequence this node knows of: read by its reader or given to one of its appends. Appends number
+    /// after it, so a stream that lost its tail in Redis never hands this node's subscribers a number they passed.
+    /// </summary>
+    private long Known => Math.Max(LastSequence, Volatile.Read(ref _appended));
+
+    /// <summary>A task that completes once the reader has delivered <paramref name="sequence"/>, which this node's append was given.</summary>
     private Task WhenDelivered(long sequence)
     {
         lock (_waitGate)
         {
+            Volatile.Write(ref _appended, Math.Max(_appended, sequence));
             if (_notifiedThrough >= sequence || _life.State == StoreState.Disposed)
             {
                 return Task.CompletedTask;

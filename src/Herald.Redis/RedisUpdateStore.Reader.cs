@@ -21,6 +21,13 @@ internal sealed partial class RedisUpdateStore
             RedisResult result;
             try
             {
+                if (Volatile.Read(ref _mustRejoin))
+                {
+                    // Redis may be back from a restart that lost entries this node read: check before reading on.
+                    Volatile.Write(ref _mustRejoin, false);
+                    await RejoinAsync(database).WaitAsync(stopping).ConfigureAwait(false);
+                }
+
                 result = await database
                     .ExecuteAsync("XREAD", ["COUNT", ReadBatch, "BLOCK", blockMs, "STREAMS", StreamKey, PresenceKey, EntryId(LastSequence), _announcedThrough])
                     .WaitAsync(stopping)
@@ -34,6 +41,7 @@ internal sealed partial class RedisUpdateStore
             {
                 // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
                 // node deaf to the shared log for good while its appends still succeed.
+                Volatile.Write(ref _mustRejoin, true);
                 if (!failing)
                 {
                     RedisLog.ReadFailing(_logger, _transport.Display, Reason(ex));
@@ -121,7 +129,13 @@ internal sealed partial class RedisUpdateStore
                 // Not Herald's entry, or not one it can read: step over it, or the reader would stop here for good.
                 if (TryParseSequence(entryId, out var skipped) && skipped > last)
                 {
+                    if (IsJump(values))
+                    {
+                        RedisLog.NumberingJumped(_logger, _transport.Display, skipped);
+                    }
+
                     last = skipped;
+                    _readThroughId = null;
                     Volatile.Write(ref _lastSequence, skipped);
                 }
 
@@ -141,6 +155,7 @@ internal sealed partial class RedisUpdateStore
             }
 
             last = stored.Sequence;
+            _readThroughId = stored.Id;
 
             // Raised before the sink runs: a subscriber that reads LastSequence now replays up to here and
             // drops this entry when the sink offers it.
@@ -151,12 +166,52 @@ internal sealed partial class RedisUpdateStore
         ReleaseWaiting(last);
     }
 
+    /// <summary>
+    /// After an outage: makes sure the stream has not gone back behind what this node read, which happens when Redis
+    /// restarts without the last writes it acknowledged (<c>appendfsync everysec</c> on a busy disk loses them even
+    /// when only the process dies). The script makes numbering jump past this node's position, so no node numbers an
+    /// update this reader would step over; what Redis lost is logged, never passed over silently, and so are updates
+    /// a node that knew less numbered below this position before this reader came back.
+    /// </summary>
+    private async Task RejoinAsync(IDatabase database)
+    {
+        var position = LastSequence;
+        if (position == 0)
+        {
+            return;
+        }
+
+        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Rejoin, _keys, [position, _readThroughId ?? string.Empty, NumberingJump]).ConfigureAwait(false))!;
+        var found = (string)reply[0]!;
+        switch ((string?)reply[1])
+        {
+            case "behind":
+                RedisLog.StreamWentBack(_logger, _transport.Display, position, found);
+                break;
+            case "renumbered":
+                RedisLog.Renumbered(_logger, _transport.Display, position, found);
+                break;
+            case "foreign":
+                RedisLog.SkippedForeign(_logger, found, StreamKey);
+                break;
+        }
+    }
+
+    /// <summary>Whether an entry is the marker numbering jumped past after Redis lost the stream's tail (see <see cref="RedisScripts.Append"/>).</summary>
+    private static bool IsJump(NameValueEntry[] fields) => fields is [{ Name: var name }] && name == "j";
+
     private bool TryParse(string entryId, NameValueEntry[] fields, out StoredUpdate stored)
     {
         stored = null!;
         if (!TryParseSequence(entryId, out var sequence))
         {
             RedisLog.SkippedForeign(_logger, entryId, StreamKey);
+            return false;
+        }
+
+        if (IsJump(fields))
+        {
+            // Not an update: replays step over it without a word; the reader reports it once.
             return false;
         }
 

@@ -28,8 +28,16 @@ namespace Herald.Redis;
 /// When Redis goes away, appends fail at once with <see cref="StoreUnavailableException"/> (503: the publisher
 /// retries) because commands are not queued while disconnected, and a hung Redis fails them after
 /// <see cref="RedisTransport.Timeout"/>. The reader retries with backoff and resumes after the last entry it
-/// delivered, so every node catches up on what was stored meanwhile. What is acknowledged is as durable as
-/// Redis makes it: run it with <c>appendonly yes</c>.
+/// delivered, so every node catches up on what was stored meanwhile.
+/// </para>
+/// <para>
+/// What is acknowledged is as durable as Redis makes it: run it with <c>appendonly yes</c> and
+/// <c>appendfsync always</c>. With <c>everysec</c> (Redis's default) Redis answers before its write reaches the
+/// append-only file whenever a background fsync is slow, and a crash of Redis alone (not only of the machine) then
+/// loses the last seconds of acknowledged updates. Whatever Redis loses, numbering never goes back: an append
+/// that finds the stream ending below what its node read, and a reader back from an outage that finds it so
+/// (<see cref="RedisScripts.Rejoin"/>), make numbering jump <see cref="NumberingJump"/> past it, so no update
+/// acknowledged after the loss takes a sequence a node or a resuming subscriber already passed; the loss is logged.
 /// </para>
 /// <para>
 /// Retention trims the stream from its oldest end in small atomic batches (<see cref="RedisScripts.Trim"/>) that
@@ -52,6 +60,13 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
     /// ones; one behind by more than this misses some joins and leaves, never an update.
     /// </summary>
     private const int PresenceMaxLength = 10_000;
+
+    /// <summary>
+    /// How far numbering jumps past what a node knows when it finds that Redis lost the stream's tail. Other nodes
+    /// may have read further than the one that notices, by as much as their readers lagged when Redis went down;
+    /// the jump must exceed that. Its cost: count-based retention keeps that many fewer updates once.
+    /// </summary>
+    internal const long NumberingJump = 10_000;
 
     /// <summary>How long one <c>XREAD</c> waits for new entries before it asks again (and so notices a dead link).</summary>
     private static readonly TimeSpan BlockFor = TimeSpan.FromSeconds(2);
@@ -83,6 +98,17 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
     private Task _readLoop = Task.CompletedTask;
     private Task _retentionLoop = Task.CompletedTask;
     private long _lastSequence;
+
+    // The id of the update at LastSequence (null: unknown), which tells RejoinAsync whether Redis still holds what
+    // this node read there. Only the reader touches it.
+    private string? _readThroughId;
+
+    // Set when the reader's link to Redis broke (a failed read, or the client reconnected between two reads): the
+    // reader runs RejoinAsync before it reads on.
+    private bool _mustRejoin;
+
+    // The highest sequence an append of this node was given (written under _waitGate); see Known.
+    private long _appended;
     private readonly IUpdateSink _sink;
 
     // The reader's position in the announcement stream (only the reader touches it once started).
@@ -149,6 +175,7 @@ internal sealed partial class RedisUpdateStore : IUpdateStore
 
             // The reader's XREAD blocks on the server; its timeout must outlast the block.
             _reader = await ConnectAsync("herald-reader", BlockFor + _transport.Timeout).ConfigureAwait(false);
+            _reader.ConnectionRestored += (_, _) => Volatile.Write(ref _mustRejoin, true);
             cancellationToken.ThrowIfCancellationRequested();
             _notifiedThrough = await ReadLastGeneratedAsync().ConfigureAwait(false);
             _announcedThrough = await ReadLastAnnouncementAsync().ConfigureAwait(false);

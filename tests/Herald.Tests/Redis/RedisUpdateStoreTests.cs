@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Herald.Redis;
 using Herald.Storage;
+using Herald.Tests.Infrastructure;
 using Herald.Tests.Storage;
 
 namespace Herald.Tests.Redis;
@@ -128,6 +129,146 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_Redis_loses_the_streams_tail_no_sequence_is_reused_and_every_later_update_reaches_every_node()
+    {
+        var logs = new CapturingLoggerProvider();
+        var heardA = new List<StoredUpdate>();
+        var heardB = new List<StoredUpdate>();
+        var a = await StartNodeAsync(heardA, logs);
+        var b = await StartNodeAsync(heardB, logs);
+        var before = new List<StoredUpdate>();
+        for (var i = 0; i < 4; i++)
+        {
+            before.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        // What a crash does with appendfsync everysec on a busy disk, deterministically: Redis stops writing its
+        // append-only file, acknowledges 4 more updates (both nodes read them), dies and comes back without them.
+        Assert.Equal("+OK", await _redis.CommandAsync("CONFIG SET appendonly no"));
+        for (var i = 0; i < 4; i++)
+        {
+            before.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) == 8 && Count(heardB) == 8), "both nodes read all 8");
+        var known = before[^1].Sequence;
+        await _redis.KillAsync();
+        await _redis.RestartAsync();
+        Assert.Equal(":" + before[3].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), await _redis.CommandAsync($"XLEN {RedisUpdateStore.StreamKeyFor(_prefix)}"));
+
+        // A node that starts now knows only what Redis kept. It appends once a reader has noticed the loss, which is
+        // when the stream's numbering jumped past what the nodes had read.
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(logs.Entries.Any(e => e.Message.Contains($"had read up to sequence {known}", StringComparison.Ordinal))), "a node reported the loss");
+        var heardC = new List<StoredUpdate>();
+        var nodes = new[] { a, b, await StartNodeAsync(heardC, logs) };
+        var after = new List<StoredUpdate>();
+        for (var i = 0; i < 9; i++)
+        {
+            var node = nodes[i % 3];
+            await TestTimeouts.EventuallyAsync(
+                async () =>
+                {
+                    try
+                    {
+                        after.Add(await node.AppendAsync(Update(), CancellationToken.None).Within());
+                        return true;
+                    }
+                    catch (StoreUnavailableException)
+                    {
+                        return false;
+                    }
+                },
+                "appends work again");
+        }
+
+        // One publisher: acknowledgement order is numbering order. Every number is new, whatever Redis forgot.
+        Assert.True(after[0].Sequence > known, $"first sequence after the loss is {after[0].Sequence}, not after {known}");
+        Assert.Equal(after.Select(s => s.Sequence).Order(), after.Select(s => s.Sequence));
+        Assert.Equal(after.Count, after.Select(s => s.Sequence).Distinct().Count());
+
+        // Every node hears every update acknowledged after the loss, in that order, and so does a resuming reader.
+        var ids = after.Select(s => s.Id).ToList();
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) >= 8 + ids.Count && Count(heardB) >= 8 + ids.Count && Count(heardC) >= ids.Count), "every node heard every update acknowledged after the loss");
+        Assert.Equal(ids, Snapshot(heardA).Skip(8).Select(s => s.Id));
+        Assert.Equal(ids, Snapshot(heardB).Skip(8).Select(s => s.Id));
+        Assert.Equal(ids, Snapshot(heardC).Select(s => s.Id));
+        foreach (var node in nodes)
+        {
+            Assert.Equal(ids, (await node.ReadAllAsync(known)).Select(s => s.Id));
+            Assert.Equal(ids.Skip(1), (await node.ReadAllAsync((await node.FindSequenceAsync(ids[0], CancellationToken.None).Within())!.Value)).Select(s => s.Id));
+
+            // What Redis lost is gone from history: its ids no longer resume anything.
+            Assert.Null(await node.FindSequenceAsync(before[^1].Id, CancellationToken.None).Within());
+        }
+
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("numbered new updates", StringComparison.Ordinal));
+        Assert.Equal(2, logs.Entries.Count(e => e.Message.Contains("numbering went on from sequence", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task An_append_that_finds_the_stream_behind_what_its_node_read_numbers_past_it_and_every_node_follows()
+    {
+        var logs = new CapturingLoggerProvider();
+        var heardA = new List<StoredUpdate>();
+        var heardB = new List<StoredUpdate>();
+        var a = await StartNodeAsync(heardA, logs);
+        var b = await StartNodeAsync(heardB, logs);
+        var before = new List<StoredUpdate>();
+        for (var i = 0; i < 6; i++)
+        {
+            before.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) == 6 && Count(heardB) == 6), "both nodes read all 6");
+
+        // Redis loses the stream with no outage the readers would notice (as a restart without persistence does
+        // between two reads): only the appending node can tell, from what it read.
+        Assert.Equal(":1", await _redis.CommandAsync($"DEL {RedisUpdateStore.StreamKeyFor(_prefix)}"));
+        var after = new List<StoredUpdate>();
+        for (var i = 0; i < 6; i++)
+        {
+            after.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        Assert.True(after[0].Sequence > before[^1].Sequence, $"first sequence after the loss is {after[0].Sequence}, not after {before[^1].Sequence}");
+        Assert.Equal(after.Select(s => s.Sequence).Order(), after.Select(s => s.Sequence));
+        var ids = after.Select(s => s.Id).ToList();
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) >= 12 && Count(heardB) >= 12), "both nodes heard every update acknowledged after the loss");
+        Assert.Equal(ids, Snapshot(heardA).Skip(6).Select(s => s.Id));
+        Assert.Equal(ids, Snapshot(heardB).Skip(6).Select(s => s.Id));
+        Assert.Equal(ids, (await a.ReadAllAsync(before[^1].Sequence)).Select(s => s.Id));
+        Assert.Equal(2, logs.Entries.Count(e => e.Message.Contains("numbering went on from sequence", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_reader_back_from_an_outage_reports_updates_numbered_below_what_it_had_read()
+    {
+        var logs = new CapturingLoggerProvider();
+        var heard = new List<StoredUpdate>();
+        var node = await StartNodeAsync(heard, logs);
+        for (var i = 0; i < 3; i++)
+        {
+            await node.AppendAsync(Update(), CancellationToken.None).Within();
+        }
+
+        // What a node that knew less leaves behind if it appends after Redis lost the tail and before this one is
+        // back: another update at the sequence this node read last. This node cannot deliver it (it would go back);
+        // it must not pass over it in silence.
+        var key = RedisUpdateStore.StreamKeyFor(_prefix);
+        Assert.Equal(":1", await _redis.CommandAsync($"DEL {key}"));
+        Assert.Equal("$3", await _redis.CommandAsync($"XADD {key} 0-3 i urn:test:elsewhere"));
+        await _redis.KillAsync();
+        await _redis.RestartAsync();
+
+        await TestTimeouts.EventuallyAsync(
+            () => Task.FromResult(logs.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("numbered new updates from there", StringComparison.Ordinal))),
+            "the reader reported the renumbered updates");
+        var next = await node.AppendAsync(Update(), CancellationToken.None).Within();
+        Assert.Equal(4, next.Sequence);
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Snapshot(heard).Any(s => s.Id == next.Id)), "the node heard the next update");
+    }
+
+    [Fact]
     public async Task Start_fails_with_one_line_naming_Redis_when_it_is_unreachable()
     {
         // A port bound but not listening: connecting is refused, and while it is held no one else can take it (a
@@ -174,12 +315,12 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         Assert.Equal([first.Id, second.Id], (await store.ReadAllAsync()).Select(s => s.Id));
     }
 
-    private RedisUpdateStore NewStore(IUpdateSink? sink = null) =>
-        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"), sink ?? new TestSink());
+    private RedisUpdateStore NewStore(IUpdateSink? sink = null, CapturingLoggerProvider? logs = null) =>
+        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"), sink ?? new TestSink(), logger: logs?.CreateLogger("redis"));
 
-    private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null)
+    private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null, CapturingLoggerProvider? logs = null)
     {
-        var store = NewStore(new TestSink
+        var store = NewStore(logs: logs, sink: new TestSink
         {
             Stored = stored =>
             {

@@ -65,6 +65,14 @@ internal sealed class StreamCollector : IAsyncDisposable
         return collector;
     }
 
+    /// <summary>Subscribes on <paramref name="hubUrl"/> resuming after <paramref name="lastEventId"/>, as a reconnecting EventSource does.</summary>
+    public static async Task<StreamCollector> ResumeAsync(HttpClient client, string hubUrl, string selector, string lastEventId)
+    {
+        var collector = new StreamCollector(client, "topic=" + Uri.EscapeDataString(selector));
+        await collector.ConnectAsync(hubUrl, lastEventId);
+        return collector;
+    }
+
     /// <summary>Reconnects to <paramref name="hubUrl"/> with the last id received, like a browser's EventSource.</summary>
     public Task ResumeOnAsync(string hubUrl) => ConnectAsync(hubUrl, LastId ?? "earliest");
 
