@@ -18,7 +18,9 @@ namespace Herald.Dispatch;
 /// <see cref="HeraldOptions.MaxTemplateSelectorsPerSubscription"/> bounds per connection.
 /// URL patterns (Mercure 1.0) arrive compiled and shared by (pattern, hub URL) (<see cref="UrlPatternRegistry"/>): each
 /// distinct pattern runs once per publish, on the topics parsed as URLs once per publish (<see cref="TopicUrls"/>),
-/// and its subscribers are reached as one set.
+/// and its subscribers are reached as one set. Measured with 1,000 subscribers (UrlPatternDispatchBenchmarks, short job,
+/// loaded machine): 1.7 µs a publish matching none when they share one pattern, 41 µs delivering to all 1,000;
+/// 120–170 µs with 1,000 distinct patterns (each checked, most stopped by their leading fixed text).
 /// Dispatch is serialized by one lock,
 /// which gives every subscriber the same order of updates; inside it nothing but enqueueing happens (no
 /// socket writes, no allocation per subscriber), so the lock is held for microseconds.

@@ -125,11 +125,9 @@ internal static class ComponentCanonicalizer
         }
 
         var relative = value[0] != '/';
-        var path = UrlParser.Parse(relative ? "/-" + value : value, ExampleBase)?.SerializePath() ?? throw new UrlPatternException("a pathname is not valid");
+        var path = UrlParser.Parse(relative ? "/-" + value : value, UrlParser.Parse("https://example.com"))?.SerializePath() ?? throw new UrlPatternException("a pathname is not valid");
         return relative ? path[2..] : path;
     }
-
-    private static readonly UrlRecord ExampleBase = UrlParser.Parse("https://example.com")!;
 
     private static UrlRecord DummyUrl() => new() { Scheme = "https", Host = "example.com" };
 }
