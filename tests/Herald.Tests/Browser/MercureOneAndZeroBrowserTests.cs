@@ -120,5 +120,11 @@ public sealed class MercureOneAndZeroBrowserTests(DemoBrowser chromium) : IAsync
         return [.. messages.Select(m => (m.Data, m.Id))];
     }
 
-    private sealed record Message(string Data, string Id);
+    /// <summary>One received event; Playwright fills it through a parameterless constructor and setters.</summary>
+    private sealed class Message
+    {
+        public string Data { get; set; } = string.Empty;
+
+        public string Id { get; set; } = string.Empty;
+    }
 }
