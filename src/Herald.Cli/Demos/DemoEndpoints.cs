@@ -37,7 +37,7 @@ internal static class DemoEndpoints
     private const long MaxBodyBytes = 8 * 1024;
 
     private const string CannotIssue =
-        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret (of 32 bytes or more for Mercure 1.0 tokens); run it with --anonymous or such a --jwt-key";
+        "the demos cannot issue tokens: the hub's subscriber key is not an HS256 secret (of 32 bytes or more for Mercure 1.0 tokens), or Mercure 1.0 tokens have no issuer (--issuer); run it with --demo, --anonymous or such a --jwt-key, or Demos__Protocol=0";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

@@ -19,10 +19,12 @@ internal sealed class DemoSubscriptions(IConfiguration configuration)
     public const string ProtocolKey = "Demos:Protocol";
 
     /// <summary>
-    /// The generation the pages speak when <see cref="ProtocolKey"/> is not set: 0.x, which this hub serves today;
-    /// 1.0 subscriptions (<c>match</c>, URL patterns, 1.0 tokens and presence) come with the rest of the 1.0 work.
+    /// The generation the pages speak when <see cref="ProtocolKey"/> is not set: Mercure 1.0 (<c>match</c>, URL
+    /// patterns, 1.0 tokens and presence), which every hub serves whatever <see cref="HeraldOptions.Protocol"/>.
+    /// Its tokens need the issuer of the hub's keys (<c>Herald:Issuer</c>, which <c>--demo</c> defaults); <c>0</c>
+    /// shows the 0.x clients that a <c>Compatible</c> hub still serves.
     /// </summary>
-    public const string DefaultProtocol = "0";
+    public const string DefaultProtocol = "1";
 
     /// <summary>Whether the pages speak Mercure 1.0 (else 0.x).</summary>
     public bool V1 { get; } = (configuration[ProtocolKey] ?? DefaultProtocol).Trim() switch

@@ -16,7 +16,7 @@ namespace Herald.Cli.Demos;
 /// page's script. Pages publish through the demo endpoints, which validate first, so no token that could publish
 /// ever reaches a browser.
 /// </summary>
-internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration configuration, MercureHub hub, DemoSubscriptions subscriptions)
+internal sealed class DemoTokens(IOptions<HeraldOptions> options, MercureHub hub, DemoSubscriptions subscriptions)
 {
     /// <summary>The cookie 0.x hubs and clients read a token from.</summary>
     public const string LegacyCookieName = "mercureAuthorization";
@@ -37,15 +37,17 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// Whether the hub's subscriber key can sign tokens here (an HS256 secret). With an RS256 public key or a
-    /// JWKS URL the private key lives elsewhere: pages then subscribe without a token, which needs --anonymous.
+    /// Whether the hub's subscriber key can sign tokens here (an HS256 secret) that the hub accepts. With an RS256
+    /// public key or a JWKS URL the private key lives elsewhere: pages then subscribe without a token, which needs
+    /// --anonymous. A 1.0 token must also name the issuer the hub's keys belong to (<see cref="HeraldOptions.Issuer"/>):
+    /// without one the hub refuses every 1.0 token, so minting one would only send the pages into a 401 loop.
     /// </summary>
     public bool CanIssue
         => options.Value is { SubscriberJwtKey.Length: > 0 } o
            && string.Equals(o.SubscriberJwtAlgorithm, "HS256", StringComparison.OrdinalIgnoreCase)
 
            // Microsoft.IdentityModel signs HS256 with 256-bit keys or longer only (RFC 7518 asks for as much).
-           && (!Subscriptions.V1 || Encoding.UTF8.GetByteCount(o.SubscriberJwtKey) >= 32);
+           && (!Subscriptions.V1 || (Encoding.UTF8.GetByteCount(o.SubscriberJwtKey) >= 32 && !string.IsNullOrWhiteSpace(o.Issuer)));
 
     /// <summary>Configuration key of the trusted issuer the hub's keys belong to: the <c>iss</c> of the 1.0 tokens issued here.</summary>
     public const string IssuerKey = "Herald:Issuer";
@@ -104,8 +106,9 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, IConfiguration
         {
             json.WriteStartObject();
 
-            // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it), else this hub's origin.
-            json.WriteString("iss", configuration[IssuerKey] is { Length: > 0 } issuer ? issuer : $"{request.Scheme}://{request.Host.ToUriComponent()}");
+            // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it): the one the hub verifies
+            // this key's tokens for (CanIssue made sure there is one).
+            json.WriteString("iss", options.Value.Issuer);
             json.WriteString("aud", hub.UrlFor(request));
             json.WriteString("sub", "urn:uuid:" + Guid.NewGuid());
             json.WriteString("client_id", "herald-demo");

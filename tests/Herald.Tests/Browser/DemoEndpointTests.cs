@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Tests.Browser;
 
@@ -18,7 +20,7 @@ public sealed class DemoEndpointTests
     [InlineData("lobby", "[1,2]", "not valid JSON")]
     public async Task A_chat_message_the_rules_refuse_gets_a_400_with_the_reason(string room, string json, string reason)
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         var pass = await JoinAsync(hub, "lobby", "ada");
 
         using var response = await PostMessageAsync(hub, room, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), pass);
@@ -31,7 +33,7 @@ public sealed class DemoEndpointTests
     [Fact]
     public async Task A_message_longer_than_the_limit_is_refused_and_one_at_the_limit_is_published()
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         var pass = await JoinAsync(hub, "lobby", "ada");
 
         using var tooLong = await PostMessageAsync(hub, "lobby", JsonContent.Create(new { nickname = "ada", text = new string('x', 501) }), pass);
@@ -45,7 +47,7 @@ public sealed class DemoEndpointTests
     [Fact]
     public async Task Only_JSON_is_accepted_so_a_cross_site_form_cannot_post_for_a_visitor()
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         var pass = await JoinAsync(hub, "lobby", "ada");
 
         using var form = await PostMessageAsync(hub, "lobby", new FormUrlEncodedContent([new("nickname", "ada"), new("text", "hi")]), pass);
@@ -56,12 +58,13 @@ public sealed class DemoEndpointTests
     [Fact]
     public async Task The_tokens_handed_to_pages_may_subscribe_to_their_topics_and_publish_nothing()
     {
-        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Subscriptions"] = "true" });
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
         var room = await join.Content.ReadFromJsonAsync<JsonElement>();
         using var session = await hub.Client.PostAsync("/demo/session", null);
-        var sessionToken = CookieToken(session, "mercureAuthorization");
-        var roomToken = CookieToken(join, "mercureAuthorization");
+        var cookieName = hub.App.Services.GetRequiredService<IOptions<HeraldOptions>>().Value.CookieName;
+        var sessionToken = CookieToken(session, cookieName);
+        var roomToken = CookieToken(join, cookieName);
         var sendToken = room.GetProperty("sendToken").GetString()!;
 
         // Valid tokens without a publish claim: forbidden. The chat's pass is no token at all to the hub.
@@ -78,7 +81,7 @@ public sealed class DemoEndpointTests
         var request = new HttpRequestMessage(HttpMethod.Get, hub.BaseUrl + room.GetProperty("subscriptions").GetString());
         request.Headers.Authorization = new("Bearer", roomToken);
         using var own = await hub.Client.SendAsync(request);
-        var other = new HttpRequestMessage(HttpMethod.Get, hub.BaseUrl + "/.well-known/mercure/subscriptions/" + Uri.EscapeDataString("https://herald.local/demo/chat/other"));
+        var other = new HttpRequestMessage(HttpMethod.Get, hub.BaseUrl + room.GetProperty("subscriptions").GetString()!.Replace("lobby", "other", StringComparison.Ordinal));
         other.Headers.Authorization = new("Bearer", roomToken);
         using var foreign = await hub.Client.SendAsync(other);
 
@@ -105,10 +108,17 @@ public sealed class DemoEndpointTests
         }
     }
 
-    [Fact]
-    public async Task Presenting_the_Access_Token_pages_get_their_token_in_an_HttpOnly_SameSite_cookie_for_the_hub_path_never_in_a_body()
+    /// <remarks>
+    /// Either generation: Mercure 1.0 pages (the default) get a 1.0 token in the cookie <c>Herald:CookieName</c> names
+    /// (<c>mercure_access_token</c> with --demo), 0.x pages (<c>Demos:Protocol=0</c>) a 0.x token in <c>mercureAuthorization</c>.
+    /// </remarks>
+    [Theory]
+    [InlineData("1", "mercure_access_token", "exact", "last_event_id")]
+    [InlineData("0", "mercureAuthorization", "topic", "lastEventID")]
+    public async Task Presenting_the_Access_Token_pages_get_their_token_in_an_HttpOnly_SameSite_cookie_for_the_hub_path_never_in_a_body(
+        string protocol, string cookieName, string matcherType, string lastEventIdParameter)
     {
-        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:Subscriptions"] = "true" });
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve(new Dictionary<string, string?> { ["Demos:Protocol"] = protocol }));
 
         using var session = await hub.Client.PostAsync("/demo/session", null);
         using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
@@ -117,7 +127,7 @@ public sealed class DemoEndpointTests
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
-            Assert.StartsWith("mercureAuthorization=ey", cookie, StringComparison.Ordinal);
+            Assert.StartsWith(cookieName + "=ey", cookie, StringComparison.Ordinal);
             foreach (var attribute in new[] { "path=/.well-known/mercure", "samesite=strict", "httponly", "max-age=3600" })
             {
                 Assert.Contains(attribute, cookie, StringComparison.OrdinalIgnoreCase);
@@ -132,8 +142,8 @@ public sealed class DemoEndpointTests
         }
 
         var room = await join.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("topic", room.GetProperty("messages")[0].GetProperty("type").GetString());
-        Assert.Equal("lastEventID", room.GetProperty("lastEventIdParameter").GetString());
+        Assert.Equal(matcherType, room.GetProperty("messages")[0].GetProperty("type").GetString());
+        Assert.Equal(lastEventIdParameter, room.GetProperty("lastEventIdParameter").GetString());
     }
 
     [Fact]
@@ -184,6 +194,23 @@ public sealed class DemoEndpointTests
             detail.GetProperty("topics").EnumerateArray().Select(t => (t.GetProperty("match").GetString(), t.GetProperty("match_type").GetString())));
         Assert.Equal("ada", detail.GetProperty("payload").GetProperty("nickname").GetString());
         Assert.False(payload.RootElement.TryGetProperty("mercure", out _));
+    }
+
+    [Fact]
+    public async Task Authorization_1_0_demos_without_a_trusted_issuer_answer_503_rather_than_hand_out_tokens_the_hub_refuses()
+    {
+        // Demos on, but not as --demo runs them: no Herald:Issuer, so the hub verifies no 1.0 token its key signs.
+        await using var hub = await TestHub.StartAsync();
+
+        using var session = await hub.Client.PostAsync("/demo/session", null);
+        using var join = await hub.Client.PostAsJsonAsync("/demo/chat/lobby/join", new { nickname = "ada" });
+
+        foreach (var response in new[] { session, join })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Contains("--issuer", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
     }
 
     /// <summary>The token a demo endpoint set in the cookie <paramref name="name"/>.</summary>

@@ -14,7 +14,7 @@ public sealed class DemoPageTests(DemoBrowser chromium) : IAsyncLifetime
     [Fact]
     public async Task The_front_page_links_the_demos_shows_this_hubs_curl_lines_and_receives_what_they_publish()
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         var page = await chromium.NewPageAsync();
 
         await page.GotoAsync(hub.BaseUrl + "/");
@@ -35,7 +35,7 @@ public sealed class DemoPageTests(DemoBrowser chromium) : IAsyncLifetime
     [Fact]
     public async Task The_dashboard_shows_live_figures_that_change_and_a_test_update_comes_back()
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         var page = await chromium.NewPageAsync();
 
         await page.GotoAsync(hub.BaseUrl + "/dashboard/");
@@ -73,7 +73,7 @@ public sealed class DemoPageTests(DemoBrowser chromium) : IAsyncLifetime
     public async Task The_dashboard_comes_back_by_itself_after_the_hub_restarts_with_another_key()
     {
         // The page's address stays bound across the restart (a forwarder), rather than a port released and bound again.
-        var hub = await TestHub.StartAsync();
+        var hub = await TestHub.StartAsync(DemoSettings.Serve());
         await using var address = new LoopbackForwarder(new Uri(hub.BaseUrl).Port);
         var page = await chromium.NewPageAsync();
         await page.GotoAsync(address.BaseUrl + "/dashboard/");
@@ -85,11 +85,11 @@ public sealed class DemoPageTests(DemoBrowser chromium) : IAsyncLifetime
         var before = await page.EvaluateAsync<int>("() => Number(document.body.dataset.samples)");
 
         // Same address, new key: the old token gets a 401, so the page must fetch a new one and subscribe again.
-        await using var restarted = await TestHub.StartAsync(new Dictionary<string, string?>
+        await using var restarted = await TestHub.StartAsync(DemoSettings.Serve(new Dictionary<string, string?>
         {
             ["Herald:PublisherJwtKey"] = "another-key-0123456789-0123456789-0123",
             ["Herald:SubscriberJwtKey"] = "another-key-0123456789-0123456789-0123",
-        });
+        }));
         address.ForwardTo(new Uri(restarted.BaseUrl).Port);
         await page.Locator("#connection[data-state='open']").WaitForAsync();
         await page.WaitForFunctionAsync("(n) => Number(document.body.dataset.samples) > n", before);

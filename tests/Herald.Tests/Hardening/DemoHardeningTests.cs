@@ -75,7 +75,7 @@ public sealed class DemoHardeningTests
     [InlineData("%0Aabc")]
     public async Task A_room_name_with_a_line_end_is_refused(string room)
     {
-        await using var hub = await TestHub.StartAsync();
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve());
         using var join = await hub.Client.PostAsJsonAsync($"/demo/chat/{room}/join", new { nickname = "ada" });
         Assert.Equal(HttpStatusCode.BadRequest, join.StatusCode);
 
@@ -121,11 +121,11 @@ public sealed class DemoHardeningTests
     [Fact]
     public async Task Demo_publishing_past_the_limit_gets_429_with_retry_after_and_other_clients_still_publish()
     {
-        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?>
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve(new Dictionary<string, string?>
         {
             [DemoPublishLimit.BurstKey] = "3",
             [DemoPublishLimit.PerMinuteKey] = "1",
-        });
+        }));
         for (var i = 0; i < 3; i++)
         {
             using var accepted = await hub.Client.PostAsJsonAsync("/demo/dashboard/updates", new { text = "test " + i });
