@@ -4,9 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Herald.Mercure;
 using Herald.Security;
+using Herald.Topics;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Herald.Cli.Demos;
 
@@ -99,55 +98,20 @@ internal sealed class DemoTokens(IOptions<HeraldOptions> options, MercureHub hub
     /// <c>subscribe</c> on <paramref name="grants"/>.
     /// </summary>
     private string AccessToken(HttpRequest request, IReadOnlyList<DemoMatcher> grants, JsonElement? payload)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-
-            // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it): the one the hub verifies
-            // this key's tokens for (CanIssue made sure there is one).
-            json.WriteString("iss", options.Value.Issuer);
-            json.WriteString("aud", hub.UrlFor(request));
-            json.WriteString("sub", "urn:uuid:" + Guid.NewGuid());
-            json.WriteString("client_id", "herald-demo");
-            json.WriteNumber("iat", now.ToUnixTimeSeconds());
-            json.WriteNumber("exp", now.Add(Lifetime).ToUnixTimeSeconds());
-            json.WriteString("jti", "urn:uuid:" + Guid.NewGuid());
-            json.WriteStartArray("authorization_details");
-            json.WriteStartObject();
-            json.WriteString("type", "https://mercure.rocks/authorization-detail");
-            json.WriteStartArray("actions");
-            json.WriteStringValue("subscribe");
-            json.WriteEndArray();
-            json.WriteStartArray("topics");
-            foreach (var grant in grants)
+        // The issuer the hub's keys belong to (herald serve --issuer; --demo defaults it): the one the hub verifies this
+        // key's tokens for (CanIssue made sure there is one).
+        => TokenIssuer.CreateAccessToken(
+            options.Value.SubscriberJwtKey!,
+            new AccessTokenRequest(
+                options.Value.Issuer!,
+                [hub.UrlFor(request)],
+                Lifetime,
+                Publish: [],
+                Subscribe: [.. grants.Select(g => g.Type == DemoMatcher.UrlPattern ? Selector.UrlPattern(g.Value) : Selector.Exact(g.Value))])
             {
-                json.WriteStartObject();
-                json.WriteString("match", grant.Value);
-                json.WriteString("match_type", grant.Type);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            if (payload is { } p)
-            {
-                json.WritePropertyName("payload");
-                p.WriteTo(json);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        var key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.Value.SubscriberJwtKey!));
-        return new JsonWebTokenHandler().CreateToken(
-            Encoding.UTF8.GetString(buffer.WrittenSpan),
-            new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
-            new Dictionary<string, object> { [JwtHeaderParameterNames.Typ] = "at+jwt" });
-    }
+                Payload = payload,
+                ClientId = "herald-demo",
+            });
 
     /// <summary>
     /// The pass a chat page sends with each message: it binds the nickname to the room it joined, so nobody can

@@ -13,7 +13,6 @@ public sealed class DemoChatTests(DemoBrowser chromium) : IAsyncLifetime
     /// <summary>As <c>herald serve --demo</c> runs the chat: presence on, the pages speaking Mercure 1.0 (the default).</summary>
     private static readonly Dictionary<string, string?> WithPresence = DemoSettings.Serve();
 
-    [Fact]
     public Task InitializeAsync() => chromium.ResetAsync();
 
     public Task DisposeAsync() => chromium.ResetAsync();

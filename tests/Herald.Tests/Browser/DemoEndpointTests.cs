@@ -191,7 +191,8 @@ public sealed class DemoEndpointTests
                 ("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby", "exact"),
                 ("/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fherald.local%2Fdemo%2Fchat%2Flobby/:subscriber", "urlpattern"),
             },
-            detail.GetProperty("topics").EnumerateArray().Select(t => (t.GetProperty("match").GetString(), t.GetProperty("match_type").GetString())));
+            // match_type defaults to exact when left out (Mercure 1.0, "Topic Matcher List").
+            detail.GetProperty("topics").EnumerateArray().Select(t => (t.GetProperty("match").GetString(), t.TryGetProperty("match_type", out var type) ? type.GetString() : "exact")));
         Assert.Equal("ada", detail.GetProperty("payload").GetProperty("nickname").GetString());
         Assert.False(payload.RootElement.TryGetProperty("mercure", out _));
     }
