@@ -10,13 +10,11 @@ namespace Herald.Tests.Client;
 public sealed class NodeEventSourceTests
 {
     private const string Topic = "https://example.com/books/1";
-    private static readonly TimeSpan NpmTimeout = TimeSpan.FromMinutes(3);
-    private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
     [Fact]
     public async Task The_npm_eventsource_client_resumes_after_the_hub_ends_the_stream_and_sees_every_update_once_in_order()
     {
-        var project = await InstallAsync();
+        var project = await NodeProject.InstallAsync();
         var clock = new SkippingClock();
         await using var hub = await TestHub.StartAsync(new Dictionary<string, string?> { ["Herald:WriteTimeout"] = "00:10:00" }, clock);
         var published = new List<string>();
@@ -93,55 +91,4 @@ public sealed class NodeEventSourceTests
 
     private static (string?, int, string?) Connect(JsonElement line) =>
         (Kind(line), line.GetProperty("n").GetInt32(), line.GetProperty("lastEventId").GetString());
-
-    /// <summary>tests/node with its packages: <c>npm ci</c> runs once, when node_modules is missing.</summary>
-    private static async Task<string> InstallAsync()
-    {
-        var project = Path.Combine(RepositoryRoot(), "tests", "node");
-        await InstallLock.WaitAsync(NpmTimeout);
-        try
-        {
-            // npm writes this file last, so its presence means a complete install.
-            if (!File.Exists(Path.Combine(project, "node_modules", ".package-lock.json")))
-            {
-                await using var npm = Start("npm", ["ci", "--prefix", project, "--no-audit", "--no-fund"], project);
-                await npm.WaitForExitAsync(NpmTimeout);
-                Assert.True(npm.ExitCode == 0, $"npm ci in {project} failed ({npm.ExitCode}): {npm.Stderr}");
-            }
-        }
-        finally
-        {
-            InstallLock.Release();
-        }
-
-        return project;
-    }
-
-    private static ChildProcess Start(string program, string[] arguments, string workingDirectory)
-    {
-        try
-        {
-            return ChildProcess.Start(program, arguments, workingDirectory: workingDirectory);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Fail($"{program} is not installed ({e.Message}); on Debian: apt-get install -y nodejs npm (.ci/run does it)");
-            throw;
-        }
-    }
-
-    /// <summary>The checkout this test binary was built from: the first directory above it holding Herald.slnx.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Herald.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        Assert.Fail($"no Herald.slnx above {AppContext.BaseDirectory}");
-        return null!;
-    }
 }

@@ -1,16 +1,17 @@
-using Herald.Tests.Client;
+namespace Herald.Tests.Client;
 
-namespace Herald.Tests.Topics.UrlPatterns;
-
-/// <summary>tests/node with its npm packages installed (<c>npm ci</c> when urlpattern-polyfill is missing).</summary>
+/// <summary>tests/node with its npm packages installed (<c>npm ci</c> when one of them is missing, as after adding one).</summary>
 internal static class NodeProject
 {
     private static readonly TimeSpan NpmTimeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>The dependencies in tests/node/package.json.</summary>
+    private static readonly string[] Packages = ["eventsource", "urlpattern-polyfill"];
+
     public static async Task<string> InstallAsync()
     {
         var project = Path.Combine(RepositoryRoot(), "tests", "node");
-        if (File.Exists(Path.Combine(project, "node_modules", "urlpattern-polyfill", "package.json")))
+        if (Installed(project))
         {
             return project;
         }
@@ -32,7 +33,7 @@ internal static class NodeProject
 
         await using (lockFile)
         {
-            if (!File.Exists(Path.Combine(project, "node_modules", "urlpattern-polyfill", "package.json")))
+            if (!Installed(project))
             {
                 await using var npm = Start("npm", ["ci", "--prefix", project, "--no-audit", "--no-fund"], project);
                 await npm.WaitForExitAsync(NpmTimeout);
@@ -42,6 +43,10 @@ internal static class NodeProject
 
         return project;
     }
+
+    /// <summary>Whether every package tests/node depends on is in its node_modules.</summary>
+    private static bool Installed(string project)
+        => Packages.All(p => File.Exists(Path.Combine(project, "node_modules", p, "package.json")));
 
     public static ChildProcess Start(string program, string[] arguments, string workingDirectory)
     {
