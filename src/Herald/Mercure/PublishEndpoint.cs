@@ -49,9 +49,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         var validated = await tokens.AuthenticateAsync(request, TokenAudience.Publisher, hubUrl, context.RequestAborted).ConfigureAwait(false);
         if (validated.Status != TokenStatus.Valid)
         {
-            await (validated.Status == TokenStatus.OriginRefused
-                ? RefuseOriginAsync(context, hubUrl, validated.Error!)
-                : validated.RefuseAsync(context, hubUrl, TokenAudience.Publisher)).ConfigureAwait(false);
+            await validated.RefuseAsync(context, hubUrl, TokenAudience.Publisher).ConfigureAwait(false);
             return;
         }
 
@@ -158,25 +156,6 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         };
         error = UpdateValidation.Check(update, reserved);
         return error is null ? MercureHub.WithId(update) : null;
-    }
-
-    /// <summary>
-    /// The answer to a token cookie on a publish from an origin the hub does not allow (RFC 6750
-    /// <c>invalid_request</c>; a malformed header is answered by the token outcome itself). A 400, as
-    /// Mercure 1.0 asks ("Error Responses"); only the 0.x cookie (<c>mercureAuthorization</c>) from a foreign origin
-    /// keeps the 401 0.x hubs answer, with the same challenge, while the hub speaks 0.x too.
-    /// </summary>
-    private Task RefuseOriginAsync(HttpContext context, string hubUrl, string reason)
-    {
-        var legacyCookie = hub.Options.Protocol == MercureProtocol.Compatible
-            && !context.Request.Cookies.ContainsKey(hub.Options.CookieName);
-        if (!legacyCookie)
-        {
-            return ErrorResponse.InvalidRequestAsync(context, hubUrl, reason);
-        }
-
-        context.Response.Headers.WWWAuthenticate = ErrorResponse.Challenge("invalid_request", hubUrl);
-        return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, reason);
     }
 
     /// <summary>

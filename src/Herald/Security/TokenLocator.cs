@@ -91,7 +91,9 @@ internal static class TokenLocator
         // user's rights (CSRF). Only POST changes state, so only POST needs its origin checked.
         if (HttpMethods.IsPost(request.Method) && !IsAllowedOrigin(request, options.PublishOrigins))
         {
-            return PresentedToken.Refused(TokenOutcome.OriginRefused(CookieOriginError));
+            // Mercure 1.0 ("Error Responses"): a malformed presentation, 400 invalid_request; the 0.x cookie keeps the 401
+            // 0.x hubs answer (with the same challenge) while the hub speaks 0.x too.
+            return PresentedToken.Refused(TokenOutcome.OriginRefused(CookieOriginError, legacyCookie: source == TokenSource.LegacyCookie));
         }
 
         return new PresentedToken(cookie, source, null);

@@ -18,8 +18,14 @@ internal enum TokenStatus
     /// <summary>A malformed presentation (a broken header, a 1.0 token in the query string): 400 <c>invalid_request</c>.</summary>
     InvalidRequest,
 
-    /// <summary>A cookie on a <c>POST</c> from an origin not allowed to publish (CSRF): 401, the token unread.</summary>
+    /// <summary>
+    /// A cookie on a <c>POST</c> from an origin not allowed to publish (CSRF), the token unread: 400
+    /// <c>invalid_request</c> (Mercure 1.0, "Error Responses").
+    /// </summary>
     OriginRefused,
+
+    /// <summary>The same for the 0.x <c>mercureAuthorization</c> cookie: the 401 0.x hubs answer, with the 1.0 challenge.</summary>
+    LegacyCookieOriginRefused,
 }
 
 /// <summary>
@@ -36,7 +42,8 @@ internal readonly record struct TokenOutcome(TokenStatus Status, MercureClaims? 
 
     public static TokenOutcome InvalidRequest(string error) => new(TokenStatus.InvalidRequest, null, error);
 
-    public static TokenOutcome OriginRefused(string error) => new(TokenStatus.OriginRefused, null, error);
+    public static TokenOutcome OriginRefused(string error, bool legacyCookie = false)
+        => new(legacyCookie ? TokenStatus.LegacyCookieOriginRefused : TokenStatus.OriginRefused, null, error);
 
     /// <summary>
     /// Answers a request whose token is not <see cref="TokenStatus.Valid"/> (Mercure 1.0, "Error Responses"): 401 with a
@@ -49,9 +56,17 @@ internal readonly record struct TokenOutcome(TokenStatus Status, MercureClaims? 
         {
             TokenStatus.InvalidToken => ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: true, $"invalid {role} token: {Error}"),
             TokenStatus.InvalidRequest => ErrorResponse.InvalidRequestAsync(context, hubUrl, Error!),
-            TokenStatus.OriginRefused => ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, Error!),
+            TokenStatus.OriginRefused => ErrorResponse.InvalidRequestAsync(context, hubUrl, Error!),
+            TokenStatus.LegacyCookieOriginRefused => RefuseLegacyCookieAsync(context, hubUrl, Error!),
             TokenStatus.Absent => ErrorResponse.UnauthorizedAsync(context, hubUrl, invalidToken: false, $"a {role} token is required (Authorization: Bearer …)"),
             _ => throw new InvalidOperationException("a valid token is not refused"),
         };
+    }
+
+    /// <summary>The 0.x cookie from an origin the hub does not allow: 401, as 0.x hubs answer, with the 1.0 challenge.</summary>
+    private static Task RefuseLegacyCookieAsync(HttpContext context, string hubUrl, string reason)
+    {
+        context.Response.Headers.WWWAuthenticate = ErrorResponse.Challenge("invalid_request", hubUrl);
+        return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, reason);
     }
 }
