@@ -12,24 +12,49 @@ const hubUrl = new URL('..', location.href).href.replace(/\/$/, '');
 
 const $ = id => document.getElementById(id);
 
-/** Creates an element with a class and, optionally, text (always as text, never as HTML). */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-
-  return node;
-}
+// The demos' helpers (wwwroot/assets) are not served without --demo, so the page brings the one it needs.
+/** An element with a class and text (set as text, never parsed as HTML). */
+const el = (tag, className = '', text = '') => Object.assign(document.createElement(tag), { className, textContent: text });
 
 /** `Authorization` for a pasted token (surrounding spaces and a pasted "Bearer " prefix dropped); none when empty. */
 function authorization(token) {
   const value = token.trim().replace(/^Bearer\s+/i, '');
   return value ? { Authorization: `Bearer ${value}` } : {};
+}
+
+/**
+ * What a pasted token says about itself, read here and checked by nobody (only the hub verifies it): its generation,
+ * issuer, audience and expiry, the usual reasons a hub refuses a token. Nothing is sent anywhere to read it.
+ */
+function describeToken(token) {
+  const value = token.trim().replace(/^Bearer\s+/i, '');
+  if (!value) {
+    return '';
+  }
+
+  let claims;
+  try {
+    const payload = value.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload), c => c.charCodeAt(0))));
+  } catch {
+    return 'Not a JWT this page can read (the hub will say what it makes of it).';
+  }
+
+  const parts = [claims.authorization_details ? 'Mercure 1.0 token' : claims.mercure ? 'Mercure 0.x token' : 'a JWT with no Mercure claim'];
+  if (claims.iss) {
+    parts.push(`iss ${claims.iss}`);
+  }
+
+  if (claims.aud) {
+    parts.push(`aud ${[].concat(claims.aud).join(' ')}`);
+  }
+
+  if (typeof claims.exp === 'number') {
+    const minutes = Math.round((claims.exp * 1000 - Date.now()) / 60000);
+    parts.push(minutes < 0 ? `expired ${-minutes} min ago` : `expires in ${minutes} min`);
+  }
+
+  return parts.join(' · ');
 }
 
 /**
@@ -387,6 +412,12 @@ function subscriptionRow(subscription) {
 // ---- Wiring ----------------------------------------------------------------------------------------------------
 
 $('hub-url').textContent = hubUrl;
+for (const [input, info] of [['sub-token', 'sub-token-info'], ['pub-token', 'pub-token-info']]) {
+  $(input).addEventListener('input', () => {
+    $(info).textContent = describeToken($(input).value);
+  });
+}
+
 addMatcher();
 $('add-matcher').addEventListener('click', () => addMatcher().querySelector('.matcher-value').focus());
 $('subscribe-form').addEventListener('submit', event => {

@@ -44,6 +44,12 @@ public sealed class DebugUiBrowserTests(DemoBrowser chromium) : IAsyncLifetime
         Assert.Equal(hub.HubUrl, await page.Locator("#hub-url").TextContentAsync());
 
         await page.Locator("#sub-token").FillAsync(subscriber);
+
+        // What the token says about itself, read in the page (the hub still decides): generation, audience, expiry.
+        var info = await page.Locator("#sub-token-info").TextContentAsync();
+        Assert.Contains("Mercure 1.0 token", info, StringComparison.Ordinal);
+        Assert.Contains("aud " + hub.HubUrl, info, StringComparison.Ordinal);
+        Assert.Contains("expires in", info, StringComparison.Ordinal);
         await page.Locator("#matchers .matcher-type").SelectOptionAsync("match_urlpattern");
         await page.Locator("#matchers .matcher-value").FillAsync("https://example.com/books/:id");
         await page.Locator("#subscribe").ClickAsync();
