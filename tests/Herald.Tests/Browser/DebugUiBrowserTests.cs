@@ -20,13 +20,12 @@ public sealed class DebugUiBrowserTests(DemoBrowser chromium) : IAsyncLifetime
     [Fact]
     public async Task With_pasted_tokens_the_page_subscribes_by_url_pattern_publishes_sees_the_update_lists_its_subscription_and_shows_a_401_reason()
     {
-        // The demos stay on beside it: the page must not clash with them at /.
-        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?>
+        // The demos stay on beside it (with presence, as --demo has it): the page must not clash with them at /.
+        await using var hub = await TestHub.StartAsync(DemoSettings.Serve(new Dictionary<string, string?>
         {
             ["Ui:Enabled"] = "true",
-            ["Herald:Subscriptions"] = "true",
             ["Herald:Issuer"] = Issuer,
-        });
+        }));
         var subscriber = AccessTokens.Hs256(TestHub.Key, Issuer, hub.HubUrl, ["subscribe"], ("*", "exact"));
         var publisher = AccessTokens.Hs256(TestHub.Key, Issuer, hub.HubUrl, ["publish"], ("*", "exact"));
         var page = await chromium.NewPageAsync();
@@ -42,6 +41,14 @@ public sealed class DebugUiBrowserTests(DemoBrowser chromium) : IAsyncLifetime
         Assert.Equal("nosniff", headers["x-content-type-options"]);
         await page.Locator("body[data-ready='true']").WaitForAsync();
         Assert.Equal(hub.HubUrl, await page.Locator("#hub-url").TextContentAsync());
+
+        // The demos' cookie on this origin lends the page nothing: with no token pasted the hub sees no token at all.
+        Assert.Equal(200, await page.EvaluateAsync<int>("() => fetch('/demo/session', { method: 'POST' }).then(r => r.status)"));
+        Assert.Contains(await page.Context.CookiesAsync(), cookie => cookie.Name == "mercure_access_token");
+        await page.Locator("#matchers .matcher-value").FillAsync("https://example.com/hello");
+        await page.Locator("#subscribe").ClickAsync();
+        await page.Locator("#sub-state[data-state='error']").WaitForAsync();
+        Assert.StartsWith("401", await page.Locator("#sub-error").TextContentAsync(), StringComparison.Ordinal);
 
         await page.Locator("#sub-token").FillAsync(subscriber);
 
