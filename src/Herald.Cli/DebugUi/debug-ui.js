@@ -144,7 +144,7 @@ async function subscribe() {
     if (stream === controller) {
       stream = null;
       setState('error', 'Failed');
-      $('sub-error').textContent = `The hub could not be reached: ${error.message}`;
+      $('sub-error').textContent = `The request failed (hub unreachable, or a header this browser will not send): ${error.message}`;
     }
 
     return;
@@ -333,7 +333,7 @@ async function publish() {
     }
   } catch (error) {
     result.dataset.outcome = 'error';
-    result.textContent = `The hub could not be reached: ${error.message}`;
+    result.textContent = `The request failed (hub unreachable, or a header this browser will not send): ${error.message}`;
   }
 }
 
@@ -365,7 +365,7 @@ async function refreshSubscriptions() {
       cache: 'no-store',
     });
   } catch (error) {
-    message.textContent = `The hub could not be reached: ${error.message}`;
+    message.textContent = `The request failed (hub unreachable, or a header this browser will not send): ${error.message}`;
     return;
   }
 
