@@ -95,6 +95,7 @@ internal static class HubServer
 
         app.MapHerald();
         app.MapDemos();
+        app.MapDebugUi();
         return app;
     }
 

@@ -49,12 +49,14 @@ internal static class ServeCommand
         };
         var transport = new Option<string>("--transport") { Description = "Where updates go: empty for the local store, or redis://host:port for a cluster" };
         var demo = new Option<bool>("--demo") { Description = "Serve the demo pages at / (front page, dashboard, chat), their /demo endpoints and the figures feed; turns presence on" };
+        var ui = new Option<bool>("--ui") { Description = $"Serve the debug page at {DebugUi.Path}/ (it holds no secret: it does what a token pasted into it allows)" };
 
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
         };
+        command.Options.Add(ui);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -116,6 +118,11 @@ internal static class ServeCommand
             if (parse.GetValue(demo))
             {
                 Set(Demos.DemoEndpoints.EnabledKey, "true");
+            }
+
+            if (parse.GetValue(ui))
+            {
+                Set(DebugUi.EnabledKey, "true");
             }
 
             Set("Herald:Transport", parse.GetValue(transport));
@@ -182,6 +189,14 @@ internal static class ServeCommand
         {
             var root = address.TrimEnd('/');
             Console.WriteLine($"herald: hub at {root}/.well-known/mercure" + (demos ? $" (demos at {root}/)" : string.Empty));
+        }
+
+        if (DebugUi.IsEnabled(app.Configuration))
+        {
+            foreach (var address in HubServer.Addresses(app))
+            {
+                Console.WriteLine($"herald: debug page at {address.TrimEnd('/')}{DebugUi.Path}/");
+            }
         }
 
         Console.WriteLine("herald: history: " + DescribeHistory(app.Services.GetRequiredService<Herald.Mercure.MercureHub>().Store, options));
