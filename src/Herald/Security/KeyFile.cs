@@ -23,6 +23,13 @@ internal static class KeyFile
     public static bool TryRead(string path, out string key, out string reason)
     {
         key = string.Empty;
+        if (Directory.Exists(path))
+        {
+            // Opening a directory fails as "access denied", which would send the operator after the wrong problem.
+            reason = "it is a directory; name the key file in it";
+            return false;
+        }
+
         byte[] bytes;
         try
         {

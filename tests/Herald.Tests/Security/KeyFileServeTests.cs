@@ -97,6 +97,28 @@ public sealed class KeyFileServeTests
         Assert.DoesNotContain(token, await hub.StandardErrorAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_generated_key_file_left_readable_by_others_is_made_readable_by_its_owner_only()
+    {
+        var dataDir = NewDirectory();
+        var keyFile = Path.Combine(dataDir, "jwt.key");
+        await File.WriteAllTextAsync(keyFile, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        await using var hub = await HubProcess.StartAsync(dataDir, withKey: false);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        Assert.Contains($"herald: {keyFile} was readable by others; made it readable by you only.", hub.Output);
+
+        // The token in the file is signed with that key.
+        var (_, token) = await hub.StartupTokenAsync();
+        using var validator = TestTokens.Validator(o => o.PublisherJwtKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        Assert.NotNull((await validator.ValidateAsync(token)).Claims);
+    }
+
     private const string StartupTokenFileName = Herald.Cli.Commands.StartupTokenFile.FileName;
 
     private static async Task<HttpStatusCode> PublishAsync(HttpClient client, HubProcess hub, string token, string data)
