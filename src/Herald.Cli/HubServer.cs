@@ -124,7 +124,8 @@ internal static class HubServer
         public void PostConfigure(string? name, HeraldOptions options)
         {
             if (options.PublisherJwtKey is not null || options.SubscriberJwtKey is not null
-                || options.PublisherJwksUrl is not null || options.SubscriberJwksUrl is not null)
+                || options.PublisherJwksUrl is not null || options.SubscriberJwksUrl is not null
+                || options.PublisherJwtKeyFile is not null || options.SubscriberJwtKeyFile is not null)
             {
                 return;
             }
@@ -155,6 +156,14 @@ internal static class HubServer
             var path = System.IO.Path.Combine(dataDir, KeyFileName);
             if (File.Exists(path))
             {
+                const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~OwnerOnly) != 0)
+                {
+                    // Copied, restored from a backup or unpacked with looser rights: it is a secret, whoever made it so.
+                    File.SetUnixFileMode(path, OwnerOnly);
+                    console.WriteLine($"herald: {path} was readable by others; made it readable by you only.");
+                }
+
                 return (File.ReadAllText(path).Trim(), path);
             }
 

@@ -160,4 +160,16 @@ public sealed class HeraldOptions
     /// still apply to what it holds.
     /// </summary>
     public long MaxSubscribeBodyBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// A file holding the publisher key (what <see cref="PublisherJwtKey"/> would hold: an HS256 secret, a trailing line
+    /// break ignored, or a PEM public key), read again whenever the file changes: tokens signed with the previous key are
+    /// refused from then on, streams already open stay open. Keeps the key off command lines (<c>ps</c> shows them) and
+    /// rotates it without a restart. A file that does not hold a key (half written, empty) is not loaded: the previous key
+    /// stays. Setting both this and <see cref="PublisherJwtKey"/> is an error.
+    /// </summary>
+    public string? PublisherJwtKeyFile { get; set; }
+
+    /// <summary>A file holding the subscriber key, as <see cref="PublisherJwtKeyFile"/> holds the publisher's.</summary>
+    public string? SubscriberJwtKeyFile { get; set; }
 }

@@ -24,6 +24,12 @@ public sealed class TrustedIssuerKeys
     /// <summary>Shared key (HS256), PEM public key (RS256) or PEM P-256 public key (ES256).</summary>
     public string? JwtKey { get; set; }
 
+    /// <summary>
+    /// A file holding <see cref="JwtKey"/> instead (the same formats), read again whenever it changes: the way to keep the
+    /// key off command lines and configuration files and to rotate it without a restart. Setting both is an error.
+    /// </summary>
+    public string? JwtKeyFile { get; set; }
+
     /// <summary>Algorithm of <see cref="JwtKey"/>: <c>HS256</c> (default), <c>RS256</c> or <c>ES256</c>.</summary>
     public string JwtAlgorithm { get; set; } = "HS256";
 

@@ -51,10 +51,17 @@ internal static class ServeCommand
         var demo = new Option<bool>("--demo") { Description = "Serve the demo pages at / (front page, dashboard, chat), their /demo endpoints and the figures feed; turns presence on" };
         var ui = new Option<bool>("--ui") { Description = $"Serve the debug page at {DebugUi.Path}/ (it holds no secret: it does what a token pasted into it allows)" };
 
+        // Keys from files (kept off the command line, where ps shows them; reloaded when the file changes) and the startup token.
+        var jwtKeyFile = new Option<string>("--jwt-key-file") { Description = "File holding one key for both publishers and subscribers; reloaded when it changes", HelpName = "path" };
+        var publisherKeyFile = new Option<string>("--publisher-jwt-key-file") { Description = "File holding the publishers' key (as --publisher-jwt-key); reloaded when it changes", HelpName = "path" };
+        var subscriberKeyFile = new Option<string>("--subscriber-jwt-key-file") { Description = "File holding the subscribers' key (as --subscriber-jwt-key); reloaded when it changes", HelpName = "path" };
+        var printToken = new Option<bool>("--print-token") { Description = "On a generated key, also print the startup token (it is always written to a file readable by you only)" };
+
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
+            jwtKeyFile, publisherKeyFile, subscriberKeyFile, printToken,
         };
         command.Options.Add(ui);
 
@@ -142,7 +149,13 @@ internal static class ServeCommand
                 }
             }
 
-            return await RunAsync(settings, parse.GetValue(demo), cancellationToken).ConfigureAwait(false);
+            if (KeyFileSettings(parse, (jwtKey, jwtKeyFile), (publisherKey, publisherKeyFile), (subscriberKey, subscriberKeyFile), settings) is { } keyError)
+            {
+                await Console.Error.WriteLineAsync("herald: " + keyError).ConfigureAwait(false);
+                return 2;
+            }
+
+            return await RunAsync(settings, parse.GetValue(demo), parse.GetValue(printToken), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -168,7 +181,43 @@ internal static class ServeCommand
         return defaults;
     }
 
-    private static async Task<int> RunAsync(Dictionary<string, string?> settings, bool demo, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the key-file settings from the flags; a role's own flag (key or file) wins over the shared one, as
+    /// <c>--publisher-jwt-key</c> wins over <c>--jwt-key</c>. The one line to print when two flags give the same key.
+    /// </summary>
+    private static string? KeyFileSettings(
+        ParseResult parse,
+        (Option<string> Key, Option<string> File) shared,
+        (Option<string> Key, Option<string> File) publisher,
+        (Option<string> Key, Option<string> File) subscriber,
+        Dictionary<string, string?> settings)
+    {
+        foreach (var (key, file) in new[] { shared, publisher, subscriber })
+        {
+            if (parse.GetValue(key) is not null && parse.GetValue(file) is not null)
+            {
+                return $"{key.Name} and {file.Name} both give the key; pass one (the file keeps it off the command line)";
+            }
+        }
+
+        foreach (var (role, own) in new[] { ("Publisher", publisher), ("Subscriber", subscriber) })
+        {
+            if (parse.GetValue(own.File) is { } path)
+            {
+                // The shared --jwt-key set this role's key too; the role's own file replaces it.
+                settings.Remove($"Herald:{role}JwtKey");
+                settings[$"Herald:{role}JwtKeyFile"] = path;
+            }
+            else if (parse.GetValue(own.Key) is null && parse.GetValue(shared.File) is { } sharedPath)
+            {
+                settings[$"Herald:{role}JwtKeyFile"] = sharedPath;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<int> RunAsync(Dictionary<string, string?> settings, bool demo, bool printToken, CancellationToken cancellationToken)
     {
         WebApplication app;
         try
@@ -200,13 +249,31 @@ internal static class ServeCommand
         }
 
         Console.WriteLine("herald: history: " + DescribeHistory(app.Services.GetRequiredService<Herald.Mercure.MercureHub>().Store, options));
+        StartupTokenFile? tokenFile = null;
         if (HubServer.KeyOf(app).Generated && options.PublisherJwtKey is { } key && StartupToken(key, options, HubServer.Addresses(app)) is { } token)
         {
-            Console.WriteLine("herald: a token to publish and subscribe to any topic (valid 24 h):");
-            Console.WriteLine(token);
+            try
+            {
+                tokenFile = StartupTokenFile.Write(token, options.DataDir);
+                Console.WriteLine($"herald: a token to publish and subscribe to any topic (valid 24 h) is in {tokenFile.Path} (readable by you only"
+                    + (printToken ? "):" : "; --print-token prints it here)"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.WriteLine("herald: the startup token could not be written to a file (" + e.Message.Split('\n')[0] + "); --print-token prints it here");
+            }
+
+            if (printToken)
+            {
+                Console.WriteLine(token);
+            }
         }
 
-        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        using (tokenFile)
+        {
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return 0;
     }
 

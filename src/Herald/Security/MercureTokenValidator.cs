@@ -25,9 +25,10 @@ namespace Herald.Security;
 /// (<see cref="AccessTokenRules"/>), the signature and lifetime (<see cref="SignedTokenValidator"/>), and what the token
 /// grants (<see cref="MercureClaimReader"/>, <see cref="AuthorizationDetailsReader"/>). Configuration errors (an unknown
 /// algorithm, a PEM that does not parse, a relative JWKS URL, an issuer without keys) throw from the constructor, so a
-/// misconfigured hub fails at startup rather than answering 401 to everyone.
+/// misconfigured hub fails at startup rather than answering 401 to everyone. Keys from files are reloaded when the files
+/// change (<see cref="TokenKeyringSource"/>); each validation uses the keys and cache of one moment throughout.
 /// </remarks>
-internal sealed class MercureTokenValidator
+internal sealed class MercureTokenValidator : IDisposable
 {
     /// <summary>Name of the <see cref="IHttpClientFactory"/> client used to fetch JWKS documents.</summary>
     public const string JwksHttpClientName = "Herald.Jwks";
@@ -37,11 +38,8 @@ internal sealed class MercureTokenValidator
         new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
 
     private readonly HeraldOptions _options;
-    private readonly TokenKeys? _publisher;
-    private readonly TokenKeys? _subscriber;
-    private readonly TrustedIssuers _issuers;
+    private readonly TokenKeyringSource _keys;
     private readonly SignedTokenValidator _signed;
-    private readonly TokenCache _cache;
 
     /// <param name="options">The hub's settings: keys, issuers, JWKS URLs and the JWKS fetch timeout, protocol, cookie.</param>
     /// <param name="httpClientFactory">Makes the client that fetches JWKS documents; a shared one when absent.</param>
@@ -68,24 +66,29 @@ internal sealed class MercureTokenValidator
     {
         ArgumentNullException.ThrowIfNull(options);
         _signed = new SignedTokenValidator(time);
-        _cache = new TokenCache(time);
         var o = _options = options.Value;
         Func<HttpClient> httpClient = httpClientFactory is null
             ? static () => FallbackHttpClient.Value
             : () => httpClientFactory.CreateClient(JwksHttpClientName);
         var log = logger ?? NullLogger.Instance;
 
-        // stem: the settings' names up to "JwtKey", "JwtAlgorithm" and "JwksUrl", so errors name the setting to fix.
-        TokenKeys? Keys(string stem, string? key, string? algorithm, string? jwksUrl) => TokenKeys.Create(
-            stem + "JwtKey", key, stem + "JwtAlgorithm", algorithm, stem + "JwksUrl", jwksUrl, httpClient, time, o.JwksFetchTimeout, log);
-
-        _publisher = Keys("Publisher", o.PublisherJwtKey, o.PublisherJwtAlgorithm, o.PublisherJwksUrl);
-        _subscriber = Keys("Subscriber", o.SubscriberJwtKey, o.SubscriberJwtAlgorithm, o.SubscriberJwksUrl);
-        _issuers = new TrustedIssuers(o, (_publisher, _subscriber), Keys, log);
+        _keys = new TokenKeyringSource(
+            o,
+            (keySetting, key, algorithmSetting, algorithm, jwksSetting, jwksUrl) => TokenKeys.Create(
+                keySetting, key, algorithmSetting, algorithm, jwksSetting, jwksUrl, httpClient, time, o.JwksFetchTimeout, log),
+            time,
+            log);
     }
 
     /// <summary>Whether a key or a JWKS URL is set for <paramref name="audience"/>, hub-wide or for some issuer.</summary>
-    public bool IsConfigured(TokenAudience audience) => KeysFor(audience) is not null || _issuers.HasKeysFor(audience);
+    public bool IsConfigured(TokenAudience audience)
+    {
+        var keys = _keys.Current;
+        return keys.For(audience) is not null || keys.Issuers.HasKeysFor(audience);
+    }
+
+    /// <summary>Stops watching key files.</summary>
+    public void Dispose() => _keys.Dispose();
 
     /// <summary>
     /// Finds the request's token (<see cref="TokenLocator"/>) and validates it for <paramref name="audience"/> at the hub
@@ -132,26 +135,28 @@ internal sealed class MercureTokenValidator
     /// </remarks>
     public ValueTask<TokenResult> ValidateAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
-        if (token is not null && _cache.TryGet(token, audience, hubUrl, out var claims))
+        // One keyring for the whole validation: a key file swapped meanwhile cannot mix old keys with the new cache.
+        var keys = _keys.Current;
+        if (token is not null && keys.Cache.TryGet(token, audience, hubUrl, out var claims))
         {
             return ValueTask.FromResult(TokenResult.Valid(claims));
         }
 
-        return ValidateAndCacheAsync(token!, audience, hubUrl, cancellationToken);
+        return ValidateAndCacheAsync(keys, token!, audience, hubUrl, cancellationToken);
     }
 
-    private async ValueTask<TokenResult> ValidateAndCacheAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+    private async ValueTask<TokenResult> ValidateAndCacheAsync(TokenKeyring keys, string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
-        var result = await ValidateUncachedAsync(token, audience, hubUrl, cancellationToken).ConfigureAwait(false);
+        var result = await ValidateUncachedAsync(keys, token, audience, hubUrl, cancellationToken).ConfigureAwait(false);
         if (result.Claims is { } claims)
         {
-            _cache.Add(token, audience, hubUrl, claims);
+            keys.Cache.Add(token, audience, hubUrl, claims);
         }
 
         return result;
     }
 
-    private async ValueTask<TokenResult> ValidateUncachedAsync(string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+    private async ValueTask<TokenResult> ValidateUncachedAsync(TokenKeyring keys, string token, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
         if (!SignedTokenValidator.TryRead(token, out var jwt))
         {
@@ -166,13 +171,13 @@ internal sealed class MercureTokenValidator
 
         var root = payload.RootElement;
         return _options.Protocol == MercureProtocol.V1 || root.TryGetProperty("authorization_details", out _)
-            ? await ValidateAccessTokenAsync(jwt, root, audience, hubUrl, cancellationToken).ConfigureAwait(false)
-            : await ValidateLegacyTokenAsync(jwt, root, audience, cancellationToken).ConfigureAwait(false);
+            ? await ValidateAccessTokenAsync(keys.Issuers, jwt, root, audience, hubUrl, cancellationToken).ConfigureAwait(false)
+            : await ValidateLegacyTokenAsync(keys.For(audience), jwt, root, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Mercure 1.0, "Token Validation": everything the token says about itself first, then the signature.</summary>
     private async ValueTask<TokenResult> ValidateAccessTokenAsync(
-        JsonWebToken jwt, JsonElement root, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
+        TrustedIssuers issuers, JsonWebToken jwt, JsonElement root, TokenAudience audience, string hubUrl, CancellationToken cancellationToken)
     {
         if (!AccessTokenRules.HasAccessTokenType(jwt))
         {
@@ -185,7 +190,7 @@ internal sealed class MercureTokenValidator
         }
 
         // The issuer's own keys and only those: a key of another trusted issuer never verifies this token.
-        if (!_issuers.TryGetKeys(issuer, audience, out var keys))
+        if (!issuers.TryGetKeys(issuer, audience, out var keys))
         {
             return TokenResult.Invalid("token iss is not a trusted issuer");
         }
@@ -212,9 +217,8 @@ internal sealed class MercureTokenValidator
     }
 
     /// <summary>Mercure 0.x: the hub-wide key of the audience, <c>exp</c> when present, the <c>mercure</c> claim.</summary>
-    private async ValueTask<TokenResult> ValidateLegacyTokenAsync(JsonWebToken jwt, JsonElement root, TokenAudience audience, CancellationToken cancellationToken)
+    private async ValueTask<TokenResult> ValidateLegacyTokenAsync(TokenKeys? keys, JsonWebToken jwt, JsonElement root, CancellationToken cancellationToken)
     {
-        var keys = KeysFor(audience);
         if (keys is null)
         {
             return TokenResult.Invalid("no key configured");
@@ -223,11 +227,4 @@ internal sealed class MercureTokenValidator
         var error = await _signed.ValidateAsync(jwt, keys, requireExpiration: false, cancellationToken).ConfigureAwait(false);
         return error is not null ? TokenResult.Invalid(error) : MercureClaimReader.Read(root, TokenClaimsReader.Expires(root));
     }
-
-    private TokenKeys? KeysFor(TokenAudience audience) => audience switch
-    {
-        TokenAudience.Publisher => _publisher,
-        TokenAudience.Subscriber => _subscriber,
-        _ => throw new ArgumentOutOfRangeException(nameof(audience)),
-    };
 }

@@ -35,4 +35,16 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 506, Level = LogLevel.Warning,
         Message = "Herald:Protocol is V1 and the hub-wide keys (Herald:PublisherJwtKey, SubscriberJwtKey, JWKS URLs) belong to no issuer, so they verify no token. Set Herald:Issuer (herald serve --issuer ID) to the issuer they belong to.")]
     public static partial void HubWideKeysUnused(ILogger logger);
+
+    [LoggerMessage(EventId = 507, Level = LogLevel.Warning,
+        Message = "The directory {Directory} of a key file cannot be watched ({Reason}); a change of the key is noticed within {Interval} instead of at once.")]
+    public static partial void KeyDirectoryNotWatched(ILogger logger, string directory, TimeSpan interval, string reason);
+
+    [LoggerMessage(EventId = 508, Level = LogLevel.Information,
+        Message = "The key in {Path} ({Setting}) changed and is in use: tokens signed with the previous key are refused from now on; streams already open stay open.")]
+    public static partial void KeyFileReloaded(ILogger logger, string path, string setting);
+
+    [LoggerMessage(EventId = 509, Level = LogLevel.Warning,
+        Message = "The key file {Path} ({Setting}) was not loaded: {Reason}. Tokens keep being verified with the key loaded before. Replace the file whole (write another file, then rename it over this one).")]
+    public static partial void KeyFileRejected(ILogger logger, string path, string setting, string reason);
 }

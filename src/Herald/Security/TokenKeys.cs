@@ -123,20 +123,7 @@ internal sealed class TokenKeys
         string? staticAlgorithm = null;
         if (hasKey)
         {
-            staticAlgorithm = (algorithm ?? SecurityAlgorithms.HmacSha256).Trim().ToUpperInvariant() switch
-            {
-                SecurityAlgorithms.HmacSha256 => SecurityAlgorithms.HmacSha256,
-                SecurityAlgorithms.RsaSha256 => SecurityAlgorithms.RsaSha256,
-                SecurityAlgorithms.EcdsaSha256 => SecurityAlgorithms.EcdsaSha256,
-                _ => throw new InvalidOperationException(
-                    $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256, RS256 or ES256, not '{algorithm}'."),
-            };
-            staticKey = staticAlgorithm switch
-            {
-                SecurityAlgorithms.HmacSha256 => HmacKey(key!),
-                SecurityAlgorithms.RsaSha256 => RsaKey(key!, keySetting),
-                _ => EcKey(key!, keySetting),
-            };
+            (staticKey, staticAlgorithm) = StaticKeyOf(keySetting, key!, algorithmSetting, algorithm);
         }
 
         JwksKeyCache? jwks = null;
@@ -155,6 +142,35 @@ internal sealed class TokenKeys
         }
 
         return new TokenKeys(staticKey, staticAlgorithm, jwks);
+    }
+
+    /// <summary>
+    /// These keys with <paramref name="key"/> as the static key (a key file changed), the JWKS kept as it is: its fetched
+    /// keys and refresh timing have nothing to do with the file. Throws as <see cref="Create"/> does when the key does not parse.
+    /// </summary>
+    public TokenKeys WithStaticKey(string keySetting, string key, string algorithmSetting, string? algorithm)
+    {
+        var (staticKey, staticAlgorithm) = StaticKeyOf(keySetting, key, algorithmSetting, algorithm);
+        return new TokenKeys(staticKey, staticAlgorithm, Jwks);
+    }
+
+    private static (SecurityKey Key, string Algorithm) StaticKeyOf(string keySetting, string key, string algorithmSetting, string? algorithm)
+    {
+        var staticAlgorithm = (algorithm ?? SecurityAlgorithms.HmacSha256).Trim().ToUpperInvariant() switch
+        {
+            SecurityAlgorithms.HmacSha256 => SecurityAlgorithms.HmacSha256,
+            SecurityAlgorithms.RsaSha256 => SecurityAlgorithms.RsaSha256,
+            SecurityAlgorithms.EcdsaSha256 => SecurityAlgorithms.EcdsaSha256,
+            _ => throw new InvalidOperationException(
+                $"{HeraldOptions.SectionName}:{algorithmSetting} must be HS256, RS256 or ES256, not '{algorithm}'."),
+        };
+        SecurityKey staticKey = staticAlgorithm switch
+        {
+            SecurityAlgorithms.HmacSha256 => HmacKey(key),
+            SecurityAlgorithms.RsaSha256 => RsaKey(key, keySetting),
+            _ => EcKey(key, keySetting),
+        };
+        return (staticKey, staticAlgorithm);
     }
 
     /// <summary>
@@ -208,8 +224,9 @@ internal sealed class TokenKeys
             // backslash, so turning them back into line breaks cannot change a real PEM.
             key.ImportFromPem(pem.Replace("\\n", "\n", StringComparison.Ordinal));
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
+            // ArgumentException: no PEM in the text; CryptographicException: a PEM whose content is not a key (cut short).
             key.Dispose();
             throw new InvalidOperationException($"{HeraldOptions.SectionName}:{keySetting} must be {expected}: {ex.Message}", ex);
         }

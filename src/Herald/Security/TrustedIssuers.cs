@@ -19,13 +19,14 @@ internal sealed class TrustedIssuers
     /// <param name="hubWide">The hub-wide publisher and subscriber keys, already built (they also verify 0.x tokens).</param>
     /// <param name="createKeys">
     /// Builds one role's keys from the stem of the settings' names (<c>Issuers:0:Publisher:</c>, completed with
-    /// <c>JwtKey</c>, <c>JwtAlgorithm</c>, <c>JwksUrl</c>) and their values.
+    /// <c>JwtKey</c>, <c>JwtKeyFile</c>, <c>JwtAlgorithm</c>, <c>JwksUrl</c>) and their values. After a key file changed,
+    /// it returns the keys already built for that stem, with the new key.
     /// </param>
     /// <param name="logger">Where startup advice goes when no 1.0 token can be accepted.</param>
     public TrustedIssuers(
         HeraldOptions options,
         (TokenKeys? Publisher, TokenKeys? Subscriber) hubWide,
-        Func<string, string?, string?, string?, TokenKeys?> createKeys,
+        Func<string, TrustedIssuerKeys, TokenKeys?> createKeys,
         ILogger logger)
     {
         var hasHubWideKeys = hubWide.Publisher is not null || hubWide.Subscriber is not null;
@@ -49,12 +50,12 @@ internal sealed class TrustedIssuers
                 throw new InvalidOperationException($"{HeraldOptions.SectionName}:{prefix}{nameof(TrustedIssuer.Id)} must name the issuer (the iss its tokens carry).");
             }
 
-            var publisher = createKeys(prefix + "Publisher:", issuer.Publisher.JwtKey, issuer.Publisher.JwtAlgorithm, issuer.Publisher.JwksUrl);
-            var subscriber = createKeys(prefix + "Subscriber:", issuer.Subscriber.JwtKey, issuer.Subscriber.JwtAlgorithm, issuer.Subscriber.JwksUrl);
+            var publisher = createKeys(prefix + "Publisher:", issuer.Publisher);
+            var subscriber = createKeys(prefix + "Subscriber:", issuer.Subscriber);
             if (publisher is null && subscriber is null)
             {
                 throw new InvalidOperationException(
-                    $"{HeraldOptions.SectionName}:{prefix[..^1]}: issuer '{issuer.Id}' has no key: set its Publisher:JwtKey/Subscriber:JwtKey or a JwksUrl.");
+                    $"{HeraldOptions.SectionName}:{prefix[..^1]}: issuer '{issuer.Id}' has no key: set its Publisher:JwtKey/Subscriber:JwtKey (or JwtKeyFile) or a JwksUrl.");
             }
 
             if (!_issuers.TryAdd(issuer.Id, (publisher, subscriber)))

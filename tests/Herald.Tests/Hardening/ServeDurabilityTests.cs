@@ -19,7 +19,7 @@ public sealed class ServeDurabilityTests
         IReadOnlyList<string> startup;
         await using (var hub = await HubProcess.StartWithDefaultsAsync(workingDirectory))
         {
-            token = await PrintedTokenAsync(hub);
+            token = await StartupTokenAsync(hub);
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             first = await PublishAsync(client, hub, token, "one");
             second = await PublishAsync(client, hub, token, "two");
@@ -59,7 +59,7 @@ public sealed class ServeDurabilityTests
         string token;
         await using (var hub = await HubProcess.StartWithDefaultsAsync(workingDirectory))
         {
-            token = await PrintedTokenAsync(hub);
+            token = await StartupTokenAsync(hub);
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 
             // Each loop publishes until the hub stops answering: they are all mid-flight when the signal goes.
@@ -135,12 +135,8 @@ public sealed class ServeDurabilityTests
         return directory;
     }
 
-    /// <summary>The publish-and-subscribe token <c>herald serve</c> prints when it runs on its generated key.</summary>
-    private static async Task<string> PrintedTokenAsync(HubProcess hub)
-    {
-        await TestHub.Eventually(() => hub.Output.Any(line => line.StartsWith("eyJ", StringComparison.Ordinal)), "the printed token", 30_000);
-        return hub.Output.First(line => line.StartsWith("eyJ", StringComparison.Ordinal));
-    }
+    /// <summary>The publish-and-subscribe token <c>herald serve</c> writes to a file when it runs on its generated key.</summary>
+    private static async Task<string> StartupTokenAsync(HubProcess hub) => (await hub.StartupTokenAsync()).Token;
 
     private static HttpRequestMessage PublishRequest(HubProcess hub, string token, string data)
     {

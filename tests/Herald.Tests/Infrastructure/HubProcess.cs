@@ -145,6 +145,26 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Where the hub wrote the startup token it mints on a generated key (the path it prints) and the token in it. Waits
+    /// for the line: it comes after the URL.
+    /// </summary>
+    public async Task<(string Path, string Token)> StartupTokenAsync()
+    {
+        string? path = null;
+        await TestHub.Eventually(
+            () => (path = Output.Select(line => StartupTokenPattern().Match(line)).FirstOrDefault(m => m.Success)?.Groups[1].Value) is not null,
+            "the line saying where the startup token is");
+        return (path!, (await File.ReadAllTextAsync(path!)).Trim());
+    }
+
+    /// <summary>What it printed to stderr, once it has exited.</summary>
+    public Task<string> StandardErrorAsync()
+    {
+        Assert.True(_process.HasExited, "stderr is read whole once the hub has exited");
+        return _process.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public async Task KillAsync()
     {
@@ -184,4 +204,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
     [GeneratedRegex(@"hub at (http://[^/\s]+)/\.well-known/mercure")]
     private static partial Regex HubUrlPattern();
+
+    [GeneratedRegex(@"^herald: a token to publish and subscribe to any topic \(valid 24 h\) is in (.+) \(readable by you only")]
+    private static partial Regex StartupTokenPattern();
 }

@@ -11,7 +11,7 @@ namespace Herald.Tests.Mercure;
 public sealed class ServeTests
 {
     [Fact]
-    public async Task Without_a_key_serve_generates_one_readable_by_its_owner_only_and_prints_a_working_token()
+    public async Task Without_a_key_serve_generates_one_readable_by_its_owner_only_and_writes_a_working_token_to_a_file_only_its_owner_reads()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N"));
         string token;
@@ -19,12 +19,17 @@ public sealed class ServeTests
         {
             var keyFile = Path.Combine(dataDir, "jwt.key");
             Assert.True(File.Exists(keyFile));
+            var (tokenFile, fromFile) = await hub.StartupTokenAsync();
+            token = fromFile;
+            Assert.Equal(Path.Combine(dataDir, "token"), tokenFile);
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
             }
-            await TestHub.Eventually(() => hub.Output.Any(l => l.StartsWith("eyJ", StringComparison.Ordinal)), "the printed token");
-            token = hub.Output.First(l => l.StartsWith("eyJ", StringComparison.Ordinal));
+
+            // Only where it is goes to the log: not the token, nor the key.
+            Assert.DoesNotContain(hub.Output, line => line.Contains(token, StringComparison.Ordinal) || line.Contains(File.ReadAllText(keyFile), StringComparison.Ordinal));
 
             using var client = new HttpClient();
             using var request = new HttpRequestMessage(HttpMethod.Post, hub.HubUrl) { Content = new FormUrlEncodedContent([new("topic", "https://example.com/hello"), new("data", "hi")]) };
@@ -35,6 +40,9 @@ public sealed class ServeTests
             using var page = await client.GetAsync(hub.BaseUrl + "/").WaitAsync(TimeSpan.FromSeconds(10));
             Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
             Assert.Contains("Herald", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            await hub.KillAsync();
+            var stderr = await hub.StandardErrorAsync();
+            Assert.DoesNotContain(token, stderr, StringComparison.Ordinal);
         }
 
         // The key is generated once: a restart on the same data directory accepts the same token.
