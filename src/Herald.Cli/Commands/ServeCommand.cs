@@ -56,6 +56,13 @@ internal static class ServeCommand
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
         };
 
+        // HTTPS: --cert-file, --cert-key-file, --cert-password-file (Tls.cs).
+        var tls = Tls.CreateOptions();
+        foreach (var option in tls.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -135,6 +142,12 @@ internal static class ServeCommand
                 }
             }
 
+            if (Tls.Apply(parse, tls, parse.GetValue(urls), settings) is { } tlsProblem)
+            {
+                await Console.Error.WriteLineAsync("herald: " + tlsProblem).ConfigureAwait(false);
+                return 2;
+            }
+
             return await RunAsync(settings, parse.GetValue(demo), cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -170,7 +183,8 @@ internal static class ServeCommand
             _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HistoryStoreException or IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
+        catch (Exception e) when (e is HistoryStoreException or IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException
+            or System.Security.Cryptography.CryptographicException)
         {
             await Console.Error.WriteLineAsync("herald: cannot start the hub: " + e.Message.Split('\n')[0]).ConfigureAwait(false);
             return 1;
