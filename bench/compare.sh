@@ -202,17 +202,17 @@ run_tls() { # server
     bench "$s" g-warmup -n 100 -m "$WARMUP_UPDATES" -r 0 --publishers 4 > /dev/null
     j=$(bench "$s" g-d -n "$D_SUBS" -m 0 --hold-seconds 2)
     clear=$(field "$(cat "$logs/$s-d.json")" serverBytesPerSubscriber)
-    set_value "$s" g_d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" -v c="$clear" 'BEGIN { printf "%.2f KB (%.1f x)", b / 1024, c > 0 ? b / c : 0 }')"
+    set_value "$s" g_d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" -v c="$clear" 'BEGIN { printf "%.2f KB (%.1f x)", b / 1024, (c > 0 ? b / c : 0) }')"
 
     j=$(bench "$s" g-a -n "$A_SUBS" -m $((A_RATE * A_SECONDS)) -r "$A_RATE")
     clear=$(field "$(cat "$logs/$s-a.json")" latencyP99Ms)
     set_value "$s" g_a_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
-    set_value "$s" g_a_p99 "$(awk -v p="$(field "$j" latencyP99Ms)" -v c="$clear" 'BEGIN { printf "%.1f ms (%.1f x)", p, c > 0 ? p / c : 0 }')"
+    set_value "$s" g_a_p99 "$(awk -v p="$(field "$j" latencyP99Ms)" -v c="$clear" 'BEGIN { printf "%.1f ms (%.1f x)", p, (c > 0 ? p / c : 0) }')"
 
     j=$(bench "$s" g-b -n "$B_SUBS" -m $((B_RATE * B_SECONDS)) -r "$B_RATE")
     clear=$(field "$(cat "$logs/$s-b.json")" serverCpuMicrosPerDelivery)
     set_value "$s" g_b_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
-    set_value "$s" g_b_cpu "$(awk -v u="$(field "$j" serverCpuMicrosPerDelivery)" -v c="$clear" 'BEGIN { printf "%.2f us (%.1f x)", u, c > 0 ? u / c : 0 }')"
+    set_value "$s" g_b_cpu "$(awk -v u="$(field "$j" serverCpuMicrosPerDelivery)" -v c="$clear" 'BEGIN { printf "%.2f us (%.1f x)", u, (c > 0 ? u / c : 0) }')"
 
     kill "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
