@@ -46,6 +46,15 @@ public sealed partial class HttpsServeTests
             Assert.Equal((second, "in cleartext"), (two?.EventId, two?.Data));
         }
 
+        // Over HTTP/2 the URL is one header field: a subscription naming many topics (here past HTTP/2's usual 16 KiB
+        // field limit) is accepted as over HTTP/1.1.
+        var many = string.Join('&', Enumerable.Range(0, 400).Select(i => "topic=" + Uri.EscapeDataString($"https://example.com/books/{i:D5}/chapters")));
+        Assert.True(many.Length > 16 * 1024);
+        using (var large = await h2.GetAsync(https + "?" + many, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30)))
+        {
+            Assert.Equal((HttpStatusCode.OK, HttpVersion.Version20), (large.StatusCode, large.Version));
+        }
+
         // Cleartext stays HTTP/1.1: no HTTP/2 with prior knowledge (h2c).
         await Assert.ThrowsAsync<HttpRequestException>(() => h2.GetAsync(http + "/.well-known/mercure?topic=x", HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30)));
     }
