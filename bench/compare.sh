@@ -2,16 +2,20 @@
 # Side-by-side fan-out benchmark on loopback: Herald, the hand-written ASP.NET Core broadcaster
 # (bench/AspNetBroadcaster) and Nchan (bench/nchan), each driven by `herald bench` through the same workloads
 # (a)-(e) of the speed issue, and for Herald (f), the fan-out of (a) through URL Pattern matchers, next to the
-# kernel's floor (bench/floor). Prints one table.
+# kernel's floor (bench/floor); then (g): (d), (a) and (b) again with the subscribers over TLS, for Herald and the
+# broadcaster (Nchan's config here has no TLS listener). Prints one table.
 #
 #   bench/compare.sh                 full sizes (several minutes; run it on a quiet machine)
 #   QUICK=1 bench/compare.sh         small sizes, about a minute
 #   SERVERS="aspnet nchan" bench/compare.sh
 #   SKIP_BUILD=1 ...                 use the Release builds already there
+#   G=0 bench/compare.sh             leave out (g), (a), (b) and (d) over TLS (on by default; about 2 minutes
+#                                    per server at full sizes)
 #
 # Sizes (env): A_SUBS A_RATE A_SECONDS | B_SUBS B_RATE B_SECONDS | C_SUBS C_RATES C_SECONDS (rates tried in
 # order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES | F_SUBS F_RATE F_SECONDS |
-# FLOOR_CONNECTIONS FLOOR_WRITES. Ports: HERALD_PORT ASPNET_PORT NCHAN_PORT. Every run's output is kept in
+# FLOOR_CONNECTIONS FLOOR_WRITES. (g) uses the sizes of (a), (b) and (d). Ports: HERALD_PORT ASPNET_PORT NCHAN_PORT
+# HERALD_TLS_PORT ASPNET_TLS_PORT. Every run's output is kept in
 # the log directory printed at the end.
 set -uo pipefail
 export LC_ALL=C
@@ -38,6 +42,7 @@ fi
 : "${WARMUP_UPDATES:=1000}"
 : "${SERVERS:=herald aspnet nchan}"
 : "${HERALD_PORT:=5180}" "${ASPNET_PORT:=5181}" "${NCHAN_PORT:=5182}"
+: "${HERALD_TLS_PORT:=5183}" "${ASPNET_TLS_PORT:=5184}" "${G:=1}"
 : "${JWT_KEY:=herald-bench-key-0123456789abcdef0123456789abcdef}"
 
 logs=$(mktemp -d /tmp/herald-compare.XXXXXX)
@@ -155,6 +160,75 @@ run_workloads() { # server
     set_value "$s" e_rate "$(printf '%.0f/s' "$(field "$j" publishRate)")$( [ "$(field "$j" publishFailed)" = 0 ] || echo ' FAIL')"
 }
 
+# (g) TLS: SERVER's fresh process serving HTTPS (HTTP/1.1 negotiated by the bench) beside its cleartext port;
+# subscribers over TLS, publishers in cleartext, so the figures are what TLS costs the streams. (d) first, as in
+# run_workloads, then (a) and (b); each shown with its ratio to the same workload in cleartext earlier in this run.
+tls_cert=""
+run_tls() { # server
+    local s=$1 j clear
+    if [ "$G" != 1 ]; then return; fi
+    case $s in
+        herald)
+            $herald serve --urls "http://127.0.0.1:$HERALD_PORT;https://127.0.0.1:$HERALD_TLS_PORT" \
+                --cert-file "$tls_cert" --cert-key-file "$tls_key" --publisher-jwt-key "$JWT_KEY" \
+                --subscriber-jwt-key "$JWT_KEY" --anonymous --data-dir "" > "$logs/herald-tls-server.log" 2>&1 &
+            server_pid=$!
+            target_args=(--url "https://127.0.0.1:$HERALD_TLS_PORT/.well-known/mercure?topic=bench"
+                --publish-url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure" --dialect mercure --jwt-key "$JWT_KEY")
+            port=$HERALD_PORT
+            ;;
+        aspnet)
+            # Kestrel's own configuration: its default certificate for the https:// address.
+            Kestrel__Certificates__Default__Path="$tls_cert" Kestrel__Certificates__Default__KeyPath="$tls_key" \
+                dotnet bench/AspNetBroadcaster/bin/Release/net10.0/AspNetBroadcaster.dll \
+                --urls "http://127.0.0.1:$ASPNET_PORT;https://127.0.0.1:$ASPNET_TLS_PORT" > "$logs/aspnet-tls-server.log" 2>&1 &
+            server_pid=$!
+            target_args=(--url "https://127.0.0.1:$ASPNET_TLS_PORT/events" --publish-url "http://127.0.0.1:$ASPNET_PORT/publish" --dialect plain)
+            port=$ASPNET_PORT
+            ;;
+        *)
+            say "$s: (g) skipped: bench/nchan/nginx.conf has no TLS listener"
+            set_value "$s" g_skipped "no TLS listener"
+            return
+            ;;
+    esac
+    started_pids+=("$server_pid")
+    if ! wait_for_port "$port" "$server_pid"; then
+        say "$s: (g) did not start listening; see $logs"
+        set_value "$s" g_skipped "TLS server did not start"
+        return
+    fi
+
+    bench "$s" g-warmup -n 100 -m "$WARMUP_UPDATES" -r 0 --publishers 4 > /dev/null
+    j=$(bench "$s" g-d -n "$D_SUBS" -m 0 --hold-seconds 2)
+    clear=$(field "$(cat "$logs/$s-d.json")" serverBytesPerSubscriber)
+    set_value "$s" g_d_mem "$(awk -v b="$(field "$j" serverBytesPerSubscriber)" -v c="$clear" 'BEGIN { printf "%.2f KB (%.1f x)", b / 1024, (c > 0 ? b / c : 0) }')"
+
+    j=$(bench "$s" g-a -n "$A_SUBS" -m $((A_RATE * A_SECONDS)) -r "$A_RATE")
+    clear=$(field "$(cat "$logs/$s-a.json")" latencyP99Ms)
+    set_value "$s" g_a_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+    set_value "$s" g_a_p99 "$(awk -v p="$(field "$j" latencyP99Ms)" -v c="$clear" 'BEGIN { printf "%.1f ms (%.1f x)", p, (c > 0 ? p / c : 0) }')"
+
+    j=$(bench "$s" g-b -n "$B_SUBS" -m $((B_RATE * B_SECONDS)) -r "$B_RATE")
+    clear=$(field "$(cat "$logs/$s-b.json")" serverCpuMicrosPerDelivery)
+    set_value "$s" g_b_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+    set_value "$s" g_b_cpu "$(awk -v u="$(field "$j" serverCpuMicrosPerDelivery)" -v c="$clear" 'BEGIN { printf "%.2f us (%.1f x)", u, (c > 0 ? u / c : 0) }')"
+
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+}
+
+if [ "$G" = 1 ]; then
+    # A self-signed certificate for 127.0.0.1, for this run only (the bench accepts any certificate on loopback).
+    tls_cert=$logs/tls-cert.pem
+    tls_key=$logs/tls-key.pem
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$tls_key" -out "$tls_cert" > "$logs/openssl.log" 2>&1; then
+        say "(g) skipped: openssl could not make a certificate; see $logs/openssl.log"
+        G=0
+    fi
+fi
+
 # --- the kernel floor -------------------------------------------------------------------------------------
 say "floor: $FLOOR_WRITES writes over $FLOOR_CONNECTIONS connections"
 floor=$(dotnet bench/floor/bin/Release/net10.0/floor.dll "$FLOOR_CONNECTIONS" "$FLOOR_WRITES" 2> "$logs/floor.log")
@@ -223,6 +297,8 @@ for server in $SERVERS; do
         kill "$server_pid" 2>/dev/null
         wait "$server_pid" 2>/dev/null
     fi
+
+    run_tls "$server"
 done
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -242,6 +318,11 @@ rows=(
     "f_delivery|(f) ${F_SUBS} x ${F_RATE}/s|delivery"
     "f_p99|    match_urlpattern|p99 latency"
     "f_cpu||server CPU/delivery"
+    "g_d_mem|(g) TLS: ${D_SUBS} idle|memory/sub (x clear)"
+    "g_a_delivery|    ${A_SUBS} x ${A_RATE}/s|delivery"
+    "g_a_p99||p99 (x clear)"
+    "g_b_delivery|    ${B_SUBS} x ${B_RATE}/s|delivery"
+    "g_b_cpu||CPU/deliv. (x clear)"
 )
 echo
 echo "Fan-out on loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)$( [ "${QUICK:-0}" = 1 ] && echo ', QUICK sizes')"
@@ -255,11 +336,13 @@ for row in "${rows[@]}"; do
     for s in "${ran[@]}"; do
         v=${value["$s:$key"]:-}
         [ -n "${value["$s:skipped"]:-}" ] && v="skipped"
+        [ "${key#g_}" != "$key" ] && [ -n "${value["$s:g_skipped"]:-}" ] && v="skipped"
         printf '%-26s' "${v:--}"
     done
     echo
 done
 for s in "${ran[@]}"; do
     [ -n "${value["$s:skipped"]:-}" ] && echo "$s skipped: ${value["$s:skipped"]}"
+    [ -n "${value["$s:g_skipped"]:-}" ] && echo "$s (g) skipped: ${value["$s:g_skipped"]}"
 done
 echo "logs: $logs"

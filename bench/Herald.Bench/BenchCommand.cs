@@ -16,7 +16,7 @@ internal static class BenchCommand
     {
         var url = new Option<string>("--url")
         {
-            Description = "Subscribe URL, e.g. http://127.0.0.1:5080/.well-known/mercure?topic=bench (loopback only).",
+            Description = "Subscribe URL, e.g. http://127.0.0.1:5080/.well-known/mercure?topic=bench (loopback only; https:// subscribes over TLS, any certificate accepted, with --publish-url).",
             Required = true,
         };
         var publishUrl = new Option<string?>("--publish-url") { Description = "Publish URL (default: the subscribe URL without its query)." };
@@ -77,7 +77,13 @@ internal static class BenchCommand
             try
             {
                 var subscribeUrl = result.GetValue(url)!;
-                var subscribe = HttpTarget.Parse(subscribeUrl, "--url");
+                var subscribe = HttpTarget.Parse(subscribeUrl, "--url", allowTls: true);
+                if (subscribe.Tls && result.GetValue(publishUrl) is null && !result.GetValue(worker))
+                {
+                    // Publishers speak cleartext HTTP/1.1 on raw sockets: (g) measures what TLS costs the subscribers.
+                    throw new BenchException("--url https://… needs --publish-url http://… (publishers do not speak TLS).");
+                }
+
                 var publishTarget = result.GetValue(publishUrl) is { } p
                     ? HttpTarget.Parse(p, "--publish-url")
                     : subscribe with { PathAndQuery = subscribe.PathAndQuery.Split('?')[0] };
@@ -150,7 +156,7 @@ internal static class BenchCommand
             {
                 return 130;
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.ComponentModel.Win32Exception)
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.ComponentModel.Win32Exception or System.Security.Authentication.AuthenticationException)
             {
                 await Console.Error.WriteLineAsync($"herald bench: {e.Message}");
                 return 1;

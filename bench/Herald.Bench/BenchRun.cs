@@ -179,7 +179,8 @@ internal sealed class BenchRun
         {
             Url = s.SubscribeUrl,
             Dialect = s.Dialect.ToString().ToLowerInvariant(),
-            Sockets = s.Sockets.ToString().ToLowerInvariant(),
+            // Subscribers over TLS read through SslStream on the runtime's sockets whatever --sockets says.
+            Sockets = s.Subscribe.Tls ? "tls over runtime" : s.Sockets.ToString().ToLowerInvariant(),
             Subscribers = s.Subscribers,
             Processes = Math.Max(1, reports.Length),
             SourceAddresses = s.SourceAddresses,

@@ -3,14 +3,18 @@ using System.Text;
 
 namespace Herald.Bench;
 
-/// <summary>A loopback HTTP URL, resolved once: where to connect and what to put in the request line.</summary>
-internal sealed record HttpTarget(IPEndPoint EndPoint, string PathAndQuery, string HostHeader)
+/// <summary>
+/// A loopback HTTP URL, resolved once: where to connect and what to put in the request line; <see cref="Tls"/> for an
+/// https:// URL (subscribers only: HTTP/1.1 over TLS, workload (g)).
+/// </summary>
+internal sealed record HttpTarget(IPEndPoint EndPoint, string PathAndQuery, string HostHeader, bool Tls = false)
 {
-    public static HttpTarget Parse(string url, string option)
+    public static HttpTarget Parse(string url, string option, bool allowTls = false)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        var tls = allowTls && url.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != (tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp))
         {
-            throw new BenchException($"{option} must be an absolute http:// URL, got '{url}'.");
+            throw new BenchException($"{option} must be an absolute http://{(allowTls ? " or https://" : string.Empty)} URL, got '{url}'.");
         }
 
         IPAddress? address;
@@ -24,7 +28,7 @@ internal sealed record HttpTarget(IPEndPoint EndPoint, string PathAndQuery, stri
             throw new BenchException($"{option} must point at an IPv4 loopback address (127.x.x.x): the load would otherwise leave this machine.");
         }
 
-        return new HttpTarget(new IPEndPoint(address, uri.Port), uri.PathAndQuery, uri.Authority);
+        return new HttpTarget(new IPEndPoint(address, uri.Port), uri.PathAndQuery, uri.Authority, tls);
     }
 
     /// <summary>The topic named by the URL's first <c>topic</c> query parameter, if any.</summary>

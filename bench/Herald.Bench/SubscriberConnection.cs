@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -22,6 +23,7 @@ internal sealed class SubscriberConnection
     private readonly int _offset;
     private readonly int _length;
     private SocketAsyncEventArgs? _receive;
+    private SslStream? _tls;
 
     private ChunkedDecoder _decoder;
     private int _pending;
@@ -57,11 +59,20 @@ internal sealed class SubscriberConnection
         _socket.Blocking = false;
     }
 
-    /// <summary>Connects asynchronously and receives through a reused <see cref="SocketAsyncEventArgs"/>.</summary>
-    public async Task ConnectAsync(IPAddress source, IPEndPoint target, byte[] request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects asynchronously and receives through a reused <see cref="SocketAsyncEventArgs"/>; with
+    /// <paramref name="tlsHost"/>, over TLS (HTTP/1.1 by ALPN) through an <see cref="SslStream"/> instead.
+    /// </summary>
+    public async Task ConnectAsync(IPAddress source, IPEndPoint target, byte[] request, CancellationToken cancellationToken, string? tlsHost = null)
     {
         Bind(source);
         await _socket.ConnectAsync(target, cancellationToken);
+        if (tlsHost is not null)
+        {
+            await ConnectTlsAsync(tlsHost, request, cancellationToken);
+            return;
+        }
+
         await _socket.SendAsync(request, SocketFlags.None, cancellationToken);
         _receive = new SocketAsyncEventArgs();
         _receive.Completed += (_, args) =>
@@ -72,6 +83,39 @@ internal sealed class SubscriberConnection
             }
         };
         ReceiveLoop();
+    }
+
+    private async Task ConnectTlsAsync(string host, byte[] request, CancellationToken cancellationToken)
+    {
+        var tls = new SslStream(new NetworkStream(_socket, ownsSocket: false));
+        _tls = tls;
+        await tls.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions
+            {
+                TargetHost = host.Split(':')[0],
+                ApplicationProtocols = [SslApplicationProtocol.Http11],
+
+                // Any certificate: the bench only ever connects to loopback (HttpTarget), to a hub with a self-signed one.
+                RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+            },
+            cancellationToken);
+        await tls.WriteAsync(request, cancellationToken);
+        _ = TlsReceiveLoopAsync(tls);
+    }
+
+    /// <summary>One decrypted read at a time into this connection's slice of the slab, parsed as the socket path parses.</summary>
+    private async Task TlsReceiveLoopAsync(SslStream tls)
+    {
+        try
+        {
+            while (OnReceived(SocketError.Success, await tls.ReadAsync(_slab.AsMemory(_offset + _pending, _length - _pending))))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
+        {
+            Fail($"receive: {e.Message}");
+        }
     }
 
     private void Bind(IPAddress source)
@@ -107,6 +151,7 @@ internal sealed class SubscriberConnection
         }
 
         _socket.Dispose();
+        _tls?.Dispose();
     }
 
     /// <summary>Called by the epoll receiver when the socket is readable: one recv, then parse.</summary>

@@ -36,7 +36,8 @@ internal sealed class SubscriberFleet : IFleet
             _connections[i] = new SubscriberConnection(this, slab, i * bufferBytes, bufferBytes);
         }
 
-        _receivers = settings.Sockets == SocketApi.Epoll && count > 0
+        // Over TLS every receive goes through SslStream on the runtime's sockets, so no epoll receivers.
+        _receivers = settings.Sockets == SocketApi.Epoll && count > 0 && !settings.Subscribe.Tls
             ? [.. Enumerable.Range(0, Math.Clamp(settings.ReceiveThreads, 1, count)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
             : [];
     }
@@ -86,12 +87,17 @@ internal sealed class SubscriberFleet : IFleet
                     var source = SourceAddress(_firstIndex + i, _settings.SourceAddresses);
                     try
                     {
-                        await _connections[i].ConnectAsync(source, target, request, cancellationToken);
+                        await _connections[i].ConnectAsync(source, target, request, cancellationToken, _settings.Subscribe.Tls ? _settings.Subscribe.HostHeader : null);
                         Interlocked.Increment(ref _connected);
                     }
                     catch (SocketException e)
                     {
                         OnError($"connect from {source}: {e.SocketErrorCode} ({e.Message})");
+                        _connections[i].Close();
+                    }
+                    catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+                    {
+                        OnError($"TLS from {source}: {e.Message}");
                         _connections[i].Close();
                     }
                     catch (OperationCanceledException)

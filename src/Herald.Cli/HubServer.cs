@@ -62,6 +62,9 @@ internal static class HubServer
 
             // Subscriptions opening a connection are served straight from it, without Kestrel's HTTP layer.
             kestrel.ConfigureEndpointDefaults(listen => listen.UseHeraldSubscriptions());
+
+            // HTTPS endpoints: HTTP/2 limits in step with HTTP/1.1's (Tls.cs).
+            Tls.Configure(kestrel);
         });
 
         // ...and most never become Kestrel connections at all: Herald's listener serves them on their sockets.

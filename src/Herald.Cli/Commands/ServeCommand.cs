@@ -65,6 +65,13 @@ internal static class ServeCommand
         };
         command.Options.Add(ui);
 
+        // HTTPS: --cert-file, --cert-key-file, --cert-password-file (Tls.cs).
+        var tls = Tls.CreateOptions();
+        foreach (var option in tls.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -155,6 +162,12 @@ internal static class ServeCommand
                 return 2;
             }
 
+            if (Tls.Apply(parse, tls, parse.GetValue(urls), settings) is { } tlsProblem)
+            {
+                await Console.Error.WriteLineAsync("herald: " + tlsProblem).ConfigureAwait(false);
+                return 2;
+            }
+
             return await RunAsync(settings, parse.GetValue(demo), parse.GetValue(printToken), cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -226,7 +239,8 @@ internal static class ServeCommand
             _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HistoryStoreException or IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
+        catch (Exception e) when (e is HistoryStoreException or IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException
+            or System.Security.Cryptography.CryptographicException)
         {
             await Console.Error.WriteLineAsync("herald: cannot start the hub: " + e.Message.Split('\n')[0]).ConfigureAwait(false);
             return 1;
