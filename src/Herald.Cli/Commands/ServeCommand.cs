@@ -49,11 +49,18 @@ internal static class ServeCommand
         };
         var transport = new Option<string>("--transport") { Description = "Where updates go: empty for the local store, or redis://host:port for a cluster" };
         var demo = new Option<bool>("--demo") { Description = "Serve the demo pages at / (front page, dashboard, chat), their /demo endpoints and the figures feed; turns presence on" };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Console log format: simple (default), json (one JSON object a line) or systemd; sets Logging:Console:FormatterName",
+            HelpName = "simple|json|systemd",
+        };
+        logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
 
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
+            logFormat,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -119,6 +126,7 @@ internal static class ServeCommand
             }
 
             Set("Herald:Transport", parse.GetValue(transport));
+            Set("Logging:Console:FormatterName", parse.GetValue(logFormat));
             foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
             {
                 if (parse.GetValue(option) is { } text)

@@ -1,4 +1,5 @@
 using Herald;
+using Herald.Diagnostics;
 using Herald.Mercure;
 using Herald.Security;
 using Herald.Storage;
@@ -43,6 +44,10 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<SubscribeEndpoint>();
         services.AddSingleton<Herald.DirectHttp.HubRoute>();
         services.AddSingleton<SubscriptionsEndpoint>();
+        services.AddSingleton<RefusalLog>();
+
+        // Registered, not mapped: an app chooses its health URLs and mixes in its own checks (HeraldHealthChecks).
+        services.AddHealthChecks().AddCheck<HistoryReadinessCheck>(HeraldHealthChecks.HistoryCheckName, tags: [HeraldHealthChecks.ReadyTag]);
         return new HeraldBuilder(services);
     }
 
