@@ -17,6 +17,8 @@ public static class HeraldServiceCollectionExtensions
     /// <summary>
     /// Adds the hub and its publisher (<see cref="IHeraldPublisher"/>). Options bind from the configuration
     /// section <c>Herald</c>, then <paramref name="configure"/> runs. Mount the endpoints with <c>MapHerald()</c>.
+    /// Also registers the hub's readiness check (tagged <see cref="HeraldHealthChecks.ReadyTag"/>), which
+    /// <c>MapHerald()</c> does not map: <c>app.MapHealthChecks("/readyz", new() { Predicate = c =&gt; c.Tags.Contains(HeraldHealthChecks.ReadyTag) })</c>.
     /// </summary>
     public static IHeraldBuilder AddHerald(this IServiceCollection services, Action<HeraldOptions>? configure = null)
     {

@@ -48,7 +48,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore, IHealthCheck
         logger ??= NullLogger.Instance;
         _database = new SqliteDatabase(options.DataDir, options.SyncEveryCommit);
         _checkpoints = new SqliteCheckpoints(_database, logger);
-        _probe = new SqliteWriteProbe(_database, time, logger);
+        _probe = new SqliteWriteProbe(_database, _checkpoints, time, logger);
         _writer = new SqliteGroupCommit(_database, _checkpoints, sink, time, logger) { Probe = _probe };
         _reader = new SqliteHistoryReader(_database, _life);
         _retention = new SqliteRetention(_database, _reader, _writer, options, time, logger);

@@ -12,9 +12,11 @@ namespace Herald.Storage.Sqlite;
 /// <remarks>
 /// Probes come as often as anyone asks; at most one write per <see cref="Interval"/> reaches the database, and
 /// callers meanwhile get the last answer, so asking costs no disk work and never waits for the writer's lock behind
-/// another probe. The write takes the writer's lock for one small transaction, between batches, never the hub's.
+/// another probe. The write takes the writer's lock for one small transaction, between batches, never the hub's, and
+/// goes through the checkpoint hooks as a batch does: automatic checkpoints are off, so on a hub that is probed but
+/// never published to the log would otherwise grow by a page per probe, for ever.
 /// </remarks>
-internal sealed class SqliteWriteProbe(SqliteDatabase database, TimeProvider time, ILogger logger)
+internal sealed class SqliteWriteProbe(SqliteDatabase database, SqliteCheckpoints checkpoints, TimeProvider time, ILogger logger)
 {
     /// <summary>How long a proof (a commit, a failed batch, a probe) stands before the next probe writes.</summary>
     internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -67,17 +69,19 @@ internal sealed class SqliteWriteProbe(SqliteDatabase database, TimeProvider tim
     {
         lock (database.WriteGate)
         {
-            if (database.Writer is not { } writer)
+            if (database.Writer is not { } writer || database.Batch is not { } batch)
             {
                 return false;
             }
 
             try
             {
+                checkpoints.BeforeBatch();
                 using var command = writer.CreateCommand();
                 command.CommandText = "INSERT INTO meta (key, value) VALUES ('write_probe', $now) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
                 command.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
                 command.ExecuteNonQuery();
+                checkpoints.AfterCommit(batch.TakeFramesWritten());
                 return true;
             }
             catch (SqliteException ex)
