@@ -33,6 +33,10 @@ public sealed class LogCutSubscriberTests
         using var response = await node.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Deadline);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
+        // The headers may come before the stream's deadline is set; its first bytes (the opening comment) come after.
+        await using var body = await response.Content.ReadAsStreamAsync().WaitAsync(Deadline);
+        Assert.True(await body.ReadAsync(new byte[1]).AsTask().WaitAsync(Deadline) > 0);
+
         // Past the token's expiry (5 min) or the write timeout (10 min), whichever this case is about.
         clock.Skip(why == "token expired" ? TimeSpan.FromMinutes(6) : TimeSpan.FromMinutes(11));
         var until = DateTime.UtcNow + Deadline;
