@@ -48,6 +48,7 @@ internal static class HubServer
         }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        HealthEndpoints.QuietProbeLog(builder.Logging);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -97,6 +98,7 @@ internal static class HubServer
         }
 
         app.MapHerald();
+        HealthEndpoints.Map(app);
         app.MapDemos();
         app.MapDebugUi();
         return app;

@@ -42,6 +42,7 @@ internal sealed partial class RedisUpdateStore
                 // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
                 // node deaf to the shared log for good while its appends still succeed.
                 Volatile.Write(ref _mustRejoin, true);
+                Volatile.Write(ref _caughtUp, false);
                 if (!failing)
                 {
                     RedisLog.ReadFailing(_logger, _transport.Display, Reason(ex));
@@ -72,6 +73,8 @@ internal sealed partial class RedisUpdateStore
             {
                 Deliver(result);
             }
+
+            Volatile.Write(ref _caughtUp, ReachedEnd(result));
         }
     }
 

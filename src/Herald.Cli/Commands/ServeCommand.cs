@@ -56,12 +56,19 @@ internal static class ServeCommand
         var publisherKeyFile = new Option<string>("--publisher-jwt-key-file") { Description = "File holding the publishers' key (as --publisher-jwt-key); reloaded when it changes", HelpName = "path" };
         var subscriberKeyFile = new Option<string>("--subscriber-jwt-key-file") { Description = "File holding the subscribers' key (as --subscriber-jwt-key); reloaded when it changes", HelpName = "path" };
         var printToken = new Option<bool>("--print-token") { Description = "On a generated key, also print the startup token (it is always written to a file readable by you only)" };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Console log format: simple (default), json (one JSON object a line) or systemd; sets Logging:Console:FormatterName",
+            HelpName = "simple|json|systemd",
+        };
+        logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
 
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
             jwtKeyFile, publisherKeyFile, subscriberKeyFile, printToken,
+            logFormat,
         };
         command.Options.Add(ui);
 
@@ -140,6 +147,7 @@ internal static class ServeCommand
             }
 
             Set("Herald:Transport", parse.GetValue(transport));
+            Set("Logging:Console:FormatterName", parse.GetValue(logFormat));
             foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
             {
                 if (parse.GetValue(option) is { } text)

@@ -1,4 +1,5 @@
 using Herald;
+using Herald.Diagnostics;
 using Herald.Mercure;
 using Herald.Security;
 using Herald.Storage;
@@ -16,6 +17,8 @@ public static class HeraldServiceCollectionExtensions
     /// <summary>
     /// Adds the hub and its publisher (<see cref="IHeraldPublisher"/>). Options bind from the configuration
     /// section <c>Herald</c>, then <paramref name="configure"/> runs. Mount the endpoints with <c>MapHerald()</c>.
+    /// Also registers the hub's readiness check (tagged <see cref="HeraldHealthChecks.ReadyTag"/>), which
+    /// <c>MapHerald()</c> does not map: <c>app.MapHealthChecks("/readyz", new() { Predicate = c =&gt; c.Tags.Contains(HeraldHealthChecks.ReadyTag) })</c>.
     /// </summary>
     public static IHeraldBuilder AddHerald(this IServiceCollection services, Action<HeraldOptions>? configure = null)
     {
@@ -43,6 +46,10 @@ public static class HeraldServiceCollectionExtensions
         services.AddSingleton<SubscribeEndpoint>();
         services.AddSingleton<Herald.DirectHttp.HubRoute>();
         services.AddSingleton<SubscriptionsEndpoint>();
+        services.AddSingleton<RefusalLog>();
+
+        // Registered, not mapped: an app chooses its health URLs and mixes in its own checks (HeraldHealthChecks).
+        services.AddHealthChecks().AddCheck<HistoryReadinessCheck>(HeraldHealthChecks.HistoryCheckName, tags: [HeraldHealthChecks.ReadyTag]);
         return new HeraldBuilder(services);
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Mercure;
 
@@ -88,6 +89,13 @@ internal static class ErrorResponse
 
     private static Task WriteBodyAsync(HttpContext context, int status, string reason)
     {
+        // Every refusal passes here, on both paths: the one place it is logged. 5xx are the store's outages, which
+        // StoreOutageLog reports once per outage instead of once per request.
+        if (status < StatusCodes.Status500InternalServerError)
+        {
+            context.RequestServices?.GetService<RefusalLog>()?.Refused(context, status, reason);
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(reason + "\n", context.RequestAborted);

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald.Mercure;
 
-/// <summary>What the hub logs: deliveries, presence and store outages (event ids 600-619).</summary>
+/// <summary>What the hub logs: deliveries, presence, store outages, refused requests and cut subscribers (event ids 600-619).</summary>
 internal static partial class HubLog
 {
     [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Delivering update {Sequence} failed; it is stored, and subscribers that resume get it from history.")]
@@ -25,4 +25,19 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "Update {Sequence} in the history store has an id or type that would break the event stream (CR, LF or NUL); it is not delivered. Only hubs should write to the store.")]
     public static partial void Unframable(ILogger logger, long sequence);
+
+    [LoggerMessage(EventId = 607, Level = LogLevel.Information, Message = "Refused {Method} {Path} from {RemoteAddress} with {Status}: {Reason}")]
+    public static partial void Refused(ILogger logger, string method, string path, string? remoteAddress, int status, string reason);
+
+    [LoggerMessage(EventId = 608, Level = LogLevel.Debug, Message = "Refused {Method} {Path} from {RemoteAddress} with {Status}: {Reason}")]
+    public static partial void RefusedBeyondBudget(ILogger logger, string method, string path, string? remoteAddress, int status, string reason);
+
+    [LoggerMessage(EventId = 609, Level = LogLevel.Warning, Message = "{Count} more requests were refused in the last {Window}; only the first {Budget} of a window are logged at Information, the others at Debug (event 608).")]
+    public static partial void RefusalsBeyondBudget(ILogger logger, long count, TimeSpan window, int budget);
+
+    [LoggerMessage(EventId = 610, Level = LogLevel.Information, Message = "Cut the subscriber from {RemoteAddress}: {Why}; it resumes with Last-Event-ID when it reconnects.")]
+    public static partial void SubscriberCut(ILogger logger, string? remoteAddress, string why);
+
+    [LoggerMessage(EventId = 611, Level = LogLevel.Debug, Message = "Closed the stream of the subscriber from {RemoteAddress}: {Why}.")]
+    public static partial void SubscriberClosed(ILogger logger, string? remoteAddress, string why);
 }

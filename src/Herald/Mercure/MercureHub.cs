@@ -112,6 +112,9 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// <summary>History: every update is appended here first; the store hands it back, in order, for dispatch.</summary>
     public IUpdateStore Store { get; }
 
+    /// <summary>The hub's logger, for what its sessions report (<see cref="SubscriberEndLog"/>).</summary>
+    internal ILogger Logger => _logger;
+
     /// <summary>Whether the hub is shutting down: streams that register now are closed at once.</summary>
     public bool IsStopping => _stopping;
 

@@ -120,7 +120,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             lifetime.Abort);
         subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
-        var session = new SubscriptionSession(hub, subscriber, resume);
+        var session = new SubscriptionSession(hub, subscriber, resume) { Origin = (context.Connection.RemoteIpAddress, claims?.Expires) };
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)

@@ -10,6 +10,9 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
 
     public Presence.SubscriberEntry? Subscription { get; set; }
 
+    /// <summary>Who subscribed, and until when its token lets it: what the log says when the stream is cut.</summary>
+    public (System.Net.IPAddress? Remote, DateTimeOffset? TokenExpires) Origin { get; init; }
+
     public async Task RunAsync()
     {
         try
@@ -19,7 +22,8 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
                 await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
             }
 
-            await subscriber.Completion.ConfigureAwait(false);
+            var reason = await subscriber.Completion.ConfigureAwait(false);
+            SubscriberEndLog.Ended(hub.Logger, hub, subscriber, reason, Origin.TokenExpires, Origin.Remote);
         }
         catch (OperationCanceledException) when (subscriber.IsClosed)
         {

@@ -48,6 +48,12 @@ namespace Herald.Storage;
 /// <see cref="HistoryStoreException"/> stops the hub with its one-line message, so say there what to do.
 /// <see cref="StoreLifecycle"/> gives the before-start and after-dispose answers the contract asks for.
 /// </para>
+/// <para>
+/// Readiness: a store that also implements <see cref="Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck"/>
+/// answers the hub's readiness check (<c>/readyz</c>, see <see cref="Herald.Diagnostics.HeraldHealthChecks"/>): unhealthy
+/// while it cannot take an append. Answer from state the store keeps anyway, cheaply, never under its ordering lock and
+/// without writing an update (probes come as often as anyone asks); a store that does not implement it counts as ready.
+/// </para>
 /// </remarks>
 public interface IUpdateStore : IAsyncDisposable
 {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Herald.Storage;
 
@@ -12,7 +13,7 @@ namespace Herald.Storage;
 /// search. Retention by age is applied lazily, whenever the ring is touched: nothing expired is ever returned,
 /// and no timer is needed.
 /// </remarks>
-internal sealed class MemoryUpdateStore : IUpdateStore
+internal sealed class MemoryUpdateStore : IUpdateStore, IHealthCheck
 {
     /// <summary>
     /// The most updates kept whatever <see cref="HeraldOptions.HistoryMaxCount"/> says: a memory hub with the
@@ -137,6 +138,12 @@ internal sealed class MemoryUpdateStore : IUpdateStore
 
         return ReadAfter(afterSequence, upToSequence ?? long.MaxValue, cancellationToken).ToAsyncEnumerable();
     }
+
+    /// <summary>Ready once started, until disposed: memory always takes an append. Read without the lock appends take.</summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        => Task.FromResult(Volatile.Read(ref _started) && !Volatile.Read(ref _disposed)
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("the history is not running"));
 
     public ValueTask DisposeAsync()
     {

@@ -44,6 +44,9 @@ internal sealed class SqliteGroupCommit(
     /// <summary>How many updates the writer has committed.</summary>
     public long WrittenCount => Volatile.Read(ref _writtenCount);
 
+    /// <summary>Told of every commit and failed batch, so readiness knows the disk takes writes without writing itself.</summary>
+    public SqliteWriteProbe? Probe { get; init; }
+
     /// <summary>
     /// Runs on the writer after a batch is committed (and <see cref="LastSequence"/> raised), before it is handed to
     /// the sink: tests hold it there to open the window between the two.
@@ -170,6 +173,7 @@ internal sealed class SqliteGroupCommit(
 
                 statements.Commit();
                 committed = true;
+                Probe?.Committed();
                 if (_writesFailing)
                 {
                     _writesFailing = false;
@@ -181,6 +185,7 @@ internal sealed class SqliteGroupCommit(
             catch (SqliteException ex)
             {
                 RollBack(statements);
+                Probe?.Failed();
                 if (_writesFailing)
                 {
                     logger.WritesStillFailing(ex, batch.Count, database.FilePath);

@@ -30,6 +30,16 @@ internal static partial class SqliteLog
     [LoggerMessage(EventId = 106, Level = LogLevel.Debug, Message = "Rolling back a failed batch in {Path} failed.")]
     public static partial void RollBackFailed(this ILogger logger, Exception exception, string path);
 
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning,
+        Message = "The readiness probe cannot write to {Path}; the hub reports not ready until it can.")]
+    public static partial void ProbeFailing(this ILogger logger, string path);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "{Path} can be written again; the hub reports ready.")]
+    public static partial void ProbeRecovered(this ILogger logger, string path);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "The readiness probe's write to {Path} failed.")]
+    public static partial void ProbeFailed(this ILogger logger, Exception exception, string path);
+
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Checkpointing the log of {Path} failed; retrying later.")]
     public static partial void CheckpointFailed(this ILogger logger, Exception exception, string path);
 

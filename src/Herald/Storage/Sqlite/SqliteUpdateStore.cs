@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -19,7 +20,7 @@ namespace Herald.Storage.Sqlite;
 /// retention ever deleted, so numbering continues after a restart even when retention emptied the table.
 /// </para>
 /// </remarks>
-internal sealed class SqliteUpdateStore : IUpdateStore
+internal sealed class SqliteUpdateStore : IUpdateStore, IHealthCheck
 {
     /// <summary>The database's file name inside the data directory.</summary>
     public const string FileName = SqliteDatabase.FileName;
@@ -31,6 +32,7 @@ internal sealed class SqliteUpdateStore : IUpdateStore
     private readonly SqliteGroupCommit _writer;
     private readonly SqliteHistoryReader _reader;
     private readonly SqliteRetention _retention;
+    private readonly SqliteWriteProbe _probe;
 
     public SqliteUpdateStore(HeraldOptions options, IUpdateSink sink, TimeProvider? time = null, ILogger? logger = null)
     {
@@ -46,7 +48,8 @@ internal sealed class SqliteUpdateStore : IUpdateStore
         logger ??= NullLogger.Instance;
         _database = new SqliteDatabase(options.DataDir, options.SyncEveryCommit);
         _checkpoints = new SqliteCheckpoints(_database, logger);
-        _writer = new SqliteGroupCommit(_database, _checkpoints, sink, time, logger);
+        _probe = new SqliteWriteProbe(_database, _checkpoints, time, logger);
+        _writer = new SqliteGroupCommit(_database, _checkpoints, sink, time, logger) { Probe = _probe };
         _reader = new SqliteHistoryReader(_database, _life);
         _retention = new SqliteRetention(_database, _reader, _writer, options, time, logger);
     }
@@ -145,6 +148,19 @@ internal sealed class SqliteUpdateStore : IUpdateStore
 
     public IAsyncEnumerable<StoredUpdate> ReadAfterAsync(long afterSequence, long? upToSequence, CancellationToken cancellationToken)
         => _reader.ReadAfterAsync(afterSequence, upToSequence, cancellationToken);
+
+    /// <summary>Ready while started and the database takes writes (<see cref="SqliteWriteProbe"/>: no update is written to find out).</summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (_life.State != StoreState.Started)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("the history is not running"));
+        }
+
+        return Task.FromResult(_probe.IsWritable()
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("the history database cannot be written"));
+    }
 
     public async ValueTask DisposeAsync()
     {
