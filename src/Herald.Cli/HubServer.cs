@@ -68,6 +68,7 @@ internal static class HubServer
         builder.WebHost.UseHeraldListener();
 
         builder.Services.AddHerald().UseRedis();
+        builder.AddTelemetryExport();
         var demos = builder.Services.AddDemosIfEnabled(builder.Configuration);
         var generatedKey = new GeneratedKey(console ?? Console.Out);
         builder.Services.AddSingleton(generatedKey);
@@ -75,6 +76,7 @@ internal static class HubServer
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.MapTelemetryExport();
         if (demos)
         {
             app.UseRateLimiter();

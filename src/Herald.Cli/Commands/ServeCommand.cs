@@ -49,11 +49,14 @@ internal static class ServeCommand
         };
         var transport = new Option<string>("--transport") { Description = "Where updates go: empty for the local store, or redis://host:port for a cluster" };
         var demo = new Option<bool>("--demo") { Description = "Serve the demo pages at / (front page, dashboard, chat), their /demo endpoints and the figures feed; turns presence on" };
+        var metricsPort = new Option<string>("--metrics-port") { Description = "Serve Prometheus metrics (/metrics) on this port instead of the hub's", HelpName = "port" };
+        var noMetrics = new Option<bool>("--no-metrics") { Description = "Do not serve Prometheus metrics at /metrics (OTLP export still follows OTEL_EXPORTER_OTLP_ENDPOINT)" };
 
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
             urls, publisherKey, subscriberKey, jwtKey, publisherAlg, subscriberAlg, publisherJwks, subscriberJwks,
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
+            metricsPort, noMetrics,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -119,6 +122,22 @@ internal static class ServeCommand
             }
 
             Set("Herald:Transport", parse.GetValue(transport));
+            if (parse.GetValue(noMetrics))
+            {
+                Set(TelemetryExport.EnabledKey, "false");
+            }
+
+            if (parse.GetValue(metricsPort) is { } port)
+            {
+                if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
+                {
+                    await Console.Error.WriteLineAsync($"herald: --metrics-port '{port}' is not a port; use 1-65535").ConfigureAwait(false);
+                    return 2;
+                }
+
+                Set(TelemetryExport.PortKey, port);
+            }
+
             foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
             {
                 if (parse.GetValue(option) is { } text)
@@ -182,6 +201,11 @@ internal static class ServeCommand
         {
             var root = address.TrimEnd('/');
             Console.WriteLine($"herald: hub at {root}/.well-known/mercure" + (demos ? $" (demos at {root}/)" : string.Empty));
+        }
+
+        if (TelemetryExport.Describe(app, HubServer.Addresses(app)) is { } metrics)
+        {
+            Console.WriteLine(metrics);
         }
 
         Console.WriteLine("herald: history: " + DescribeHistory(app.Services.GetRequiredService<Herald.Mercure.MercureHub>().Store, options));

@@ -10,6 +10,12 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
 
     public Presence.SubscriberEntry? Subscription { get; set; }
 
+    /// <summary>Whether it is served on Herald's own socket path (the metrics count the two paths apart).</summary>
+    public bool Direct { get; init; }
+
+    /// <summary>The span of its opening and replay (<c>herald.subscribe</c>), when spans are collected; ended once it is live.</summary>
+    public System.Diagnostics.Activity? Opening { get; set; }
+
     public async Task RunAsync()
     {
         try
@@ -18,6 +24,8 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
             {
                 await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
             }
+
+            EndOpening();
 
             await subscriber.Completion.ConfigureAwait(false);
         }
@@ -44,8 +52,16 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
         subscriber.Close(CloseReason.ServerClosed);
         hub.Untrack(subscriber);
         hub.Dispatcher.Remove(subscriber);
+        hub.Telemetry.SubscriptionClosed(Direct, subscriber.Completion.IsCompletedSuccessfully ? subscriber.Completion.Result : CloseReason.ServerClosed);
+        EndOpening();
         hub.Leave(Subscription);
         Registration.Dispose();
         await subscriber.ShutdownAsync().ConfigureAwait(false);
+    }
+
+    private void EndOpening()
+    {
+        Opening?.Dispose();
+        Opening = null;
     }
 }
