@@ -107,6 +107,13 @@ internal static class TelemetryExport
         return "herald: metrics (Prometheus) at " + string.Join(", ", at);
     }
 
+    /// <summary>Whether <paramref name="address"/> is the metrics port's (the hub answers there too, but is not announced there).</summary>
+    public static bool IsMetricsPort(IConfiguration configuration, string address)
+        => configuration.GetValue(EnabledKey, defaultValue: true)
+            && MetricsPort(configuration) is { } port
+            && Uri.TryCreate(address, UriKind.Absolute, out var uri)
+            && uri.Port == port;
+
     /// <summary>The metrics port, or <c>null</c> for the hub's own.</summary>
     private static int? MetricsPort(IConfiguration configuration)
     {

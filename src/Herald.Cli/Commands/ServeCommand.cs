@@ -197,7 +197,7 @@ internal static class ServeCommand
 
         var options = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         var demos = app.Services.GetService<Demos.DemoTokens>() is not null;
-        foreach (var address in HubServer.Addresses(app))
+        foreach (var address in HubServer.Addresses(app).Where(address => !TelemetryExport.IsMetricsPort(app.Configuration, address)))
         {
             var root = address.TrimEnd('/');
             Console.WriteLine($"herald: hub at {root}/.well-known/mercure" + (demos ? $" (demos at {root}/)" : string.Empty));
