@@ -35,7 +35,6 @@ internal sealed class HeraldMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
-    private readonly HubMetrics _running;
     private readonly TimeProvider _time;
     private readonly long[] _active = new long[2];
     private readonly Counter<long> _opened;
@@ -60,7 +59,6 @@ internal sealed class HeraldMetrics : IDisposable
         var options = new MeterOptions(MeterName) { Version = version };
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(options) ?? new Meter(options);
-        _running = running;
         _time = time;
 
         _serverTags = [Tags((ServerTag, "kestrel")), Tags((ServerTag, "direct"))];
@@ -94,25 +92,12 @@ internal sealed class HeraldMetrics : IDisposable
         _published = _meter.CreateCounter<long>(
             "herald.updates.published",
             "{update}",
-            "Publishes answered, by outcome: stored, refused (with the HTTP status) or store_unavailable.");
-        _publishDuration = _meter.CreateHistogram(
-            "herald.publish.duration",
-            "s",
-            "Time to answer a publish, from the request to its answer, by outcome.",
-            tags: null,
-            new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        _appendDuration = _meter.CreateHistogram(
-            "herald.store.append.duration",
-            "s",
-            "Time the history store takes to append an update (durable when it returns).",
-            tags: null,
-            new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        _dispatchLag = _meter.CreateHistogram(
+            "Publishes the HTTP endpoint answered, by outcome: stored, refused (with the HTTP status) or store_unavailable.");
+        _publishDuration = Seconds("herald.publish.duration", "Time to answer a publish, from the request to its answer, by outcome.");
+        _appendDuration = Seconds("herald.store.append.duration", "Time the history store takes to append an update (durable when it returns).");
+        _dispatchLag = Seconds(
             "herald.dispatch.lag",
-            "s",
-            "Time from an update being stored to its frame being queued on every subscriber it concerns; in a cluster it includes this node's reader lag.",
-            tags: null,
-            new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+            "Time from an update being stored to its frame being queued on every subscriber it concerns; in a cluster it includes this node's reader lag.");
         _meter.CreateObservableCounter("herald.deliveries", () => running.Deliveries, "{delivery}", "Updates queued on subscribers (one per subscriber per update).");
         _meter.CreateObservableCounter("herald.updates.dispatched", () => running.Published, "{update}", "Updates this node dispatched to its subscribers (in a cluster: every node's updates).");
     }
@@ -191,6 +176,10 @@ internal sealed class HeraldMetrics : IDisposable
         CloseReason.WriteFailed => "write_failed",
         _ => "server_closed",
     };
+
+    /// <summary>A histogram of durations in seconds, with buckets for them (OpenTelemetry's default ones are for milliseconds).</summary>
+    private Histogram<double> Seconds(string name, string description)
+        => _meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 
     private static KeyValuePair<string, object?>[] Refused(int status) => Tags((OutcomeTag, "refused"), (StatusTag, status));
 
