@@ -50,6 +50,25 @@ public sealed class MetricsListenerTests
     }
 
     [Fact]
+    public async Task A_publish_the_store_cannot_take_is_counted_as_store_unavailable()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N"));
+        await using var hub = await KestrelOnlyHub.StartAsync(new Dictionary<string, string?> { ["Herald:DataDir"] = dataDir });
+        using var recorded = new RecordedMeasurements(hub.App.Services.GetRequiredService<IMeterFactory>());
+        var store = Assert.IsType<Herald.Storage.Sqlite.SqliteUpdateStore>(hub.Hub.Store);
+
+        store.ExecuteOnWriterForTesting("PRAGMA query_only=1");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await PublishAsync(hub.Client, hub.HubUrl, TestHub.PublisherToken(), Topic));
+        store.ExecuteOnWriterForTesting("PRAGMA query_only=0");
+        Assert.Equal(HttpStatusCode.OK, await PublishAsync(hub.Client, hub.HubUrl, TestHub.PublisherToken(), Topic));
+
+        await TestHub.Eventually(() => recorded.Sum("herald.updates.published") == 2, "two publishes counted");
+        Assert.Equal(1, recorded.Sum("herald.updates.published", "herald.publish.outcome=store_unavailable"));
+        Assert.Equal(1, recorded.Sum("herald.updates.published", "herald.publish.outcome=stored"));
+        Assert.Equal(2, recorded.Count("herald.store.append.duration"));
+    }
+
+    [Fact]
     public async Task Closes_are_counted_by_reason_token_expired_write_timeout_and_shutdown()
     {
         var clock = new SkippingClock();
