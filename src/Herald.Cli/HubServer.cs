@@ -72,6 +72,7 @@ internal static class HubServer
         builder.WebHost.UseHeraldListener();
 
         builder.Services.AddHerald().UseRedis();
+        builder.AddTelemetryExport();
         var demos = builder.Services.AddDemosIfEnabled(builder.Configuration);
         var generatedKey = new GeneratedKey(console ?? Console.Out);
         builder.Services.AddSingleton(generatedKey);
@@ -79,6 +80,7 @@ internal static class HubServer
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.MapTelemetryExport();
         if (demos)
         {
             app.UseRateLimiter();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Herald.Storage;
 using StackExchange.Redis;
 
@@ -6,6 +7,18 @@ namespace Herald.Redis;
 /// <summary>The reader: follows both streams with <c>XREAD BLOCK</c> and hands every entry, in stream order, to the sink.</summary>
 internal sealed partial class RedisUpdateStore
 {
+    // When (the store's clock's timestamp) the reader last asked for entries and got the end of the log, and whether it
+    // still holds there: no failure since, no full batch since (one means more are waiting). See ReaderLag.
+    private long _caughtUpAt;
+    private volatile bool _atEnd;
+
+    /// <summary>
+    /// How far this node's reader is behind the shared log: zero while its last read reached the end of the log;
+    /// otherwise the time since it last did (Redis unreachable, or a backlog being read). A read in flight when Redis
+    /// goes away counts as caught up until it fails (at most <see cref="BlockFor"/> plus the transport's timeout).
+    /// </summary>
+    internal TimeSpan ReaderLag => _atEnd ? TimeSpan.Zero : _time.GetElapsedTime(Volatile.Read(ref _caughtUpAt));
+
     /// <summary>
     /// Follows the stream and hands each entry to the sink, in order, then releases the appends waiting for
     /// it. On any failure it waits (backoff) and asks again from the last entry it delivered.
@@ -13,12 +26,22 @@ internal sealed partial class RedisUpdateStore
     private async Task ReadLoopAsync(CancellationToken stopping)
     {
         var database = _reader!.GetDatabase();
+
+        // The meter lives as long as what it measures: this loop. Named like the hub's, so AddMeter("Herald") takes it.
+        using var meter = new Meter("Herald", typeof(RedisUpdateStore).Assembly.GetName().Version?.ToString());
+        meter.CreateObservableGauge(
+            "herald.cluster.reader.lag",
+            () => ReaderLag.TotalSeconds,
+            "s",
+            "How far this node's reader is behind the cluster's shared log (0 while it has read to the end).");
+        Volatile.Write(ref _caughtUpAt, _time.GetTimestamp());
         var blockMs = (long)BlockFor.TotalMilliseconds;
         var backoff = MinBackoff;
         var failing = false;
         while (!stopping.IsCancellationRequested)
         {
             RedisResult result;
+            var asked = _time.GetTimestamp();
             try
             {
                 if (Volatile.Read(ref _mustRejoin))
@@ -42,7 +65,7 @@ internal sealed partial class RedisUpdateStore
                 // Any failure, not only the transport's own kinds: an exception that ended this loop would leave the
                 // node deaf to the shared log for good while its appends still succeed.
                 Volatile.Write(ref _mustRejoin, true);
-                Volatile.Write(ref _caughtUp, false);
+                _atEnd = false;
                 if (!failing)
                 {
                     RedisLog.ReadFailing(_logger, _transport.Display, Reason(ex));
@@ -69,22 +92,26 @@ internal sealed partial class RedisUpdateStore
             }
 
             backoff = MinBackoff;
-            if (!result.IsNull)
+            var more = !result.IsNull && Deliver(result);
+            if (!more)
             {
-                Deliver(result);
+                Volatile.Write(ref _caughtUpAt, asked);
             }
 
-            Volatile.Write(ref _caughtUp, ReachedEnd(result));
+            _atEnd = !more;
         }
     }
 
-    private void Deliver(RedisResult result)
+    /// <summary>Hands what one read returned to the sink; returns whether a stream filled the batch (more are waiting).</summary>
+    private bool Deliver(RedisResult result)
     {
         // RESP2: [[stream, [[entry id, [field, value, …]], …]], …], only the streams that had entries.
+        var more = false;
         foreach (var streamResult in (RedisResult[])result!)
         {
             var stream = (RedisResult[])streamResult!;
             var entries = (RedisResult[])stream[1]!;
+            more |= entries.Length >= ReadBatch;
             if ((string?)stream[0] == (string?)PresenceKey)
             {
                 DeliverAnnouncements(entries);
@@ -94,6 +121,8 @@ internal sealed partial class RedisUpdateStore
                 DeliverUpdates(entries);
             }
         }
+
+        return more;
     }
 
     private void DeliverAnnouncements(RedisResult[] entries)

@@ -62,6 +62,8 @@ internal static class ServeCommand
             HelpName = "simple|json|systemd",
         };
         logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
+        var metricsPort = new Option<string>("--metrics-port") { Description = "Serve Prometheus metrics (/metrics) on this port instead of the hub's", HelpName = "port" };
+        var noMetrics = new Option<bool>("--no-metrics") { Description = "Do not serve Prometheus metrics at /metrics (OTLP export still follows OTEL_EXPORTER_OTLP_ENDPOINT)" };
 
         var command = new Command("serve", "Run the Herald hub (Mercure protocol); --demo adds the demo pages.")
         {
@@ -69,6 +71,7 @@ internal static class ServeCommand
             issuer, resourceIdentifier, protocol, cookieName, anonymous, cors, publishOrigins, subscriptions, heartbeat, writeTimeout, dataDir, transport, demo,
             jwtKeyFile, publisherKeyFile, subscriberKeyFile, printToken,
             logFormat,
+            metricsPort, noMetrics,
         };
         command.Options.Add(ui);
 
@@ -148,6 +151,22 @@ internal static class ServeCommand
 
             Set("Herald:Transport", parse.GetValue(transport));
             Set("Logging:Console:FormatterName", parse.GetValue(logFormat));
+            if (parse.GetValue(noMetrics))
+            {
+                Set(TelemetryExport.EnabledKey, "false");
+            }
+
+            if (parse.GetValue(metricsPort) is { } port)
+            {
+                if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
+                {
+                    await Console.Error.WriteLineAsync($"herald: --metrics-port '{port}' is not a port; use 1-65535").ConfigureAwait(false);
+                    return 2;
+                }
+
+                Set(TelemetryExport.PortKey, port);
+            }
+
             foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
             {
                 if (parse.GetValue(option) is { } text)
@@ -256,10 +275,15 @@ internal static class ServeCommand
 
         var options = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         var demos = app.Services.GetService<Demos.DemoTokens>() is not null;
-        foreach (var address in HubServer.Addresses(app))
+        foreach (var address in HubServer.Addresses(app).Where(address => !TelemetryExport.IsMetricsPort(app.Configuration, address)))
         {
             var root = address.TrimEnd('/');
             Console.WriteLine($"herald: hub at {root}/.well-known/mercure" + (demos ? $" (demos at {root}/)" : string.Empty));
+        }
+
+        if (TelemetryExport.Describe(app, HubServer.Addresses(app)) is { } metrics)
+        {
+            Console.WriteLine(metrics);
         }
 
         if (DebugUi.IsEnabled(app.Configuration))

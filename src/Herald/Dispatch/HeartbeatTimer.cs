@@ -48,7 +48,7 @@ internal sealed class HeartbeatTimer : IDisposable
         {
             if (stream.DeadlineTicks != 0 && deadlineNow >= stream.DeadlineTicks)
             {
-                stream.Close(CloseReason.ServerClosed);
+                stream.Close(stream.DeadlineReason);
             }
             else if (_intervalMs > 0 && now - stream.LastWriteTicks >= _intervalMs)
             {

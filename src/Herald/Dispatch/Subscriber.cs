@@ -70,6 +70,9 @@ internal class Subscriber : IWriterWork
     /// </summary>
     public long DeadlineTicks { get; set; }
 
+    /// <summary>Why the stream ends at <see cref="DeadlineTicks"/>: its token expires, or the hub's write timeout.</summary>
+    public CloseReason DeadlineReason { get; set; } = CloseReason.ServerClosed;
+
     /// <summary>
     /// Queues a frame. Returns false when the subscriber is closed, or when its queue is full, in which case
     /// it is closed with <see cref="CloseReason.Overflow"/> so it can resume from history.

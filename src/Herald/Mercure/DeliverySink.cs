@@ -1,3 +1,4 @@
+using Herald.Diagnostics;
 using Herald.Dispatch;
 using Herald.Sse;
 using Herald.Storage;
@@ -15,7 +16,7 @@ namespace Herald.Mercure;
 /// It never throws: a store calls it on its writer, under its own ordering lock, after the update is stored, and a
 /// failed delivery must not turn a stored update into a failed publish.
 /// </remarks>
-internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger) : IUpdateSink
+internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger, HeraldMetrics? telemetry = null) : IUpdateSink
 {
     /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
     public const long Transient = long.MaxValue;
@@ -25,6 +26,7 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
         try
         {
             Deliver(update.Update, update.Sequence);
+            telemetry?.Dispatched(update.StoredAt);
         }
 #pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
         catch (Exception ex)

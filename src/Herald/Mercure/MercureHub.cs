@@ -1,6 +1,8 @@
+using Herald.Diagnostics;
 using Herald.Dispatch;
 using Herald.Storage;
 using Herald.Topics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -48,7 +50,8 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         _heartbeat = new HeartbeatTimer(Options.Heartbeat, Time);
         _logger = loggerFactory.CreateLogger<MercureHub>();
         Presence = new Presence(Options.Subscriptions);
-        _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger);
+        Telemetry = new HeraldMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>(), metrics, Time);
+        _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger, Telemetry);
         try
         {
             Store = storeFactory(services, _sink);
@@ -58,6 +61,8 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
             // A store that cannot be built (a malformed transport, say) leaves no writer threads or timer behind.
             _heartbeat.Dispose();
             Writers.Dispose();
+            Telemetry.Dispose();
+            Tracing.Dispose();
             throw;
         }
     }
@@ -74,7 +79,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         _stopping = true;
         foreach (var subscriber in Dispatcher.Snapshot())
         {
-            subscriber.Close(CloseReason.ServerClosed);
+            subscriber.Close(CloseReason.Shutdown);
         }
     }
 
@@ -108,6 +113,12 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     public WriterPool Writers { get; }
 
     public HubMetrics Metrics { get; }
+
+    /// <summary>The hub's instruments on the <c>Herald</c> meter.</summary>
+    internal HeraldMetrics Telemetry { get; }
+
+    /// <summary>The hub's spans on the <c>Herald</c> activity source.</summary>
+    internal HeraldTracing Tracing { get; } = new();
 
     /// <summary>History: every update is appended here first; the store hands it back, in order, for dispatch.</summary>
     public IUpdateStore Store { get; }
@@ -151,9 +162,16 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// <exception cref="Storage.StoreUnavailableException">The store cannot take it now: nothing was stored.</exception>
     public async ValueTask<string> PublishAsync(Update update, CancellationToken cancellationToken = default)
     {
-        var stored = await AppendAsync(Prepare(update, Reserved), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(update);
+        using var activity = Tracing.StartPublish(request: null, update.Topics is [var topic, ..] ? topic : null);
+        var prepared = Prepare(update, Reserved);
+        using var append = TimeAppend();
+        var stored = await AppendAsync(prepared, cancellationToken).ConfigureAwait(false);
         return stored.Id;
     }
+
+    /// <summary>Times and spans one store append, for as long as the caller holds it (<c>using var</c>).</summary>
+    internal AppendTiming TimeAppend() => AppendTiming.Start(Telemetry, Tracing);
 
     /// <summary>
     /// Appends an update that went through <see cref="Prepare(Update)"/> (the publish endpoint prepares it as it parses
@@ -222,5 +240,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         _heartbeat.Dispose();
         Writers.Dispose();
         await Store.DisposeAsync().ConfigureAwait(false);
+        Telemetry.Dispose();
+        Tracing.Dispose();
     }
 }

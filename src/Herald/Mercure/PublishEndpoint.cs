@@ -28,7 +28,25 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
     /// <summary>The path base, hub path and namespace of the last publish under a path base (<see cref="ReservedFor"/>).</summary>
     private Tuple<string, string, ReservedTopics>? _pathBaseReserved;
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>Answers a publish; counted (<c>herald.updates.published</c>) and spanned only when anybody listens.</summary>
+    public Task HandleAsync(HttpContext context)
+        => hub.Telemetry.PublishObserved || hub.Tracing.Enabled ? HandleObservedAsync(context) : PublishAsync(context);
+
+    /// <summary>
+    /// The publish inside its span, counted by the status it was answered with: one place for every answer, refusals
+    /// included, and nothing in the way of a publish nobody observes.
+    /// </summary>
+    private async Task HandleObservedAsync(HttpContext context)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = hub.Tracing.StartPublish(context.Request, topic: null);
+        await PublishAsync(context).ConfigureAwait(false);
+        var status = context.Response.StatusCode;
+        hub.Telemetry.PublishAnswered(status, started);
+        Diagnostics.HeraldTracing.Answered(activity, status);
+    }
+
+    private async Task PublishAsync(HttpContext context)
     {
         var options = hub.Options;
         var request = context.Request;
@@ -85,6 +103,7 @@ internal sealed class PublishEndpoint(MercureHub hub, MercureTokenValidator toke
         string id;
         try
         {
+            using var append = hub.TimeAppend();
             id = (await hub.AppendAsync(parsed, context.RequestAborted).ConfigureAwait(false)).Id;
         }
         catch (ArgumentException e)

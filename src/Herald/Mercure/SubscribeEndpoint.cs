@@ -36,7 +36,34 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <c>null</c> when the request was answered with an error instead. The session it returns holds nothing of
     /// the request: a subscription served straight from its connection drops the request once it is open.
     /// </summary>
-    public async Task<SubscriptionSession?> OpenAsync(HttpContext context)
+    public Task<SubscriptionSession?> OpenAsync(HttpContext context)
+        => hub.Tracing.Enabled ? OpenTracedAsync(context) : OpenUntracedAsync(context);
+
+    /// <summary>The opening inside its span (<c>herald.subscribe</c>), which the session ends once its replay is over.</summary>
+    private async Task<SubscriptionSession?> OpenTracedAsync(HttpContext context)
+    {
+        var activity = hub.Tracing.StartSubscribe(context);
+        SubscriptionSession? session = null;
+        try
+        {
+            session = await OpenUntracedAsync(context).ConfigureAwait(false);
+            return session;
+        }
+        finally
+        {
+            if (session is null)
+            {
+                Diagnostics.HeraldTracing.Answered(activity, context.Response.StatusCode);
+                activity?.Dispose();
+            }
+            else
+            {
+                session.Opening = activity;
+            }
+        }
+    }
+
+    private async Task<SubscriptionSession?> OpenUntracedAsync(HttpContext context)
     {
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
@@ -97,7 +124,8 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         // A subscription taken over from the server (UseHeraldSubscriptions) writes to its socket directly; any
         // other goes through the server's response pipe.
         SubscriberOutput output;
-        if (context.Features.Get<DirectResponse>() is { } direct)
+        var direct = context.Features.Get<DirectResponse>();
+        if (direct is not null)
         {
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
             output = direct.CreateOutput();
@@ -118,9 +146,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             options.SubscriberQueueCapacity,
             options.SubscriberQueueBytes,
             lifetime.Abort);
-        subscriber.DeadlineTicks = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
+        (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
-        var session = new SubscriptionSession(hub, subscriber, resume) { Origin = (context.Connection.RemoteIpAddress, claims?.Expires) };
+        var session = new SubscriptionSession(hub, subscriber, resume) { Origin = context.Connection.RemoteIpAddress, Direct = direct is not null };
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
         subscriber.TryEnqueue(SseFrame.Opening);
         if (resume.Requested)
@@ -130,12 +158,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         try
         {
+            hub.Telemetry.SubscriptionOpened(session.Direct);
             hub.Dispatcher.Add(subscriber);
             hub.Track(subscriber);
             if (hub.IsStopping)
             {
                 // Registered after the hub closed every stream for shutdown: close this one too.
-                subscriber.Close(CloseReason.ServerClosed);
+                subscriber.Close(CloseReason.Shutdown);
             }
 
             session.Subscription = hub.Join(subscriber.Selectors, claims, hubUrl);
@@ -193,21 +222,27 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
     }
 
-    private static long Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)
+    /// <summary>When the server ends the stream (zero: never), and why: the token's expiry or the write timeout, whichever comes first.</summary>
+    private static (long Ticks, CloseReason Reason) Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)
     {
         var now = HeartbeatTimer.Now(time);
         long deadline = 0;
+        var reason = CloseReason.ServerClosed;
         if (expires is { } exp)
         {
             deadline = now + Math.Max(0, (long)(exp - time.GetUtcNow()).TotalMilliseconds);
+            reason = CloseReason.TokenExpired;
         }
 
         if (writeTimeout > TimeSpan.Zero)
         {
             var recycle = now + (long)writeTimeout.TotalMilliseconds;
-            deadline = deadline == 0 ? recycle : Math.Min(deadline, recycle);
+            if (deadline == 0 || recycle < deadline)
+            {
+                (deadline, reason) = (recycle, CloseReason.WriteTimeout);
+            }
         }
 
-        return deadline;
+        return (deadline, reason);
     }
 }

@@ -11,8 +11,8 @@ namespace Herald.Mercure;
 /// </summary>
 internal static class SubscriberEndLog
 {
-    /// <summary>Logs why <paramref name="subscriber"/>'s stream ended with <paramref name="reason"/>; a client that left is no cut.</summary>
-    public static void Ended(ILogger logger, MercureHub hub, Subscriber subscriber, CloseReason reason, DateTimeOffset? tokenExpires, IPAddress? remote)
+    /// <summary>Logs why a stream ended with <paramref name="reason"/>; a client that left is no cut.</summary>
+    public static void Ended(ILogger logger, MercureHub hub, CloseReason reason, IPAddress? remote)
     {
         var from = remote?.ToString();
         switch (reason)
@@ -23,12 +23,15 @@ internal static class SubscriberEndLog
             case CloseReason.WriteFailed:
                 HubLog.SubscriberCut(logger, from, "writing to it failed");
                 break;
+            case CloseReason.TokenExpired:
+                HubLog.SubscriberCut(logger, from, "token expired");
+                break;
+            case CloseReason.WriteTimeout:
+                HubLog.SubscriberCut(logger, from, "write timeout");
+                break;
+            case CloseReason.Shutdown:
             case CloseReason.ServerClosed when hub.IsStopping:
                 HubLog.SubscriberClosed(logger, from, "the hub is stopping");
-                break;
-            case CloseReason.ServerClosed when subscriber.DeadlineTicks != 0 && HeartbeatTimer.Now(hub.Time) >= subscriber.DeadlineTicks:
-                // One deadline covers both; the token's expiry tells them apart.
-                HubLog.SubscriberCut(logger, from, tokenExpires is { } expires && hub.Time.GetUtcNow() >= expires ? "token expired" : "write timeout");
                 break;
             case CloseReason.ServerClosed:
                 HubLog.SubscriberClosed(logger, from, "ended by the hub");

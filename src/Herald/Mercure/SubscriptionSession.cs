@@ -10,8 +10,14 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
 
     public Presence.SubscriberEntry? Subscription { get; set; }
 
-    /// <summary>Who subscribed, and until when its token lets it: what the log says when the stream is cut.</summary>
-    public (System.Net.IPAddress? Remote, DateTimeOffset? TokenExpires) Origin { get; init; }
+    /// <summary>Who subscribed: what the log says when the stream is cut.</summary>
+    public System.Net.IPAddress? Origin { get; init; }
+
+    /// <summary>Whether it is served on Herald's own socket path (the metrics count the two paths apart).</summary>
+    public bool Direct { get; init; }
+
+    /// <summary>The span of its opening and replay (<c>herald.subscribe</c>), when spans are collected; ended once it is live.</summary>
+    public System.Diagnostics.Activity? Opening { get; set; }
 
     public async Task RunAsync()
     {
@@ -22,8 +28,10 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
                 await History.ReplayAsync(hub, subscriber, resume.AfterSequence).ConfigureAwait(false);
             }
 
+            EndOpening();
+
             var reason = await subscriber.Completion.ConfigureAwait(false);
-            SubscriberEndLog.Ended(hub.Logger, hub, subscriber, reason, Origin.TokenExpires, Origin.Remote);
+            SubscriberEndLog.Ended(hub.Logger, hub, reason, Origin);
         }
         catch (OperationCanceledException) when (subscriber.IsClosed)
         {
@@ -48,8 +56,16 @@ internal sealed class SubscriptionSession(MercureHub hub, TopicSubscriber subscr
         subscriber.Close(CloseReason.ServerClosed);
         hub.Untrack(subscriber);
         hub.Dispatcher.Remove(subscriber);
+        hub.Telemetry.SubscriptionClosed(Direct, subscriber.Completion.IsCompletedSuccessfully ? subscriber.Completion.Result : CloseReason.ServerClosed);
+        EndOpening();
         hub.Leave(Subscription);
         Registration.Dispose();
         await subscriber.ShutdownAsync().ConfigureAwait(false);
+    }
+
+    private void EndOpening()
+    {
+        Opening?.Dispose();
+        Opening = null;
     }
 }
