@@ -15,7 +15,7 @@ internal static class Dotnet
     /// <summary>Runs <c>dotnet …</c> in <paramref name="workingDirectory"/> to completion; fails the test on a non-zero exit.</summary>
     public static async Task<ChildProcess> RunAsync(string workingDirectory, string? packagesFolder, params string[] arguments)
     {
-        var child = Start(Host(), arguments, workingDirectory, packagesFolder);
+        var child = ChildProcess.Start(Host(), arguments, Environment(packagesFolder), workingDirectory);
         await using (child)
         {
             await child.WaitForExitAsync(Timeout);
@@ -26,8 +26,17 @@ internal static class Dotnet
     }
 
     /// <summary>Starts <paramref name="program"/> (an installed tool, a built app) with the same environment.</summary>
-    public static ChildProcess Start(string program, IEnumerable<string> arguments, string workingDirectory, string? packagesFolder = null)
-        => ChildProcess.Start(program, arguments, Environment(packagesFolder), workingDirectory);
+    public static ChildProcess Start(
+        string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var environment = Environment(packagesFolder: null);
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
+        {
+            environment[name] = value;
+        }
+
+        return ChildProcess.Start(program, arguments, environment, workingDirectory);
+    }
 
     /// <summary>The <c>dotnet</c> host running this test, so the test packs with the SDK that built it.</summary>
     public static string Host()

@@ -47,27 +47,28 @@ public sealed partial class PackAndInstallTests(PackedPackages packages) : IClas
         await Dotnet.RunAsync(
             packages.Root, packages.PackagesFolder,
             "tool", "install", PackedPackages.Tool, "--tool-path", tools, "--add-source", packages.Feed, "--version", packages.Version);
-        var herald = Path.Combine(tools, "herald");
+        await AssertRunsAsync(Path.Combine(tools, "herald"), "tool");
+    }
 
-        await using (var version = Dotnet.Start(herald, ["--version"], packages.Root))
-        {
-            await version.WaitForExitAsync(Dotnet.Timeout);
-            Assert.Equal(0, version.ExitCode);
-            AssertVersion(version.Stdout.Trim());
-        }
+    [Fact]
+    public async Task The_self_contained_single_file_herald_serves()
+    {
+        var output = Path.Combine(packages.Root, "single-file");
+        await Dotnet.RunAsync(
+            packages.Root, packagesFolder: null,
+            "publish", Path.Combine(PackedPackages.RepositoryRoot(), "src", PackedPackages.Tool), "-c", "Release", "-o", output,
+            "--artifacts-path", packages.Artifacts, "--disable-build-servers", "-p:HeraldSingleFile=true",
+            "-p:VersionSuffix=" + packages.Suffix, "-warnaserror");
 
-        var data = Path.Combine(packages.Root, "tool-data");
-        await using var hub = Dotnet.Start(herald, ["serve", "--urls", "http://127.0.0.1:0", "--data-dir", data, "--jwt-key", TestHub.Key], packages.Root);
-        var hubUrl = await WaitForLineAsync(hub, HubUrlPattern());
-        Assert.StartsWith("http://127.0.0.1:", hubUrl, StringComparison.Ordinal);
-        await SubscribeAndReceiveAsync(
-            hubUrl,
-            TestHub.SubscriberToken(Topic),
-            publish: client => client.PostAsync(
-                hubUrl,
-                new FormUrlEncodedContent([new("topic", Topic), new("data", "hello from the installed tool")]),
-                request => request.Headers.Authorization = new("Bearer", TestHub.PublisherToken(Topic))),
-            expected: "hello from the installed tool");
+        // No runtime from the machine: the bundle carries its own. Its native SQLite is extracted under the test's folder.
+        await AssertRunsAsync(
+            Path.Combine(output, "herald"),
+            "single-file",
+            new Dictionary<string, string?>
+            {
+                ["DOTNET_ROOT"] = null,
+                ["DOTNET_BUNDLE_EXTRACT_BASE_DIR"] = Path.Combine(packages.Root, "extract"),
+            });
     }
 
     [Fact]
@@ -124,10 +125,30 @@ public sealed partial class PackAndInstallTests(PackedPackages packages) : IClas
             expected: "hello from the packed library");
     }
 
-    private void AssertVersion(string printed)
+    /// <summary><c>herald --version</c> prints the packed version; <c>herald serve</c> answers on 127.0.0.1 and delivers an update.</summary>
+    private async Task AssertRunsAsync(string herald, string name, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        // SemVer build metadata may follow: the commit the tool was built from, when it was built from a git checkout.
-        Assert.Matches("^" + Regex.Escape(packages.Version) + @"(\+[0-9a-f]{7})?$", printed);
+        await using (var version = Dotnet.Start(herald, ["--version"], packages.Root, environment))
+        {
+            await version.WaitForExitAsync(Dotnet.Timeout);
+            Assert.Equal(0, version.ExitCode);
+            // SemVer build metadata may follow: the commit it was built from, when built from a git checkout.
+            Assert.Matches("^" + Regex.Escape(packages.Version) + @"(\+[0-9a-f]{7})?$", version.Stdout.Trim());
+        }
+
+        var data = Path.Combine(packages.Root, name + "-data");
+        await using var hub = Dotnet.Start(
+            herald, ["serve", "--urls", "http://127.0.0.1:0", "--data-dir", data, "--jwt-key", TestHub.Key], packages.Root, environment);
+        var hubUrl = await WaitForLineAsync(hub, HubUrlPattern());
+        Assert.StartsWith("http://127.0.0.1:", hubUrl, StringComparison.Ordinal);
+        await SubscribeAndReceiveAsync(
+            hubUrl,
+            TestHub.SubscriberToken(Topic),
+            publish: client => client.PostAsync(
+                hubUrl,
+                new FormUrlEncodedContent([new("topic", Topic), new("data", "hello from the " + name + " herald")]),
+                request => request.Headers.Authorization = new("Bearer", TestHub.PublisherToken(Topic))),
+            expected: "hello from the " + name + " herald");
     }
 
     /// <summary>Opens a subscription, lets <paramref name="publish"/> publish once its headers are in, and reads the update.</summary>

@@ -26,6 +26,12 @@ public sealed class PackedPackages : IAsyncLifetime
     /// <summary>The release number, as Directory.Build.props says it (VersionPrefix).</summary>
     public string Release { get; private set; } = string.Empty;
 
+    /// <summary>The build folder of the pack; a later publish of the same projects with the same suffix reuses its builds.</summary>
+    public string Artifacts => Path.Combine(Root, "artifacts");
+
+    /// <summary>The pre-release suffix of <see cref="Version"/>.</summary>
+    public string Suffix { get; private set; } = string.Empty;
+
     /// <summary>The packages' version: <see cref="Release"/> with a pre-release suffix unique to this run.</summary>
     public string Version { get; private set; } = string.Empty;
 
@@ -46,7 +52,7 @@ public sealed class PackedPackages : IAsyncLifetime
     {
         var repository = RepositoryRoot();
         Release = XDocument.Load(Path.Combine(repository, "Directory.Build.props")).Descendants("VersionPrefix").Single().Value;
-        var suffix = "packtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        var suffix = Suffix = "packtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture);
         Version = Release + "-" + suffix;
         Directory.CreateDirectory(Feed);
 
@@ -60,7 +66,7 @@ public sealed class PackedPackages : IAsyncLifetime
         await Dotnet.RunAsync(
             Root,
             packagesFolder: null, // the dependencies restore as in any build, from the machine's cache
-            "pack", solution, "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"),
+            "pack", solution, "-c", "Release", "-o", Feed, "--artifacts-path", Artifacts,
             "--disable-build-servers", "-p:VersionSuffix=" + suffix, "-warnaserror");
     }
 
