@@ -32,7 +32,7 @@ internal sealed class Dispatcher
     private readonly HashSet<TopicSubscriber> _all = [];
     private readonly TemplateIndex<HashSet<TopicSubscriber>> _templates = new();
     private readonly List<HashSet<TopicSubscriber>> _matched = [];
-    private readonly Dictionary<UrlPattern, HashSet<TopicSubscriber>> _patterns = [];
+    private readonly UrlPatternIndex<HashSet<TopicSubscriber>> _patterns = new();
     private readonly TopicUrls _topicUrls = new();
     private readonly TopicMatcher _matcher;
     private long _stamp;
@@ -98,7 +98,8 @@ internal sealed class Dispatcher
             {
                 if (!_patterns.TryGetValue(pattern, out var set))
                 {
-                    _patterns[pattern] = set = [];
+                    set = [];
+                    _patterns.Add(pattern, set);
                 }
 
                 set.Add(subscriber);
@@ -210,29 +211,13 @@ internal sealed class Dispatcher
             if (_templates.Count > 0)
             {
                 _templates.CollectMatches(topics, stamp, _matched);
-                try
-                {
-                    foreach (var set in _matched)
-                    {
-                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
-                    }
-                }
-                finally
-                {
-                    // Never left for the next publish: it would reach this one's subscribers.
-                    _matched.Clear();
-                }
+                DeliverMatched(stamp, topics, isPrivate, frame, sequence, ref delivered);
             }
 
             if (_patterns.Count > 0)
             {
-                foreach (var (pattern, set) in _patterns)
-                {
-                    if (_topicUrls.AnyMatches(pattern))
-                    {
-                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
-                    }
-                }
+                _patterns.CollectMatches(_topicUrls, stamp, _matched);
+                DeliverMatched(stamp, topics, isPrivate, frame, sequence, ref delivered);
             }
 
             ScheduleWoken();
@@ -271,6 +256,23 @@ internal sealed class Dispatcher
     /// <summary>Whether an update concerns a subscriber: one of its selectors matches one topic, and a private update is allowed by its claim.</summary>
     public bool Concerns(TopicSubscriber subscriber, IReadOnlyList<string> topics, bool isPrivate)
         => subscriber.Selection.MatchesAny(topics) && (!isPrivate || subscriber.PrivateSelection.MatchesAny(topics));
+
+    /// <summary>Delivers to the sets the index just collected in <see cref="_matched"/>, and empties it.</summary>
+    private void DeliverMatched(long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence, ref int delivered)
+    {
+        try
+        {
+            foreach (var set in _matched)
+            {
+                delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
+            }
+        }
+        finally
+        {
+            // Never left for the next publish: it would reach this one's subscribers.
+            _matched.Clear();
+        }
+    }
 
     private int Deliver(HashSet<TopicSubscriber> set, long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence)
     {

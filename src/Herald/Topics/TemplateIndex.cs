@@ -28,8 +28,8 @@ internal sealed class TemplateIndex<TValue>
     public const int MinInner = 3;
 
     private readonly Dictionary<UriTemplate, Entry> _entries = [];
-    private readonly Anchors _prefixes = new();
-    private readonly Anchors _suffixes = new();
+    private readonly AnchorBuckets<Entry> _prefixes = new(MaxAnchor);
+    private readonly AnchorBuckets<Entry> _suffixes = new(MaxAnchor);
     private readonly Trigrams _inner = new();
     private readonly HashSet<Entry> _unanchored = [];
     private long _probe;
@@ -67,6 +67,23 @@ internal sealed class TemplateIndex<TValue>
         }
 
         return anchor == 0 ? Filing.Always : prefix >= suffix ? Filing.Prefix : Filing.Suffix;
+    }
+
+    /// <summary>
+    /// The bucket <paramref name="template"/> is counted in against the hub-wide cap (<see cref="AnchorBudget"/>): its
+    /// anchor as filed; the inner literals and the templates tried always are one bucket each, since a long topic's
+    /// windows can reach every inner template and every publish runs the others.
+    /// </summary>
+    public static string BucketOf(UriTemplate template)
+    {
+        var (prefix, suffix) = (template.Prefix, template.Suffix);
+        return FilingOf(template) switch
+        {
+            Filing.Prefix => "p" + prefix[..Math.Min(prefix.Length, MaxAnchor)],
+            Filing.Suffix => "s" + suffix[^Math.Min(suffix.Length, MaxAnchor)..],
+            Filing.Inner => "i",
+            _ => "*",
+        };
     }
 
     public bool TryGetValue(UriTemplate template, out TValue value)
@@ -267,44 +284,5 @@ internal sealed class TemplateIndex<TValue>
         private static ulong Pack(string literal) => ((ulong)literal[0] << 32) | ((ulong)literal[1] << 16) | literal[2];
 
         private static int Slot(ulong key) => (int)((key * 0x9E37_79B9_7F4A_7C15UL) >> (64 - SlotBits));
-    }
-
-    /// <summary>Buckets keyed by anchor text, and the anchor lengths in use (at most <see cref="MaxAnchor"/> of them).</summary>
-    private sealed class Anchors
-    {
-        private readonly Dictionary<string, HashSet<Entry>> _buckets = new(StringComparer.Ordinal);
-        private readonly int[] _perLength = new int[MaxAnchor + 1];
-        private int[] _lengths = [];
-
-        public int[] Lengths => _lengths;
-
-        public HashSet<Entry>? Find(ReadOnlySpan<char> anchor)
-            => _buckets.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(anchor, out var bucket) ? bucket : null;
-
-        public void Add(string anchor, Entry entry)
-        {
-            if (!_buckets.TryGetValue(anchor, out var bucket))
-            {
-                _buckets[anchor] = bucket = [];
-                if (_perLength[anchor.Length]++ == 0)
-                {
-                    _lengths = [.. _lengths, anchor.Length];
-                }
-            }
-
-            bucket.Add(entry);
-        }
-
-        public void Remove(string anchor, Entry entry)
-        {
-            if (_buckets.TryGetValue(anchor, out var bucket) && bucket.Remove(entry) && bucket.Count == 0)
-            {
-                _buckets.Remove(anchor);
-                if (--_perLength[anchor.Length] == 0)
-                {
-                    _lengths = [.. _lengths.Where(l => l != anchor.Length)];
-                }
-            }
-        }
     }
 }
