@@ -18,16 +18,18 @@ internal static class HotTopicMatchers
     {
         for (var length = 1; length <= Math.Min(Topic.Length, 64); length++)
         {
-            // Under the prefix Topic[..length]: a literal end of one character (shorter, so the prefix is the anchor).
-            foreach (var middle in Middles(perBucket))
+            // Under the prefix Topic[..length]: a literal end of one character (shorter, so the prefix is the anchor), and
+            // between them an inner literal the rest of the topic holds, so no cheap check stops the automaton.
+            foreach (var middle in Middles(perBucket, Topic[length..Math.Max(length, Topic.Length - 1)]))
             {
                 yield return Topic[..length] + middle + Topic[^1..];
             }
 
             // Under the suffix Topic[^length..]: a literal start shorter than it.
-            foreach (var middle in Middles(perBucket))
+            var start = Math.Min(1, length - 1);
+            foreach (var middle in Middles(perBucket, Topic[start..Math.Max(start, Topic.Length - length)]))
             {
-                yield return Topic[..Math.Min(1, length - 1)] + middle + Topic[^length..];
+                yield return Topic[..start] + middle + Topic[^length..];
             }
         }
 
@@ -37,7 +39,7 @@ internal static class HotTopicMatchers
             yield return Expressions(1 + (n % 8)) + Topic.Substring(n % (Topic.Length - 3), 3) + Expressions(8 - (n % 8));
         }
 
-        foreach (var middle in Middles(perBucket))
+        foreach (var middle in Middles(perBucket, Topic))
         {
             yield return middle;
         }
@@ -58,14 +60,14 @@ internal static class HotTopicMatchers
         }
     }
 
-    /// <summary>Distinct expression-and-literal runs whose literals (one character each) the topic holds.</summary>
-    private static IEnumerable<string> Middles(int count)
+    /// <summary>Distinct runs of 16 expressions around one character of <paramref name="text"/> (none when it is empty).</summary>
+    private static IEnumerable<string> Middles(int count, string text)
     {
-        var chars = Topic.Distinct().ToArray();
+        var chars = text.Distinct().ToArray();
         for (var n = 0; n < 2 * count; n++)
         {
             var before = 1 + (n % 15);
-            yield return Expressions(before) + chars[(n / 15) % chars.Length] + Expressions(16 - before);
+            yield return chars.Length == 0 ? Expressions(before) : Expressions(before) + chars[(n / 15) % chars.Length] + Expressions(16 - before);
         }
     }
 

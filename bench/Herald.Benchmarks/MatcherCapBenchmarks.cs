@@ -37,8 +37,8 @@ public class MatcherCapBenchmarks
     [Params(MatcherKind.Templates, MatcherKind.UrlPatterns, MatcherKind.Both)]
     public MatcherKind Kind { get; set; }
 
-    /// <summary>The cap; the default is <see cref="HeraldOptions.MaxMatchersPerAnchor"/>'s.</summary>
-    [Params(HeraldOptions.DefaultMaxMatchersPerAnchor)]
+    /// <summary>The cap: <see cref="HeraldOptions.MaxMatchersPerAnchor"/>'s default, and half of it.</summary>
+    [Params(4, HeraldOptions.DefaultMaxMatchersPerAnchor)]
     public int Cap { get; set; }
 
     [GlobalSetup]

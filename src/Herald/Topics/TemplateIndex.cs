@@ -27,11 +27,11 @@ internal sealed class TemplateIndex<TValue>
     /// <summary>Shortest inner literal a template is filed under (three characters, looked up by their packed 48 bits).</summary>
     public const int MinInner = 3;
 
-    private readonly Dictionary<UriTemplate, Entry> _entries = [];
-    private readonly AnchorBuckets<Entry> _prefixes = new(MaxAnchor);
-    private readonly AnchorBuckets<Entry> _suffixes = new(MaxAnchor);
+    private readonly Dictionary<UriTemplate, IndexEntry<UriTemplate, TValue>> _entries = [];
+    private readonly AnchorBuckets<IndexEntry<UriTemplate, TValue>> _prefixes = new(MaxAnchor);
+    private readonly AnchorBuckets<IndexEntry<UriTemplate, TValue>> _suffixes = new(MaxAnchor);
     private readonly Trigrams _inner = new();
-    private readonly HashSet<Entry> _unanchored = [];
+    private readonly HashSet<IndexEntry<UriTemplate, TValue>> _unanchored = [];
     private long _probe;
 
     /// <summary>Where a template is filed.</summary>
@@ -71,16 +71,17 @@ internal sealed class TemplateIndex<TValue>
 
     /// <summary>
     /// The bucket <paramref name="template"/> is counted in against the hub-wide cap (<see cref="AnchorBudget"/>): its
-    /// anchor as filed; the inner literals and the templates tried always are one bucket each, since a long topic's
-    /// windows can reach every inner template and every publish runs the others.
+    /// literal start as filed. The other filings are one bucket each, hub-wide: a long topic's windows can reach every
+    /// inner literal, every publish runs the unanchored templates, and a suffix filing (rare: a literal end longer than the
+    /// literal start) is one more family a topic probes at every length; a per-user template is filed by its start.
     /// </summary>
     public static string BucketOf(UriTemplate template)
     {
-        var (prefix, suffix) = (template.Prefix, template.Suffix);
+        var prefix = template.Prefix;
         return FilingOf(template) switch
         {
             Filing.Prefix => "p" + prefix[..Math.Min(prefix.Length, MaxAnchor)],
-            Filing.Suffix => "s" + suffix[^Math.Min(suffix.Length, MaxAnchor)..],
+            Filing.Suffix => "s",
             Filing.Inner => "i",
             _ => "*",
         };
@@ -100,7 +101,7 @@ internal sealed class TemplateIndex<TValue>
 
     public void Add(UriTemplate template, TValue value)
     {
-        var entry = new Entry(template, value);
+        var entry = new IndexEntry<UriTemplate, TValue>(template, value);
         _entries.Add(template, entry);
         var (prefix, suffix) = (template.Prefix, template.Suffix);
         switch (FilingOf(template))
@@ -180,29 +181,16 @@ internal sealed class TemplateIndex<TValue>
         }
     }
 
-    private static void Try(HashSet<Entry> bucket, string topic, long stamp, List<TValue> matches)
+    private static void Try(HashSet<IndexEntry<UriTemplate, TValue>> bucket, string topic, long stamp, List<TValue> matches)
     {
         foreach (var entry in bucket)
         {
-            if (entry.Stamp != stamp && entry.Template.Matches(topic))
+            if (entry.Stamp != stamp && entry.Matcher.Matches(topic))
             {
                 entry.Stamp = stamp;
                 matches.Add(entry.Value);
             }
         }
-    }
-
-    private sealed class Entry(UriTemplate template, TValue value)
-    {
-        public UriTemplate Template { get; } = template;
-
-        public TValue Value { get; } = value;
-
-        /// <summary>The publish that last matched this template (so a template matching two topics is reported once).</summary>
-        public long Stamp { get; set; }
-
-        /// <summary>The topic this template last ran on (so an inner literal found twice in a topic runs it once).</summary>
-        public long Probe { get; set; }
     }
 
     /// <summary>
@@ -213,14 +201,14 @@ internal sealed class TemplateIndex<TValue>
     private sealed class Trigrams
     {
         private const int SlotBits = 14;
-        private readonly Dictionary<ulong, HashSet<Entry>> _buckets = [];
+        private readonly Dictionary<ulong, HashSet<IndexEntry<UriTemplate, TValue>>> _buckets = [];
         private readonly int[] _perSlot = new int[1 << SlotBits];
 
         public int Count { get; private set; }
 
-        public void Add(Entry entry)
+        public void Add(IndexEntry<UriTemplate, TValue> entry)
         {
-            var key = Pack(entry.Template.Inner);
+            var key = Pack(entry.Matcher.Inner);
             if (!_buckets.TryGetValue(key, out var bucket))
             {
                 _buckets[key] = bucket = [];
@@ -233,9 +221,9 @@ internal sealed class TemplateIndex<TValue>
             }
         }
 
-        public void Remove(Entry entry)
+        public void Remove(IndexEntry<UriTemplate, TValue> entry)
         {
-            var key = Pack(entry.Template.Inner);
+            var key = Pack(entry.Matcher.Inner);
             if (_buckets.TryGetValue(key, out var bucket) && bucket.Remove(entry))
             {
                 Count--;
@@ -268,10 +256,10 @@ internal sealed class TemplateIndex<TValue>
                 var at = span[(end - 2)..];
                 foreach (var entry in bucket)
                 {
-                    if (entry.Stamp != stamp && entry.Probe != probe && at.StartsWith(entry.Template.Inner, StringComparison.Ordinal))
+                    if (entry.Stamp != stamp && entry.Probe != probe && at.StartsWith(entry.Matcher.Inner, StringComparison.Ordinal))
                     {
                         entry.Probe = probe;
-                        if (entry.Template.Matches(topic))
+                        if (entry.Matcher.Matches(topic))
                         {
                             entry.Stamp = stamp;
                             matches.Add(entry.Value);

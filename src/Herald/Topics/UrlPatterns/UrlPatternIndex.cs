@@ -22,9 +22,9 @@ internal sealed class UrlPatternIndex<TValue>
     /// <summary>Longest pathname anchor, so a lookup hashes at most this many characters.</summary>
     public const int MaxAnchor = 64;
 
-    private readonly Dictionary<UrlPattern, Entry> _entries = [];
-    private readonly Dictionary<string, AnchorBuckets<Entry>> _hosts = new(StringComparer.Ordinal);
-    private readonly AnchorBuckets<Entry> _anyHost = new(MaxAnchor);
+    private readonly Dictionary<UrlPattern, IndexEntry<UrlPattern, TValue>> _entries = [];
+    private readonly Dictionary<string, AnchorBuckets<IndexEntry<UrlPattern, TValue>>> _hosts = new(StringComparer.Ordinal);
+    private readonly AnchorBuckets<IndexEntry<UrlPattern, TValue>> _anyHost = new(MaxAnchor);
     private readonly List<(string Url, UrlRecord? Record, int Patterns)> _bases = [];
 
     public int Count => _entries.Count;
@@ -38,30 +38,28 @@ internal sealed class UrlPatternIndex<TValue>
         return (pattern.FixedHostname, path[..Math.Min(path.Length, MaxAnchor)]);
     }
 
-    /// <summary>The bucket <paramref name="pattern"/> is counted in against the hub-wide cap (<see cref="Topics.AnchorBudget"/>).</summary>
+    /// <summary>
+    /// The bucket <paramref name="pattern"/> is counted in against the hub-wide cap (<see cref="Topics.AnchorBudget"/>):
+    /// its fixed hostname and pathname anchor; every pattern with no fixed hostname is one bucket, hub-wide, since a topic
+    /// of any host probes each of their lengths (a relative pattern has the hub URL's hostname).
+    /// </summary>
     public static string BucketOf(UrlPattern pattern)
     {
         var (host, path) = AnchorOf(pattern);
 
         // A hostname holds no newline (the host parser forbids it), so the two parts cannot run into each other.
-        return host is null ? "a" + path : "h" + host + "\n" + path;
+        return host is null ? "a" : "h" + host + "\n" + path;
     }
 
     public bool TryGetValue(UrlPattern pattern, out TValue value)
     {
-        if (_entries.TryGetValue(pattern, out var entry))
-        {
-            value = entry.Value;
-            return true;
-        }
-
-        value = null!;
-        return false;
+        value = _entries.TryGetValue(pattern, out var entry) ? entry.Value : null!;
+        return entry is not null;
     }
 
     public void Add(UrlPattern pattern, TValue value)
     {
-        var entry = new Entry(pattern, value);
+        var entry = new IndexEntry<UrlPattern, TValue>(pattern, value);
         _entries.Add(pattern, entry);
         var (host, path) = AnchorOf(pattern);
         if (host is null)
@@ -72,7 +70,7 @@ internal sealed class UrlPatternIndex<TValue>
         {
             if (!_hosts.TryGetValue(host, out var buckets))
             {
-                _hosts[host] = buckets = new AnchorBuckets<Entry>(MaxAnchor);
+                _hosts[host] = buckets = new AnchorBuckets<IndexEntry<UrlPattern, TValue>>(MaxAnchor);
             }
 
             buckets.Add(path, entry);
@@ -166,7 +164,7 @@ internal sealed class UrlPatternIndex<TValue>
         Probe(_anyHost, url, baseUrl, stamp, matches);
     }
 
-    private static void Probe(AnchorBuckets<Entry> buckets, UrlComponents url, string? baseUrl, long stamp, List<TValue> matches)
+    private static void Probe(AnchorBuckets<IndexEntry<UrlPattern, TValue>> buckets, UrlComponents url, string? baseUrl, long stamp, List<TValue> matches)
     {
         var path = url.Pathname.AsSpan();
         foreach (var length in buckets.Lengths)
@@ -179,23 +177,13 @@ internal sealed class UrlPatternIndex<TValue>
             foreach (var entry in bucket)
             {
                 if (entry.Stamp != stamp
-                    && (baseUrl is null || string.Equals(entry.Pattern.BaseUrl, baseUrl, StringComparison.Ordinal))
-                    && entry.Pattern.Matches(url))
+                    && (baseUrl is null || string.Equals(entry.Matcher.BaseUrl, baseUrl, StringComparison.Ordinal))
+                    && entry.Matcher.Matches(url))
                 {
                     entry.Stamp = stamp;
                     matches.Add(entry.Value);
                 }
             }
         }
-    }
-
-    private sealed class Entry(UrlPattern pattern, TValue value)
-    {
-        public UrlPattern Pattern { get; } = pattern;
-
-        public TValue Value { get; } = value;
-
-        /// <summary>The publish that last matched this pattern (so a pattern matching two topics is reported once).</summary>
-        public long Stamp { get; set; }
     }
 }
