@@ -43,6 +43,12 @@ internal static class HotTopicMatchers
         {
             yield return middle;
         }
+
+        // With more expressions than an anchor of its own allows: one bucket for all of them, hub-wide.
+        foreach (var middle in Middles(perBucket, Topic, expressions: 16))
+        {
+            yield return Topic[..20] + middle + Topic[^1..];
+        }
     }
 
     /// <summary>Candidate URL patterns per bucket: each pathname prefix of the topic, under its host and under any host.</summary>
@@ -60,14 +66,19 @@ internal static class HotTopicMatchers
         }
     }
 
-    /// <summary>Distinct runs of 16 expressions around one character of <paramref name="text"/> (none when it is empty).</summary>
-    private static IEnumerable<string> Middles(int count, string text)
+    /// <summary>
+    /// Distinct runs of <paramref name="expressions"/> expressions (the most an anchor of its own takes, by default) around
+    /// one character of <paramref name="text"/>, or fewer expressions alone when it is empty.
+    /// </summary>
+    private static IEnumerable<string> Middles(int count, string text, int expressions = Topics.TemplateIndex<object>.MaxExpressionsPerAnchor)
     {
         var chars = text.Distinct().ToArray();
         for (var n = 0; n < 2 * count; n++)
         {
-            var before = 1 + (n % 15);
-            yield return chars.Length == 0 ? Expressions(before) : Expressions(before) + chars[(n / 15) % chars.Length] + Expressions(16 - before);
+            var before = 1 + (n % (expressions - 1));
+            yield return chars.Length == 0
+                ? Expressions(1 + (n % expressions))
+                : Expressions(before) + chars[(n / (expressions - 1)) % chars.Length] + Expressions(expressions - before);
         }
     }
 

@@ -171,9 +171,10 @@ public sealed class HeraldOptions
     /// same hub URL) are shared and never refused, and matchers with their own fixed text (one per user:
     /// <c>https://example.com/users/42/{+rest}</c>) each have their own anchor. Each of these is one anchor hub-wide, under
     /// the same cap: the templates with no literal start (filed by their literal end or an inner literal, or tried on every
-    /// publish), the URL patterns with no fixed hostname, and the hub URLs (Host headers) URL patterns are held for. Token
-    /// claims are not counted. Measured at 8, the worst a client can build (every anchor of a 64-character topic full)
-    /// costs a publish about 1–2 ms on a loaded machine (bench/Herald.Benchmarks, MatcherCapBenchmarks).
+    /// publish), the templates with more than four expressions (each run costs up to about 10 µs), the URL patterns with no
+    /// fixed hostname, and the hub URLs (Host headers) URL patterns are held for. Token claims are not counted. Measured at
+    /// the default, 8, the worst a client can build (every anchor of a 64-character topic full) costs a publish about 1 ms
+    /// on a loaded machine (bench/Herald.Benchmarks, MatcherCapBenchmarks).
     /// </summary>
     public int MaxMatchersPerAnchor { get; set; } = DefaultMaxMatchersPerAnchor;
 

@@ -16,6 +16,8 @@ namespace Herald.Topics;
 /// templates with distinct literals): a publish went from 14.6 ms to about the cost of exact selectors.
 /// Only templates with no literal of three characters anywhere and none at either end (<c>{+a}/{+b}</c>) are tried
 /// on every publish; each costs one automaton run, linear in the topic.
+/// What one bucket holds is capped hub-wide (<see cref="BucketOf"/>, counted by the <see cref="TemplateRegistry"/>), so a
+/// topic's lookups reach a bounded number of templates however many subscribers there are.
 /// Not thread-safe: the dispatcher calls it under its lock.
 /// </remarks>
 internal sealed class TemplateIndex<TValue>
@@ -23,6 +25,9 @@ internal sealed class TemplateIndex<TValue>
 {
     /// <summary>Longest anchor, so a lookup hashes at most this many characters.</summary>
     public const int MaxAnchor = 64;
+
+    /// <summary>Most expressions a template may hold and still be counted under its own anchor (see <see cref="BucketOf"/>).</summary>
+    public const int MaxExpressionsPerAnchor = 4;
 
     /// <summary>Shortest inner literal a template is filed under (three characters, looked up by their packed 48 bits).</summary>
     public const int MinInner = 3;
@@ -77,6 +82,14 @@ internal sealed class TemplateIndex<TValue>
     /// </summary>
     public static string BucketOf(UriTemplate template)
     {
+        // A run costs the topic's length times the automaton's live states, which grow with the expressions: 16 cost about
+        // 10 µs on a 64-character topic (MatcherCapBenchmarks), so templates with more than a few (real ones hold one to
+        // three) share one bucket hub-wide, wherever they are filed.
+        if (template.Template.AsSpan().Count('{') > MaxExpressionsPerAnchor)
+        {
+            return "x";
+        }
+
         var prefix = template.Prefix;
         return FilingOf(template) switch
         {
