@@ -172,4 +172,22 @@ public sealed class HeraldOptions
 
     /// <summary>A file holding the subscriber key, as <see cref="PublisherJwtKeyFile"/> holds the publisher's.</summary>
     public string? SubscriberJwtKeyFile { get; set; }
+    /// Most distinct URI templates, and apart from them most distinct URL patterns, that subscriptions may file under one
+    /// anchor of the hub's matcher index, hub-wide: a template's literal start (cut to 64 characters), a URL pattern's fixed
+    /// hostname and the text its pathname starts with (cut to 64). A publish runs only the matchers filed under anchors its
+    /// topic holds, but anyone may subscribe, so without this any number of matchers could share an anchor a busy topic
+    /// has and run on each of its publishes, under the dispatch lock. A subscription that would add one more distinct
+    /// matcher to a full anchor is answered 503 with <c>Retry-After</c>; matchers already held (same text; for URL patterns,
+    /// same hub URL) are shared and never refused, and matchers with their own fixed text (one per user:
+    /// <c>https://example.com/users/42/{+rest}</c>) each have their own anchor. Each of these is one anchor hub-wide, under
+    /// the same cap: the templates with no literal start (filed by their literal end or an inner literal, or tried on every
+    /// publish), the templates with more than four expressions (each run costs up to about 10 µs), the URL patterns with no
+    /// fixed hostname, and the hub URLs (Host headers) URL patterns are held for. Token claims are not counted. Measured at
+    /// the default, 8, the worst a client can build (every anchor of a 64-character topic full) costs a publish about 1 ms
+    /// on a loaded machine (bench/Herald.Benchmarks, MatcherCapBenchmarks).
+    /// </summary>
+    public int MaxMatchersPerAnchor { get; set; } = DefaultMaxMatchersPerAnchor;
+
+    /// <summary>Default of <see cref="MaxMatchersPerAnchor"/>.</summary>
+    internal const int DefaultMaxMatchersPerAnchor = 8;
 }

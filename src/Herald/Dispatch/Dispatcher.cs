@@ -14,16 +14,25 @@ namespace Herald.Dispatch;
 /// topic holds, each in time linear in the topic (see <see cref="UriTemplate"/>). Measured with 1,000 subscribers ×
 /// 100 distinct adversarial templates (bench/Herald.Benchmarks, TemplateDispatchBenchmarks): 70–80 ns a publish matching
 /// none with literal ends, 91 ns with only inner literals (was 14.6 ms), against 22 ns for exact selectors.
-/// A template whose literals the topic holds runs on every publish (about 0.6–1.1 µs each on a 28-character topic), which
-/// <see cref="HeraldOptions.MaxTemplateSelectorsPerSubscription"/> bounds per connection.
-/// URL patterns (Mercure 1.0) arrive compiled and shared by (pattern, hub URL) (<see cref="UrlPatternRegistry"/>): each
-/// distinct pattern runs once per publish, on the topics parsed as URLs once per publish (<see cref="TopicUrls"/>),
-/// and its subscribers are reached as one set. Measured with 1,000 subscribers (UrlPatternDispatchBenchmarks, short job,
-/// loaded machine): 1.7 µs a publish matching none when they share one pattern, 41 µs delivering to all 1,000;
-/// 120–170 µs with 1,000 distinct patterns (each checked, most stopped by their leading fixed text).
+/// A template whose literals the topic holds runs on every publish (about 0.6–1.1 µs each on a 28-character topic, up to
+/// about 10 µs with 16 expressions on a 64-character one).
+/// URL patterns (Mercure 1.0) arrive compiled and shared by (pattern, hub URL) (<see cref="UrlPatternRegistry"/>) and are
+/// filed in a <see cref="UrlPatternIndex{TValue}"/> under their fixed hostname and the text their pathname starts with:
+/// a publish parses its topics as URLs once (<see cref="TopicUrls"/>) and runs only the patterns filed under its host
+/// and pathname (or under "any host"), each pattern once, its subscribers reached as one set.
+/// What any bucket of either index holds is capped hub-wide (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>, reserved
+/// when a subscription opens, outside this lock), so however many connections hold matchers, a publish runs a bounded
+/// number. Measured (bench/Herald.Benchmarks, short job, on a machine loaded by other builds, so figures vary ±50%):
+/// every bucket a 64-character topic probes filled at the default cap of 8 (MatcherCapBenchmarks, PublishHotTopic: 521
+/// templates of up to four expressions plus eight of sixteen, 368 URL patterns, each run to the end): 0.64 ms a publish
+/// for the templates, 0.21 ms for the URL patterns, 0.98 ms for both; 0.42 ms for both at a cap of 4 (with no cap on
+/// templates of many expressions, 6.7 ms at 8). With each of 10,000 subscribers holding its own <c>…/users/N/*</c>
+/// pattern and <c>…/users/N/{+rest}</c> template (PerUserMatcherBenchmarks): 6.0 µs a publish to one user, 2.0 µs to
+/// none, against 1.9 and 1.1 µs with 100 users (before the URL pattern index, 1,000 distinct patterns cost 120–170 µs).
 /// Dispatch is serialized by one lock,
 /// which gives every subscriber the same order of updates; inside it nothing but enqueueing happens (no
-/// socket writes, no allocation per subscriber), so the lock is held for microseconds.
+/// socket writes, no allocation per subscriber), so the lock is held for microseconds, and the caps above bound the
+/// matching an attacker can add to it.
 /// </remarks>
 internal sealed class Dispatcher
 {
@@ -32,7 +41,7 @@ internal sealed class Dispatcher
     private readonly HashSet<TopicSubscriber> _all = [];
     private readonly TemplateIndex<HashSet<TopicSubscriber>> _templates = new();
     private readonly List<HashSet<TopicSubscriber>> _matched = [];
-    private readonly Dictionary<UrlPattern, HashSet<TopicSubscriber>> _patterns = [];
+    private readonly UrlPatternIndex<HashSet<TopicSubscriber>> _patterns = new();
     private readonly TopicUrls _topicUrls = new();
     private readonly TopicMatcher _matcher;
     private long _stamp;
@@ -98,7 +107,8 @@ internal sealed class Dispatcher
             {
                 if (!_patterns.TryGetValue(pattern, out var set))
                 {
-                    _patterns[pattern] = set = [];
+                    set = [];
+                    _patterns.Add(pattern, set);
                 }
 
                 set.Add(subscriber);
@@ -210,29 +220,13 @@ internal sealed class Dispatcher
             if (_templates.Count > 0)
             {
                 _templates.CollectMatches(topics, stamp, _matched);
-                try
-                {
-                    foreach (var set in _matched)
-                    {
-                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
-                    }
-                }
-                finally
-                {
-                    // Never left for the next publish: it would reach this one's subscribers.
-                    _matched.Clear();
-                }
+                DeliverMatched(stamp, topics, isPrivate, frame, sequence, ref delivered);
             }
 
             if (_patterns.Count > 0)
             {
-                foreach (var (pattern, set) in _patterns)
-                {
-                    if (_topicUrls.AnyMatches(pattern))
-                    {
-                        delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
-                    }
-                }
+                _patterns.CollectMatches(_topicUrls, stamp, _matched);
+                DeliverMatched(stamp, topics, isPrivate, frame, sequence, ref delivered);
             }
 
             ScheduleWoken();
@@ -271,6 +265,23 @@ internal sealed class Dispatcher
     /// <summary>Whether an update concerns a subscriber: one of its selectors matches one topic, and a private update is allowed by its claim.</summary>
     public bool Concerns(TopicSubscriber subscriber, IReadOnlyList<string> topics, bool isPrivate)
         => subscriber.Selection.MatchesAny(topics) && (!isPrivate || subscriber.PrivateSelection.MatchesAny(topics));
+
+    /// <summary>Delivers to the sets the index just collected in <see cref="_matched"/>, and empties it.</summary>
+    private void DeliverMatched(long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence, ref int delivered)
+    {
+        try
+        {
+            foreach (var set in _matched)
+            {
+                delivered += Deliver(set, stamp, topics, isPrivate, frame, sequence);
+            }
+        }
+        finally
+        {
+            // Never left for the next publish: it would reach this one's subscribers.
+            _matched.Clear();
+        }
+    }
 
     private int Deliver(HashSet<TopicSubscriber> set, long stamp, IReadOnlyList<string> topics, bool isPrivate, byte[] frame, long sequence)
     {

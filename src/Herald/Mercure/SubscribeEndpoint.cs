@@ -20,6 +20,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
     internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
 
+    /// <summary>A matcher the hub-wide cap refuses (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>); it names no selector.</summary>
+    internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub (MaxMatchersPerAnchor): retry later";
+
     /// <summary>The Mercure 1.0 response header naming where the stream resumed.</summary>
     public const string MercureLastEventIdHeader = "Mercure-Last-Event-ID";
 
@@ -115,37 +118,56 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             outages.Answered();
         }
 
-        EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
-        if (resume.Requested)
+        // Compiled before the stream starts, so a matcher over the hub-wide cap is answered 503 and nothing is held; outside
+        // any lock publishing takes, linear in the selectors' length.
+        if (hub.Matcher.TryCompile(request.Selectors, hubUrl) is not { } selection)
         {
-            SetLastEventIdHeaders(context.Response, resume.ResponseLastEventId!, legacy: !request.IsV1 && options.Protocol == MercureProtocol.Compatible);
+            context.Response.Headers.RetryAfter = "5";
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MatcherCapReason).ConfigureAwait(false);
+            return null;
         }
 
-        // A subscription taken over from the server (UseHeraldSubscriptions) writes to its socket directly; any
-        // other goes through the server's response pipe.
-        SubscriberOutput output;
         var direct = context.Features.Get<DirectResponse>();
-        if (direct is not null)
+        TopicSubscriber subscriber;
+        try
         {
-            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
-            output = direct.CreateOutput();
+            EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
+            if (resume.Requested)
+            {
+                SetLastEventIdHeaders(context.Response, resume.ResponseLastEventId!, legacy: !request.IsV1 && options.Protocol == MercureProtocol.Compatible);
+            }
+
+            // A subscription taken over from the server (UseHeraldSubscriptions) writes to its socket directly; any
+            // other goes through the server's response pipe.
+            SubscriberOutput output;
+            if (direct is not null)
+            {
+                await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+                output = direct.CreateOutput();
+            }
+            else
+            {
+                output = new PipeOutput(context.Response.BodyWriter);
+            }
+
+            // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
+            var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+            subscriber = new TopicSubscriber(
+                output,
+                hub.Writers.Next(),
+                selection,
+                hub.Matcher.Compile(privateSelectors, hubUrl),
+                options.SubscriberQueueCapacity,
+                options.SubscriberQueueBytes,
+                lifetime.Abort);
         }
-        else
+        catch
         {
-            output = new PipeOutput(context.Response.BodyWriter);
+            // A client gone before its stream started must not keep its places under the cap.
+            selection.Release();
+            throw;
         }
 
-        // The abort is bound to the lifetime feature, not the context, so the subscriber does not keep the request alive.
-        var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        // Compiled here, before registering and outside any lock publishing takes; linear in the selectors' length.
-        var subscriber = new TopicSubscriber(
-            output,
-            hub.Writers.Next(),
-            hub.Matcher.Compile(request.Selectors, hubUrl),
-            hub.Matcher.Compile(privateSelectors, hubUrl),
-            options.SubscriberQueueCapacity,
-            options.SubscriberQueueBytes,
-            lifetime.Abort);
         (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
 
         var session = new SubscriptionSession(hub, subscriber, resume) { Origin = context.Connection.RemoteIpAddress, Direct = direct is not null };

@@ -16,6 +16,8 @@ namespace Herald.Topics;
 /// templates with distinct literals): a publish went from 14.6 ms to about the cost of exact selectors.
 /// Only templates with no literal of three characters anywhere and none at either end (<c>{+a}/{+b}</c>) are tried
 /// on every publish; each costs one automaton run, linear in the topic.
+/// What one bucket holds is capped hub-wide (<see cref="BucketOf"/>, counted by the <see cref="TemplateRegistry"/>), so a
+/// topic's lookups reach a bounded number of templates however many subscribers there are.
 /// Not thread-safe: the dispatcher calls it under its lock.
 /// </remarks>
 internal sealed class TemplateIndex<TValue>
@@ -24,14 +26,17 @@ internal sealed class TemplateIndex<TValue>
     /// <summary>Longest anchor, so a lookup hashes at most this many characters.</summary>
     public const int MaxAnchor = 64;
 
+    /// <summary>Most expressions a template may hold and still be counted under its own anchor (see <see cref="BucketOf"/>).</summary>
+    public const int MaxExpressionsPerAnchor = 4;
+
     /// <summary>Shortest inner literal a template is filed under (three characters, looked up by their packed 48 bits).</summary>
     public const int MinInner = 3;
 
-    private readonly Dictionary<UriTemplate, Entry> _entries = [];
-    private readonly Anchors _prefixes = new();
-    private readonly Anchors _suffixes = new();
+    private readonly Dictionary<UriTemplate, IndexEntry<UriTemplate, TValue>> _entries = [];
+    private readonly AnchorBuckets<IndexEntry<UriTemplate, TValue>> _prefixes = new(MaxAnchor);
+    private readonly AnchorBuckets<IndexEntry<UriTemplate, TValue>> _suffixes = new(MaxAnchor);
     private readonly Trigrams _inner = new();
-    private readonly HashSet<Entry> _unanchored = [];
+    private readonly HashSet<IndexEntry<UriTemplate, TValue>> _unanchored = [];
     private long _probe;
 
     /// <summary>Where a template is filed.</summary>
@@ -69,6 +74,32 @@ internal sealed class TemplateIndex<TValue>
         return anchor == 0 ? Filing.Always : prefix >= suffix ? Filing.Prefix : Filing.Suffix;
     }
 
+    /// <summary>
+    /// The bucket <paramref name="template"/> is counted in against the hub-wide cap (<see cref="AnchorBudget"/>): its
+    /// literal start as filed. The other filings are one bucket each, hub-wide: a long topic's windows can reach every
+    /// inner literal, every publish runs the unanchored templates, and a suffix filing (rare: a literal end longer than the
+    /// literal start) is one more family a topic probes at every length; a per-user template is filed by its start.
+    /// </summary>
+    public static string BucketOf(UriTemplate template)
+    {
+        // A run costs the topic's length times the automaton's live states, which grow with the expressions: 16 cost about
+        // 10 µs on a 64-character topic (MatcherCapBenchmarks), so templates with more than a few (real ones hold one to
+        // three) share one bucket hub-wide, wherever they are filed.
+        if (template.Template.AsSpan().Count('{') > MaxExpressionsPerAnchor)
+        {
+            return "x";
+        }
+
+        var prefix = template.Prefix;
+        return FilingOf(template) switch
+        {
+            Filing.Prefix => "p" + prefix[..Math.Min(prefix.Length, MaxAnchor)],
+            Filing.Suffix => "s",
+            Filing.Inner => "i",
+            _ => "*",
+        };
+    }
+
     public bool TryGetValue(UriTemplate template, out TValue value)
     {
         if (_entries.TryGetValue(template, out var entry))
@@ -83,7 +114,7 @@ internal sealed class TemplateIndex<TValue>
 
     public void Add(UriTemplate template, TValue value)
     {
-        var entry = new Entry(template, value);
+        var entry = new IndexEntry<UriTemplate, TValue>(template, value);
         _entries.Add(template, entry);
         var (prefix, suffix) = (template.Prefix, template.Suffix);
         switch (FilingOf(template))
@@ -163,29 +194,16 @@ internal sealed class TemplateIndex<TValue>
         }
     }
 
-    private static void Try(HashSet<Entry> bucket, string topic, long stamp, List<TValue> matches)
+    private static void Try(HashSet<IndexEntry<UriTemplate, TValue>> bucket, string topic, long stamp, List<TValue> matches)
     {
         foreach (var entry in bucket)
         {
-            if (entry.Stamp != stamp && entry.Template.Matches(topic))
+            if (entry.Stamp != stamp && entry.Matcher.Matches(topic))
             {
                 entry.Stamp = stamp;
                 matches.Add(entry.Value);
             }
         }
-    }
-
-    private sealed class Entry(UriTemplate template, TValue value)
-    {
-        public UriTemplate Template { get; } = template;
-
-        public TValue Value { get; } = value;
-
-        /// <summary>The publish that last matched this template (so a template matching two topics is reported once).</summary>
-        public long Stamp { get; set; }
-
-        /// <summary>The topic this template last ran on (so an inner literal found twice in a topic runs it once).</summary>
-        public long Probe { get; set; }
     }
 
     /// <summary>
@@ -196,14 +214,14 @@ internal sealed class TemplateIndex<TValue>
     private sealed class Trigrams
     {
         private const int SlotBits = 14;
-        private readonly Dictionary<ulong, HashSet<Entry>> _buckets = [];
+        private readonly Dictionary<ulong, HashSet<IndexEntry<UriTemplate, TValue>>> _buckets = [];
         private readonly int[] _perSlot = new int[1 << SlotBits];
 
         public int Count { get; private set; }
 
-        public void Add(Entry entry)
+        public void Add(IndexEntry<UriTemplate, TValue> entry)
         {
-            var key = Pack(entry.Template.Inner);
+            var key = Pack(entry.Matcher.Inner);
             if (!_buckets.TryGetValue(key, out var bucket))
             {
                 _buckets[key] = bucket = [];
@@ -216,9 +234,9 @@ internal sealed class TemplateIndex<TValue>
             }
         }
 
-        public void Remove(Entry entry)
+        public void Remove(IndexEntry<UriTemplate, TValue> entry)
         {
-            var key = Pack(entry.Template.Inner);
+            var key = Pack(entry.Matcher.Inner);
             if (_buckets.TryGetValue(key, out var bucket) && bucket.Remove(entry))
             {
                 Count--;
@@ -251,10 +269,10 @@ internal sealed class TemplateIndex<TValue>
                 var at = span[(end - 2)..];
                 foreach (var entry in bucket)
                 {
-                    if (entry.Stamp != stamp && entry.Probe != probe && at.StartsWith(entry.Template.Inner, StringComparison.Ordinal))
+                    if (entry.Stamp != stamp && entry.Probe != probe && at.StartsWith(entry.Matcher.Inner, StringComparison.Ordinal))
                     {
                         entry.Probe = probe;
-                        if (entry.Template.Matches(topic))
+                        if (entry.Matcher.Matches(topic))
                         {
                             entry.Stamp = stamp;
                             matches.Add(entry.Value);
@@ -267,44 +285,5 @@ internal sealed class TemplateIndex<TValue>
         private static ulong Pack(string literal) => ((ulong)literal[0] << 32) | ((ulong)literal[1] << 16) | literal[2];
 
         private static int Slot(ulong key) => (int)((key * 0x9E37_79B9_7F4A_7C15UL) >> (64 - SlotBits));
-    }
-
-    /// <summary>Buckets keyed by anchor text, and the anchor lengths in use (at most <see cref="MaxAnchor"/> of them).</summary>
-    private sealed class Anchors
-    {
-        private readonly Dictionary<string, HashSet<Entry>> _buckets = new(StringComparer.Ordinal);
-        private readonly int[] _perLength = new int[MaxAnchor + 1];
-        private int[] _lengths = [];
-
-        public int[] Lengths => _lengths;
-
-        public HashSet<Entry>? Find(ReadOnlySpan<char> anchor)
-            => _buckets.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(anchor, out var bucket) ? bucket : null;
-
-        public void Add(string anchor, Entry entry)
-        {
-            if (!_buckets.TryGetValue(anchor, out var bucket))
-            {
-                _buckets[anchor] = bucket = [];
-                if (_perLength[anchor.Length]++ == 0)
-                {
-                    _lengths = [.. _lengths, anchor.Length];
-                }
-            }
-
-            bucket.Add(entry);
-        }
-
-        public void Remove(string anchor, Entry entry)
-        {
-            if (_buckets.TryGetValue(anchor, out var bucket) && bucket.Remove(entry) && bucket.Count == 0)
-            {
-                _buckets.Remove(anchor);
-                if (--_perLength[anchor.Length] == 0)
-                {
-                    _lengths = [.. _lengths.Where(l => l != anchor.Length)];
-                }
-            }
-        }
     }
 }

@@ -7,11 +7,15 @@ namespace Herald.Topics;
 /// <remarks>
 /// Compiling happens outside this registry's lock (it is linear in the template's length, but a subscription's
 /// hundred templates should not queue other subscribers behind it), and publishing never takes this lock.
+/// Templates a subscription brings to the dispatcher's index are counted per index bucket (<see cref="TemplateIndex{TValue}.BucketOf"/>)
+/// against <see cref="HeraldOptions.MaxMatchersPerAnchor"/>, here under this lock: a template no subscriber holds yet is
+/// refused when its bucket is full; one already held is shared and never refused.
 /// </remarks>
-internal sealed class TemplateRegistry
+internal sealed class TemplateRegistry(int maxPerBucket = HeraldOptions.DefaultMaxMatchersPerAnchor)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, Entry> _live = new(StringComparer.Ordinal);
+    private readonly AnchorBudget _budget = new(maxPerBucket);
 
     /// <summary>How many distinct templates subscribers hold now.</summary>
     public int Count
@@ -27,10 +31,19 @@ internal sealed class TemplateRegistry
 
     /// <summary>
     /// The compiled template for <paramref name="text"/>, shared with every template of the same
-    /// <see cref="UriTemplate.Key"/>; <c>null</c> when it does not parse. Pair with <see cref="Release"/>.
+    /// <see cref="UriTemplate.Key"/>; <c>null</c> when it does not parse. Pair with <see cref="Release(UriTemplate)"/>.
     /// </summary>
-    public UriTemplate? Acquire(string text)
+    public UriTemplate? Acquire(string text) => Acquire(text, counted: false, out _);
+
+    /// <summary>
+    /// As <see cref="Acquire(string)"/>; when <paramref name="counted"/> (the template goes into the dispatcher's index),
+    /// <paramref name="refused"/> tells that its bucket is full and nothing was acquired. Pair with
+    /// <see cref="Release(UriTemplate, bool)"/> with the same <paramref name="counted"/>.
+    /// </summary>
+    public UriTemplate? Acquire(string text, bool counted, out bool refused)
     {
+        refused = false;
+
         // Parsing and compiling are linear in the text, and happen outside the lock.
         if (!UriTemplate.TryParse(text, out var compiled))
         {
@@ -39,22 +52,41 @@ internal sealed class TemplateRegistry
 
         lock (_gate)
         {
-            if (_live.TryGetValue(compiled!.Key, out var entry))
+            if (!_live.TryGetValue(compiled!.Key, out var entry))
             {
-                entry.Users++;
-                return entry.Template;
+                entry = new Entry(compiled);
             }
 
-            _live[compiled.Key] = new Entry(compiled);
-            return compiled;
+            if (counted && entry.Counted == 0 && !_budget.TryReserve(TemplateIndex<object>.BucketOf(entry.Template)))
+            {
+                refused = true;
+                return null;
+            }
+
+            _live[compiled.Key] = entry;
+            entry.Users++;
+            entry.Counted += counted ? 1 : 0;
+            return entry.Template;
         }
     }
 
-    public void Release(UriTemplate template)
+    public void Release(UriTemplate template) => Release(template, counted: false);
+
+    public void Release(UriTemplate template, bool counted)
     {
         lock (_gate)
         {
-            if (_live.TryGetValue(template.Key, out var entry) && ReferenceEquals(entry.Template, template) && --entry.Users == 0)
+            if (!_live.TryGetValue(template.Key, out var entry) || !ReferenceEquals(entry.Template, template))
+            {
+                return;
+            }
+
+            if (counted && entry.Counted > 0 && --entry.Counted == 0)
+            {
+                _budget.Release(TemplateIndex<object>.BucketOf(template));
+            }
+
+            if (--entry.Users == 0)
             {
                 _live.Remove(template.Key);
             }
@@ -65,6 +97,9 @@ internal sealed class TemplateRegistry
     {
         public UriTemplate Template { get; } = template;
 
-        public int Users { get; set; } = 1;
+        public int Users { get; set; }
+
+        /// <summary>How many of <see cref="Users"/> file it in the dispatcher's index (token claims do not).</summary>
+        public int Counted { get; set; }
     }
 }

@@ -19,14 +19,33 @@ internal sealed class TopicMatcher
     private readonly ConcurrentDictionary<string, UriTemplate?> _claimTemplates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Pattern, string Base), UrlPattern?> _claimPatterns = new();
 
+    /// <summary>Caps <see cref="HeraldOptions.MaxMatchersPerAnchor"/> at its default.</summary>
+    public TopicMatcher()
+        : this(HeraldOptions.DefaultMaxMatchersPerAnchor)
+    {
+    }
+
+    /// <summary>The hub's matcher, capped by <see cref="HeraldOptions.MaxMatchersPerAnchor"/>.</summary>
+    public TopicMatcher(Microsoft.Extensions.Options.IOptions<HeraldOptions> options)
+        : this(options.Value.MaxMatchersPerAnchor)
+    {
+    }
+
+    /// <summary>At most <paramref name="maxMatchersPerAnchor"/> distinct subscription matchers under one index bucket.</summary>
+    internal TopicMatcher(int maxMatchersPerAnchor)
+    {
+        Templates = new TemplateRegistry(maxMatchersPerAnchor);
+        Patterns = new UrlPatternRegistry(maxMatchersPerAnchor);
+    }
+
     /// <summary>The selector that matches every topic.</summary>
     public const string Wildcard = Selector.Wildcard;
 
     /// <summary>The templates subscribers hold, shared by text and released when the last one leaves.</summary>
-    public TemplateRegistry Templates { get; } = new();
+    public TemplateRegistry Templates { get; }
 
     /// <summary>The URL patterns subscribers hold, shared by (pattern, hub URL) and released when the last one leaves.</summary>
-    public UrlPatternRegistry Patterns { get; } = new();
+    public UrlPatternRegistry Patterns { get; }
 
     /// <summary>Whether <paramref name="selector"/> is matched by string equality alone.</summary>
     public static bool IsExact(string selector) => selector != Wildcard && !selector.Contains('{', StringComparison.Ordinal);
@@ -37,6 +56,17 @@ internal sealed class TopicMatcher
     /// </summary>
     public TopicSelection Compile(IReadOnlyList<Selector>? selectors, string hubUrl)
         => selectors is null || selectors.Count == 0 ? TopicSelection.None : TopicSelection.Compile(selectors, Templates, hubUrl, Patterns);
+
+    /// <summary>
+    /// Compiles a subscription's own selectors, which the dispatcher indexes: a template or URL pattern no subscriber holds
+    /// yet is counted against <see cref="HeraldOptions.MaxMatchersPerAnchor"/>, and <c>null</c> means its index bucket is
+    /// full (the subscription is refused; nothing is held). The token's private selectors go through <see cref="Compile"/>
+    /// instead and are not counted: a trusted issuer wrote them, and they run per subscriber, for private updates only.
+    /// </summary>
+    public TopicSelection? TryCompile(IReadOnlyList<Selector>? selectors, string hubUrl)
+        => selectors is null || selectors.Count == 0
+            ? TopicSelection.None
+            : TopicSelection.Compile(selectors, Templates, hubUrl, Patterns, counted: true, out _);
 
     /// <summary>Whether <paramref name="selector"/> matches <paramref name="topic"/>; URL patterns resolve against <paramref name="hubUrl"/>.</summary>
     public bool Matches(Selector selector, string topic, string hubUrl)

@@ -11,6 +11,7 @@ internal sealed class TopicSelection
 {
     private readonly TemplateRegistry? _registry;
     private readonly UrlPatternRegistry? _patternRegistry;
+    private readonly bool _counted;
     private int _released;
 
     private TopicSelection(
@@ -20,9 +21,11 @@ internal sealed class TopicSelection
         UriTemplate[] templates,
         UrlPattern[] patterns,
         TemplateRegistry? registry,
-        UrlPatternRegistry? patternRegistry = null)
+        UrlPatternRegistry? patternRegistry = null,
+        bool counted = false)
     {
         _patternRegistry = patternRegistry;
+        _counted = counted;
         Selectors = selectors;
         MatchesAll = matchesAll;
         Exact = exact;
@@ -54,10 +57,27 @@ internal sealed class TopicSelection
 
     /// <summary>
     /// Compiles the selectors; URI templates are shared through <paramref name="registry"/>, URL patterns through
-    /// <paramref name="patternRegistry"/> when given (else compiled for this selection alone).
+    /// <paramref name="patternRegistry"/> when given (else compiled for this selection alone). Not counted against the
+    /// hub-wide caps: for token claims, which a trusted issuer wrote.
     /// </summary>
     public static TopicSelection Compile(IReadOnlyList<Selector> selectors, TemplateRegistry registry, string hubUrl, UrlPatternRegistry? patternRegistry = null)
+        => Compile(selectors, registry, hubUrl, patternRegistry, counted: false, out _)!;
+
+    /// <summary>
+    /// As <see cref="Compile(IReadOnlyList{Selector}, TemplateRegistry, string, UrlPatternRegistry?)"/>; when
+    /// <paramref name="counted"/> (a subscription's own selectors, which go into the dispatcher's index) each template and
+    /// pattern no one holds yet takes a place under its index bucket's cap, and <c>null</c> with <paramref name="refused"/>
+    /// set means one bucket was full: nothing is held then.
+    /// </summary>
+    public static TopicSelection? Compile(
+        IReadOnlyList<Selector> selectors,
+        TemplateRegistry registry,
+        string hubUrl,
+        UrlPatternRegistry? patternRegistry,
+        bool counted,
+        out bool refused)
     {
+        refused = false;
         var matchesAll = false;
         var exact = new List<string>();
         var templates = new List<UriTemplate>();
@@ -75,27 +95,36 @@ internal sealed class TopicSelection
             else if (type == MatcherType.UrlPattern)
             {
                 // Checked by whoever took the selector in (subscribe request, token reader); one that does not compile matches nothing.
-                var pattern = patternRegistry is not null ? patternRegistry.Acquire(selector, hubUrl)
+                var pattern = patternRegistry is not null ? patternRegistry.Acquire(selector, hubUrl, counted, out refused)
                     : UrlPattern.TryParse(selector, hubUrl, out var compiled, out _) ? compiled : null;
+                if (refused)
+                {
+                    break;
+                }
+
                 if (pattern is not null && patterns.Contains(pattern))
                 {
-                    patternRegistry!.Release(pattern);
+                    patternRegistry!.Release(pattern, counted);
                 }
                 else if (pattern is not null)
                 {
                     patterns.Add(pattern);
                 }
             }
-            else if (registry.Acquire(selector) is { } template)
+            else if (registry.Acquire(selector, counted, out refused) is { } template)
             {
                 if (templates.Contains(template))
                 {
-                    registry.Release(template);
+                    registry.Release(template, counted);
                 }
                 else
                 {
                     templates.Add(template);
                 }
+            }
+            else if (refused)
+            {
+                break;
             }
             else
             {
@@ -103,7 +132,14 @@ internal sealed class TopicSelection
             }
         }
 
-        return new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], [.. patterns], registry, patternRegistry);
+        var selection = new TopicSelection(selectors, matchesAll, [.. exact.Distinct(StringComparer.Ordinal)], [.. templates], [.. patterns], registry, patternRegistry, counted);
+        if (refused)
+        {
+            selection.Release();
+            return null;
+        }
+
+        return selection;
     }
 
     public bool Matches(string topic)
@@ -218,12 +254,12 @@ internal sealed class TopicSelection
 
         foreach (var template in Templates)
         {
-            _registry?.Release(template);
+            _registry?.Release(template, _counted);
         }
 
         foreach (var pattern in Patterns)
         {
-            _patternRegistry?.Release(pattern);
+            _patternRegistry?.Release(pattern, _counted);
         }
     }
 }

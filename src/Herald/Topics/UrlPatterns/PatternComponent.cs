@@ -54,6 +54,16 @@ internal sealed class PatternComponent
         }
     }
 
+    /// <summary>The whole value this component matches when it is fixed text alone; <c>null</c> when it matches more.</summary>
+    public string? FixedText => _regex is null ? _exact : null;
+
+    /// <summary>
+    /// Text every value this component matches starts with (empty when none): the fixed text itself, or the leading
+    /// fixed text <see cref="Matches"/> compares before its regex runs, so an index filing by it rules out only what
+    /// <see cref="Matches"/> would refuse anyway.
+    /// </summary>
+    public string RequiredPrefix => _regex is not null ? _literalPrefix : _exact ?? string.Empty;
+
     /// <summary>Whether the whole of <paramref name="value"/> matches.</summary>
     /// <remarks>
     /// The fixed text a pattern starts with is compared before the regex runs: with 1,000 distinct patterns such as

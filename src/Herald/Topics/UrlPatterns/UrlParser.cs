@@ -13,7 +13,7 @@ namespace Herald.Topics.UrlPatterns;
 internal sealed partial class UrlParser
 {
     private const char Eof = '\uFFFF';
-    private static readonly char[] C0ControlOrSpace = Enumerable.Range(0, 0x21).Select(c => (char)c).ToArray();
+    internal static readonly char[] C0ControlOrSpace = Enumerable.Range(0, 0x21).Select(c => (char)c).ToArray();
 
     private readonly string _input;
     private readonly UrlRecord? _base;

@@ -45,6 +45,12 @@ internal sealed class UrlPattern
     /// <summary><see cref="BaseUrl"/> parsed; topics are parsed against it (<see cref="UrlComponents.Parse"/>).</summary>
     public UrlRecord? BaseRecord { get; }
 
+    /// <summary>The hostname every matching URL has, when the pattern fixes it (<c>null</c>: several or any).</summary>
+    public string? FixedHostname => _hostname.FixedText;
+
+    /// <summary>Text every matching URL's pathname starts with (canonical, as <see cref="UrlComponents.Pathname"/> holds it).</summary>
+    public string PathnamePrefix => _pathname.RequiredPrefix;
+
     /// <summary>
     /// Compiles <paramref name="pattern"/>; on failure <paramref name="error"/> says why in one line fit for a 400.
     /// <paramref name="baseUrl"/> (the hub URL) is the base of a relative pattern only (Mercure 1.0: "When evaluating a

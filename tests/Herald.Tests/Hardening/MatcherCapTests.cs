@@ -1,0 +1,219 @@
+using System.Net;
+using System.Text;
+using Herald.Mercure;
+using Herald.Tests.Infrastructure;
+
+namespace Herald.Tests.Hardening;
+
+/// <summary>
+/// <see cref="HeraldOptions.MaxMatchersPerAnchor"/>: a subscription that would add one more distinct URI template or URL
+/// pattern to a full bucket of the hub's matcher index is answered 503 with <c>Retry-After</c> and a one-line reason
+/// naming no selector, on the direct-socket path (<see cref="TestHub"/>, whose refusals carry <c>Connection: close</c>)
+/// and through Kestrel (<see cref="KestrelOnlyHub"/>). A matcher already held is shared and accepted; a bucket frees when
+/// its subscribers leave; matchers with their own fixed text (one per user) are never refused.
+/// </summary>
+public sealed class MatcherCapTests
+{
+    private const int Cap = 3;
+
+    private static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["Herald:Anonymous"] = "true",
+        ["Herald:MaxMatchersPerAnchor"] = Cap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Distinct templates filed under one prefix, <c>https://example.com/items/</c> (their literal ends are shorter).</summary>
+    private static string Template(int n) => $"topic={Uri.EscapeDataString($"https://example.com/items/{{id}}x{n}")}";
+
+    /// <summary>Distinct URL patterns filed under one anchor: host <c>example.com</c>, pathname prefix <c>/books/</c>.</summary>
+    private static string Pattern(int n) => $"match_urlpattern={Uri.EscapeDataString($"https://example.com/books/:id/a{n}")}";
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_template_past_the_cap_in_one_bucket_is_refused_503_a_shared_one_is_not_and_a_leave_frees_a_place(bool direct)
+    {
+        await using var hub = await Hub.StartAsync(direct);
+        var held = new List<HttpResponseMessage>();
+        try
+        {
+            for (var n = 1; n <= Cap; n++)
+            {
+                held.Add(await OpenAsync(hub, Template(n)));
+            }
+
+            await AssertRefusedAsync(hub, Template(Cap + 1), ["x4", "items"]);
+            await AssertAcceptedAsync(hub, Template(2));
+            Assert.Equal(Cap, hub.Matcher.Templates.Count);
+
+            // A leave gives its place back once the hub has seen the client go.
+            held[0].Dispose();
+            await TestHub.Eventually(() => hub.Matcher.Templates.Count == Cap - 1, "the leaving subscriber's template to be released");
+            held.Add(await OpenAsync(hub, Template(Cap + 1)));
+        }
+        finally
+        {
+            held.ForEach(r => r.Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_URL_pattern_past_the_cap_in_one_bucket_is_refused_503_a_shared_one_is_not_and_a_leave_frees_a_place(bool direct)
+    {
+        await using var hub = await Hub.StartAsync(direct);
+        var held = new List<HttpResponseMessage>();
+        try
+        {
+            for (var n = 1; n <= Cap; n++)
+            {
+                held.Add(await OpenAsync(hub, Pattern(n)));
+            }
+
+            await AssertRefusedAsync(hub, Pattern(Cap + 1), ["a4", "books"]);
+
+            // With a pattern the hub holds beside it, the refused one still refuses the whole subscription.
+            await AssertRefusedAsync(hub, Pattern(1) + "&" + Pattern(Cap + 1), ["a4", "books"]);
+            await AssertAcceptedAsync(hub, Pattern(3));
+            Assert.Equal(Cap, hub.Matcher.Patterns.Count);
+
+            held[^1].Dispose();
+            await TestHub.Eventually(() => hub.Matcher.Patterns.Count == Cap - 1, "the leaving subscriber's pattern to be released");
+            held.Add(await OpenAsync(hub, Pattern(Cap + 1)));
+        }
+        finally
+        {
+            held.ForEach(r => r.Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Per_user_matchers_with_their_own_fixed_text_are_never_refused(bool direct)
+    {
+        await using var hub = await Hub.StartAsync(direct);
+        var held = new List<HttpResponseMessage>();
+        try
+        {
+            for (var user = 0; user < Cap * 4; user++)
+            {
+                var pattern = Uri.EscapeDataString($"https://example.com/users/{user}/*");
+                var template = Uri.EscapeDataString($"https://example.com/users/{user}/{{+rest}}");
+                held.Add(await OpenAsync(hub, $"match_urlpattern={pattern}&topic={template}"));
+            }
+
+            Assert.Equal(Cap * 4, hub.Matcher.Patterns.Count);
+            Assert.Equal(Cap * 4, hub.Matcher.Templates.Count);
+        }
+        finally
+        {
+            held.ForEach(r => r.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Hub_URLs_made_up_with_the_Host_header_are_capped_for_URL_patterns()
+    {
+        await using var hub = await Hub.StartAsync(direct: true);
+        var held = new List<HttpResponseMessage>();
+        try
+        {
+            // A relative pattern resolves against the hub URL the request's Host names: one new hub URL each.
+            for (var n = 1; n <= Cap; n++)
+            {
+                held.Add(await OpenAsync(hub, "match_urlpattern=%2Fbooks%2F%3Aid", $"host{n}.example"));
+            }
+
+            Assert.Equal(Cap, hub.Matcher.Patterns.Count);
+            await AssertRefusedAsync(hub, "match_urlpattern=%2Fbooks%2F%3Aid", ["books", "host4"], "host4.example");
+            await AssertAcceptedAsync(hub, "match_urlpattern=%2Fbooks%2F%3Aid", host: "host2.example");
+        }
+        finally
+        {
+            held.ForEach(r => r.Dispose());
+        }
+    }
+
+    /// <summary>Opens a subscription over HTTP and keeps it open (the caller disposes it to leave).</summary>
+    private static async Task<HttpResponseMessage> OpenAsync(Hub hub, string query, string? host = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, hub.HubUrl + "?" + query);
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+
+        var response = await hub.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"subscription refused: {(int)response.StatusCode}");
+        return response;
+    }
+
+    /// <summary>A subscription that opens (read to its head over a raw socket, then left).</summary>
+    private static async Task AssertAcceptedAsync(Hub hub, string query, string? host = null)
+    {
+        var answer = await RawExchange.ExchangeAsync(new Uri(hub.BaseUrl), Request(hub, query, host), readBody: false);
+        Assert.Equal(200, answer.Status);
+    }
+
+    /// <summary>A subscription refused by the cap: 503, Retry-After, the one-line reason quoting none of <paramref name="notEchoed"/>.</summary>
+    private static async Task AssertRefusedAsync(Hub hub, string query, string[] notEchoed, string? host = null)
+    {
+        var held = (hub.Matcher.Templates.Count, hub.Matcher.Patterns.Count);
+        var answer = await RawExchange.ExchangeAsync(new Uri(hub.BaseUrl), Request(hub, query, host));
+
+        Assert.Equal(503, answer.Status);
+        Assert.True(int.TryParse(answer.Header("Retry-After"), out var seconds) && seconds > 0, "Retry-After in seconds");
+        Assert.Equal(SubscribeEndpoint.MatcherCapReason + "\n", answer.Body);
+        foreach (var text in notEchoed)
+        {
+            Assert.DoesNotContain(text, answer.Body, StringComparison.Ordinal);
+        }
+
+        // The direct path answers and closes; Kestrel keeps the connection. Either way nothing was taken.
+        Assert.Equal(hub.Direct, answer.Header("Connection") == "close");
+        Assert.Equal(held, (hub.Matcher.Templates.Count, hub.Matcher.Patterns.Count));
+    }
+
+    private static byte[] Request(Hub hub, string query, string? host)
+    {
+        var uri = new Uri(hub.HubUrl);
+        return Encoding.ASCII.GetBytes($"GET {uri.AbsolutePath}?{query} HTTP/1.1\r\nHost: {host ?? uri.Authority}\r\n\r\n");
+    }
+
+    /// <summary>The hub under test, either way it serves subscriptions.</summary>
+    private sealed class Hub : IAsyncDisposable
+    {
+        private readonly TestHub? _direct;
+        private readonly KestrelOnlyHub? _kestrel;
+
+        private Hub(TestHub? direct, KestrelOnlyHub? kestrel) => (_direct, _kestrel) = (direct, kestrel);
+
+        public bool Direct => _direct is not null;
+
+        public string BaseUrl => _direct?.BaseUrl ?? _kestrel!.BaseUrl;
+
+        public string HubUrl => BaseUrl + "/.well-known/mercure";
+
+        public HttpClient Client => _direct?.Client ?? _kestrel!.Client;
+
+        public Herald.Topics.TopicMatcher Matcher => (_direct?.Hub ?? _kestrel!.Hub).Matcher;
+
+        public static async Task<Hub> StartAsync(bool direct)
+            => direct ? new Hub(await TestHub.StartAsync(Settings), null) : new Hub(null, await KestrelOnlyHub.StartAsync(Settings));
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_direct is not null)
+            {
+                await _direct.DisposeAsync();
+            }
+
+            if (_kestrel is not null)
+            {
+                await _kestrel.DisposeAsync();
+            }
+        }
+    }
+}
