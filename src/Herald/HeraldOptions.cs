@@ -172,6 +172,8 @@ public sealed class HeraldOptions
 
     /// <summary>A file holding the subscriber key, as <see cref="PublisherJwtKeyFile"/> holds the publisher's.</summary>
     public string? SubscriberJwtKeyFile { get; set; }
+
+    /// <summary>
     /// Most distinct URI templates, and apart from them most distinct URL patterns, that subscriptions may file under one
     /// anchor of the hub's matcher index, hub-wide: a template's literal start (cut to 64 characters), a URL pattern's fixed
     /// hostname and the text its pathname starts with (cut to 64). A publish runs only the matchers filed under anchors its

@@ -7,6 +7,7 @@ using Herald.Storage;
 using Herald.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Mercure;
 
@@ -123,6 +124,9 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         if (hub.Matcher.TryCompile(request.Selectors, hubUrl) is not { } selection)
         {
             context.Response.Headers.RetryAfter = "5";
+
+            // Not an outage, so not left to the store's outage log: the operator sees who hits the cap (rate-limited).
+            context.RequestServices?.GetService<RefusalLog>()?.Refused(context, StatusCodes.Status503ServiceUnavailable, MatcherCapReason);
             await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MatcherCapReason).ConfigureAwait(false);
             return null;
         }
