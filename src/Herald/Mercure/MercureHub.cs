@@ -101,6 +101,8 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
         var drain = new ShutdownDrain(Options.ShutdownDrain, Options.ShutdownReconnectSpread, Time);
         _drain = drain;
+
+        // Stopping before the snapshot: a stream that registers after it sees the flag and closes itself.
         _stopping = true;
         return drain.RunAsync(Dispatcher.Snapshot(), cancellationToken);
     }

@@ -20,6 +20,12 @@ internal sealed class ShutdownDrain
     /// <summary>How often the next share of streams is closed: fine enough to spread them, few enough timer waits (50 for 5 s).</summary>
     private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Fewest streams closed in one step: a hub with few streams has no storm to spread, so it stops at once (a hub with
+    /// 10 streams in one step, one with 500 or more over the whole window) instead of holding its shutdown for the window.
+    /// </summary>
+    private const int MinShare = 10;
+
     /// <summary>Longest wait for a stream's writer to put the hint on the wire before the stream is closed anyway (a stalled client).</summary>
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(1);
 
@@ -27,6 +33,7 @@ internal sealed class ShutdownDrain
     private readonly TimeSpan _spread;
     private readonly TimeProvider _time;
     private readonly long _start;
+    private long _lengthTicks;
 
     /// <summary>Starts the drain's clock now; a negative window or spread counts as zero.</summary>
     public ShutdownDrain(TimeSpan window, TimeSpan spread, TimeProvider time)
@@ -42,28 +49,33 @@ internal sealed class ShutdownDrain
     {
         get
         {
-            var left = _window - _time.GetElapsedTime(_start);
+            var left = TimeSpan.FromTicks(Interlocked.Read(ref _lengthTicks)) - _time.GetElapsedTime(_start);
             var wait = (left > TimeSpan.Zero ? left : TimeSpan.Zero) + _spread;
             return Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
     }
 
     /// <summary>
-    /// Closes <paramref name="streams"/> in a random order, an equal share every <see cref="Step"/>, and completes when
-    /// every one is closed. Cancelled (the host's shutdown timeout ran out), it closes the rest at once.
+    /// Closes <paramref name="streams"/> in a random order, an equal share every <see cref="Step"/> (at least
+    /// <see cref="MinShare"/>, over the window at most), and completes when every one is closed. Cancelled (the host's
+    /// shutdown timeout ran out), it closes the rest at once.
     /// </summary>
     public async Task RunAsync(IReadOnlyList<Subscriber> streams, CancellationToken cancellationToken)
     {
         var order = streams.ToArray();
         Random.Shared.Shuffle(order);
-        var steps = _window > TimeSpan.Zero ? Math.Max(1, (int)Math.Ceiling(_window / Step)) : 1;
+        var stepsInWindow = Math.Max(1, (int)Math.Ceiling(_window / Step));
+        var stepLength = _window / stepsInWindow;
+        var steps = Math.Min(stepsInWindow, (order.Length + MinShare - 1) / MinShare);
+        var length = stepLength * steps;
+        Interlocked.Exchange(ref _lengthTicks, length.Ticks);
         var closing = new List<Task>(order.Length);
         var next = 0;
         try
         {
             for (var step = 0; step < steps; step++)
             {
-                var due = _window * step / steps;
+                var due = stepLength * step;
                 var wait = due - _time.GetElapsedTime(_start);
                 if (wait > TimeSpan.Zero)
                 {
@@ -72,7 +84,7 @@ internal sealed class ShutdownDrain
 
                 for (var end = (int)((long)order.Length * (step + 1) / steps); next < end; next++)
                 {
-                    closing.Add(CloseAsync(order[next], _window - due));
+                    closing.Add(CloseAsync(order[next], length - due));
                 }
             }
         }
