@@ -183,8 +183,8 @@ public sealed class HeraldOptions
 
     /// <summary>
     /// How widely the reconnects after a shutdown are spread: a stream's <c>retry:</c> hint asks its client to wait until
-    /// the drain (<see cref="ShutdownDrain"/>) is over plus a random share of this, so clients come back (to the restarted
-    /// hub or another node) spread over this window, and none meets the draining hub's 503.
+    /// the drain (<see cref="ShutdownDrain"/>) is over, a second more, and a random share of this, so clients come back
+    /// (to the restarted hub or another node) spread over this window, and none meets the draining hub's 503.
     /// </summary>
     public TimeSpan ShutdownReconnectSpread { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -10,7 +10,8 @@ namespace Herald.Mercure;
 /// </summary>
 /// <remarks>
 /// The hint is relative to the moment the stream closes (EventSource waits that long after losing the connection):
-/// the rest of the drain plus a random share of <see cref="HeraldOptions.ShutdownReconnectSpread"/>. So no well-behaved
+/// the rest of the drain, a second for the server to stop listening (<see cref="Settle"/>), and a random share of
+/// <see cref="HeraldOptions.ShutdownReconnectSpread"/>. So no well-behaved
 /// client comes back while this hub still drains (a 503 ends a browser's EventSource for good), and the clients come
 /// back spread over the spread window, to the restarted hub or to another node. Waits run on the hub's clock; nothing
 /// here holds the dispatcher's lock (it works on a snapshot).
@@ -29,6 +30,12 @@ internal sealed class ShutdownDrain
     /// <summary>Longest wait for a stream's writer to put the hint on the wire before the stream is closed anyway (a stalled client).</summary>
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Added to every hint: after the drain the server still has to stop listening, and a client that comes back in that
+    /// moment would meet a 503 (which ends a browser's EventSource) rather than a refused connection (which it retries).
+    /// </summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+
     private readonly TimeSpan _window;
     private readonly TimeSpan _spread;
     private readonly TimeProvider _time;
@@ -44,13 +51,13 @@ internal sealed class ShutdownDrain
         _start = time.GetTimestamp();
     }
 
-    /// <summary>The <c>Retry-After</c> (whole seconds) for a subscription refused during the drain: its rest plus the spread.</summary>
+    /// <summary>The <c>Retry-After</c> (whole seconds) for a subscription refused during the drain: its rest, <see cref="Settle"/> and the spread.</summary>
     public string RetryAfterSeconds
     {
         get
         {
             var left = TimeSpan.FromTicks(Interlocked.Read(ref _lengthTicks)) - _time.GetElapsedTime(_start);
-            var wait = (left > TimeSpan.Zero ? left : TimeSpan.Zero) + _spread;
+            var wait = (left > TimeSpan.Zero ? left : TimeSpan.Zero) + Settle + _spread;
             return Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
     }
@@ -92,7 +99,7 @@ internal sealed class ShutdownDrain
         {
             for (; next < order.Length; next++)
             {
-                order[next].TryEnqueue(RetryFrame(Jitter()));
+                order[next].TryEnqueue(RetryFrame(Settle + Jitter()));
                 order[next].Close(CloseReason.Shutdown);
             }
         }
@@ -102,7 +109,7 @@ internal sealed class ShutdownDrain
 
     private async Task CloseAsync(Subscriber stream, TimeSpan restOfDrain)
     {
-        if (stream.TryEnqueue(RetryFrame(restOfDrain + Jitter())))
+        if (stream.TryEnqueue(RetryFrame(restOfDrain + Settle + Jitter())))
         {
             try
             {
