@@ -192,4 +192,19 @@ public sealed class HeraldOptions
 
     /// <summary>Default of <see cref="MaxMatchersPerAnchor"/>.</summary>
     internal const int DefaultMaxMatchersPerAnchor = 8;
+
+    /// <summary>
+    /// How long a graceful shutdown (SIGTERM, host stop) takes to close the hub's streams. Each stream gets a
+    /// <c>retry:</c> hint (<see cref="ShutdownReconnectSpread"/>) and the streams close spread over this window, so a
+    /// fleet of clients does not reconnect all at once. Meanwhile new subscriptions get 503 with <c>Retry-After</c> and
+    /// publishing goes on. Keep it well inside the host's shutdown timeout (30 s by default). Zero: every stream closes at once.
+    /// </summary>
+    public TimeSpan ShutdownDrain { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How widely the reconnects after a shutdown are spread: a stream's <c>retry:</c> hint asks its client to wait until
+    /// the drain (<see cref="ShutdownDrain"/>) is over, a second more, and a random share of this, so clients come back
+    /// (to the restarted hub or another node) spread over this window, and none meets the draining hub's 503.
+    /// </summary>
+    public TimeSpan ShutdownReconnectSpread { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -12,11 +12,12 @@ internal sealed class HubLifetime(MercureHub hub) : IHostedLifecycleService
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StoppingAsync(CancellationToken cancellationToken)
-    {
-        hub.CloseAll();
-        return Task.CompletedTask;
-    }
+    /// <summary>
+    /// Drains the streams (<see cref="HeraldOptions.ShutdownDrain"/>) before the server stops: the server still answers
+    /// meanwhile, so publishes are stored and new subscriptions get a 503 that says when to come back. The token is
+    /// the host's shutdown timeout; when it fires the rest close at once.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => hub.DrainAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -25,6 +25,7 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     private readonly DeliverySink _sink;
     private readonly ILogger _logger;
     private volatile bool _stopping;
+    private volatile ShutdownDrain? _drain;
     private string _path = ReservedTopics.DefaultPath;
 
     /// <summary>
@@ -76,12 +77,38 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// </summary>
     public void CloseAll()
     {
+        _drain ??= new ShutdownDrain(TimeSpan.Zero, Options.ShutdownReconnectSpread, Time);
         _stopping = true;
         foreach (var subscriber in Dispatcher.Snapshot())
         {
             subscriber.Close(CloseReason.Shutdown);
         }
     }
+
+    /// <summary>
+    /// A graceful shutdown's end of every stream: from now on subscriptions are refused (503, <c>Retry-After</c>), and the
+    /// open streams get a <c>retry:</c> hint and close spread over <see cref="HeraldOptions.ShutdownDrain"/> (zero: at once,
+    /// <see cref="CloseAll"/>). Publishing goes on until the store closes: an update acknowledged now is in history,
+    /// and the clients resume it with Last-Event-ID. Cancelling <paramref name="cancellationToken"/> closes the rest at once.
+    /// </summary>
+    public Task DrainAsync(CancellationToken cancellationToken)
+    {
+        if (Options.ShutdownDrain <= TimeSpan.Zero)
+        {
+            CloseAll();
+            return Task.CompletedTask;
+        }
+
+        var drain = new ShutdownDrain(Options.ShutdownDrain, Options.ShutdownReconnectSpread, Time);
+        _drain = drain;
+
+        // Stopping before the snapshot: a stream that registers after it sees the flag and closes itself.
+        _stopping = true;
+        return drain.RunAsync(Dispatcher.Snapshot(), cancellationToken);
+    }
+
+    /// <summary>The <c>Retry-After</c> (seconds) for a subscription refused because the hub is stopping.</summary>
+    internal string RetryAfterSeconds => _drain?.RetryAfterSeconds ?? "1";
 
     public HeraldOptions Options { get; }
 

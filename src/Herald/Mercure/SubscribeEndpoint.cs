@@ -23,6 +23,8 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
     /// <summary>A matcher the hub-wide cap refuses (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>); it names no selector.</summary>
     internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub (MaxMatchersPerAnchor): retry later";
+    /// <summary>The answer to a subscription while the hub drains its streams for shutdown.</summary>
+    internal const string ShuttingDownReason = "the hub is shutting down: retry later";
 
     /// <summary>The Mercure 1.0 response header naming where the stream resumed.</summary>
     public const string MercureLastEventIdHeader = "Mercure-Last-Event-ID";
@@ -71,6 +73,13 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     {
         var options = hub.Options;
         CorsHeaders.Apply(context, options.CorsOrigins);
+        if (hub.IsStopping)
+        {
+            // Draining for shutdown (HeraldOptions.ShutdownDrain): come back once it is over, to this hub restarted or another node.
+            context.Response.Headers.RetryAfter = hub.RetryAfterSeconds;
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ShuttingDownReason).ConfigureAwait(false);
+            return null;
+        }
 
         var hubUrl = hub.UrlFor(context.Request);
         var (request, status, invalid) = await SubscribeRequest.ReadAsync(context, options, hubUrl).ConfigureAwait(false);
@@ -172,7 +181,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
             throw;
         }
 
-        (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout);
+        (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout, Random.Shared);
 
         var session = new SubscriptionSession(hub, subscriber, resume) { Origin = context.Connection.RemoteIpAddress, Direct = direct is not null };
         session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
@@ -248,21 +257,31 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         }
     }
 
-    /// <summary>When the server ends the stream (zero: never), and why: the token's expiry or the write timeout, whichever comes first.</summary>
-    private static (long Ticks, CloseReason Reason) Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout)
+    /// <summary>
+    /// When the server ends the stream (zero: never), and why: the token's expiry or the write timeout, whichever comes
+    /// first. Each is spread (<see cref="Spread"/>) so that a fleet which connected together, after a restart, does not
+    /// come back together at the next recycle or at a shared expiry.
+    /// </summary>
+    /// <remarks>
+    /// The spread only ever brings a deadline forward: a stream never outlives its token's <c>exp</c> (the token no
+    /// longer authorizes it), and never runs longer than the write timeout an operator set. The price is that a client
+    /// reconnecting with the same token gets the rest of its life cut short again; each cut leaves at most a fifth of
+    /// what was left, so that is a handful of cheap resumes (Last-Event-ID) near the end, not a loop.
+    /// </remarks>
+    internal static (long Ticks, CloseReason Reason) Deadline(TimeProvider time, DateTimeOffset? expires, TimeSpan writeTimeout, Random random)
     {
         var now = HeartbeatTimer.Now(time);
         long deadline = 0;
         var reason = CloseReason.ServerClosed;
         if (expires is { } exp)
         {
-            deadline = now + Math.Max(0, (long)(exp - time.GetUtcNow()).TotalMilliseconds);
+            deadline = now + Spread(Math.Max(0, (long)(exp - time.GetUtcNow()).TotalMilliseconds), random);
             reason = CloseReason.TokenExpired;
         }
 
         if (writeTimeout > TimeSpan.Zero)
         {
-            var recycle = now + (long)writeTimeout.TotalMilliseconds;
+            var recycle = now + Spread((long)writeTimeout.TotalMilliseconds, random);
             if (deadline == 0 || recycle < deadline)
             {
                 (deadline, reason) = (recycle, CloseReason.WriteTimeout);
@@ -271,4 +290,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         return (deadline, reason);
     }
+
+    /// <summary>A length drawn uniformly from 80–100 % of <paramref name="lengthMs"/>: never more than it.</summary>
+    internal static long Spread(long lengthMs, Random random) => lengthMs - (long)(lengthMs * 0.2 * random.NextDouble());
 }
