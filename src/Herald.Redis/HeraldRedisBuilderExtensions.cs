@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Herald;
 using Herald.Redis;
 using Herald.Storage;
@@ -55,6 +56,6 @@ public static class HeraldRedisBuilderExtensions
         }
 
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Herald.Redis");
-        return new RedisUpdateStore(options, transport, sink, logger: logger);
+        return new RedisUpdateStore(options, transport, sink, logger: logger) { MeterFactory = services.GetService<IMeterFactory>() };
     }
 }

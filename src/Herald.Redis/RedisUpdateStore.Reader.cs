@@ -12,6 +12,9 @@ internal sealed partial class RedisUpdateStore
     private long _caughtUpAt;
     private volatile bool _atEnd;
 
+    /// <summary>Where the reader-lag gauge's meter comes from (set by <c>UseRedis</c> from DI); null: a meter of its own.</summary>
+    internal IMeterFactory? MeterFactory { get; init; }
+
     /// <summary>
     /// How far this node's reader is behind the shared log: zero while its last read reached the end of the log;
     /// otherwise the time since it last did (Redis unreachable, or a backlog being read). A read in flight when Redis
@@ -27,8 +30,13 @@ internal sealed partial class RedisUpdateStore
     {
         var database = _reader!.GetDatabase();
 
-        // The meter lives as long as what it measures: this loop. Named like the hub's, so AddMeter("Herald") takes it.
-        using var meter = new Meter("Herald", typeof(RedisUpdateStore).Assembly.GetName().Version?.ToString());
+        // Named like the hub's, so AddMeter("Herald") takes it. From the host's IMeterFactory when there is one (so the
+        // gauge is scoped to that host, as the hub's instruments are): the factory owns that meter and may share it with
+        // the hub's, so it is not disposed here; it lives as long as the container that owns this store. Without a
+        // factory the meter is this loop's own and lives as long as what it measures.
+        var meterOptions = new MeterOptions("Herald") { Version = typeof(RedisUpdateStore).Assembly.GetName().Version?.ToString() };
+        using var ownMeter = MeterFactory is null ? new Meter(meterOptions) : null;
+        var meter = ownMeter ?? MeterFactory!.Create(meterOptions);
         meter.CreateObservableGauge(
             "herald.cluster.reader.lag",
             () => ReaderLag.TotalSeconds,

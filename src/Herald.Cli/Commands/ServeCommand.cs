@@ -43,6 +43,10 @@ internal static class ServeCommand
         var subscriptions = new Option<bool>("--subscriptions") { Description = "Publish subscription events and serve the subscriptions API (presence)" };
         var heartbeat = new Option<string>("--heartbeat") { Description = "Heartbeat interval on idle streams, e.g. 15s (0 turns it off)" };
         var writeTimeout = new Option<string>("--write-timeout") { Description = "Close streams after this long so clients reconnect, e.g. 10m (0: never)" };
+        var shutdownDrain = new Option<string>("--shutdown-drain")
+        {
+            Description = "On shutdown, close the streams spread over this window so clients do not reconnect all at once, e.g. 5s (default; 0: all at once)",
+        };
         var dataDir = new Option<string>("--data-dir")
         {
             Description = $"Directory for the SQLite history (herald.db) and the generated key (default ./{HubServer.DefaultDataDir}); \"\" keeps history in memory only (lost on restart)",
@@ -72,6 +76,7 @@ internal static class ServeCommand
             jwtKeyFile, publisherKeyFile, subscriberKeyFile, printToken,
             logFormat,
             metricsPort, noMetrics,
+            shutdownDrain,
         };
         command.Options.Add(ui);
 
@@ -167,7 +172,7 @@ internal static class ServeCommand
                 Set(TelemetryExport.PortKey, port);
             }
 
-            foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout") })
+            foreach (var (option, key) in new[] { (heartbeat, "Herald:Heartbeat"), (writeTimeout, "Herald:WriteTimeout"), (shutdownDrain, "Herald:ShutdownDrain") })
             {
                 if (parse.GetValue(option) is { } text)
                 {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald.Mercure;
 
-/// <summary>What the hub logs: deliveries, presence, store outages, refused requests and cut subscribers (event ids 600-619).</summary>
+/// <summary>What the hub logs: deliveries, presence, store outages, refused requests, cut subscribers and the shutdown drain (event ids 600-619).</summary>
 internal static partial class HubLog
 {
     [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Delivering update {Sequence} failed; it is stored, and subscribers that resume get it from history.")]
@@ -40,4 +40,7 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 611, Level = LogLevel.Debug, Message = "Closed the stream of the subscriber from {RemoteAddress}: {Why}.")]
     public static partial void SubscriberClosed(ILogger logger, string? remoteAddress, string why);
+
+    [LoggerMessage(EventId = 612, Level = LogLevel.Information, Message = "Shutting down: closing {Count} streams spread over up to {Window}, each with a retry hint; new subscriptions get 503 and Retry-After meanwhile.")]
+    public static partial void DrainStarted(ILogger logger, int count, TimeSpan window);
 }

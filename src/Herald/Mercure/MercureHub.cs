@@ -104,7 +104,9 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
         // Stopping before the snapshot: a stream that registers after it sees the flag and closes itself.
         _stopping = true;
-        return drain.RunAsync(Dispatcher.Snapshot(), cancellationToken);
+        var streams = Dispatcher.Snapshot();
+        HubLog.DrainStarted(_logger, streams.Count, Options.ShutdownDrain);
+        return drain.RunAsync(streams, cancellationToken);
     }
 
     /// <summary>The <c>Retry-After</c> (seconds) for a subscription refused because the hub is stopping.</summary>

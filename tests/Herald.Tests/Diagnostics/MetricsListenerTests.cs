@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Herald.Security;
 using Herald.Tests.Hardening;
 using Herald.Tests.Infrastructure;
@@ -94,6 +96,35 @@ public sealed class MetricsListenerTests
         Assert.True(await last.EndsWithinAsync(30_000));
         await TestHub.Eventually(() => recorded.Sum("herald.subscriptions.closed", "herald.close.reason=shutdown") == 1, "a close at shutdown");
         Assert.Equal(0, recorded.Observe("herald.subscriptions.active"));
+    }
+
+    [Fact]
+    public async Task A_subscriber_cut_for_not_reading_is_counted_as_too_slow()
+    {
+        await using var hub = await TestHub.StartAsync(new Dictionary<string, string?>
+        {
+            ["Herald:Anonymous"] = "true",
+            ["Herald:SubscriberQueueBytes"] = (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var recorded = new RecordedMeasurements(hub.App.Services.GetRequiredService<IMeterFactory>());
+        var uri = new Uri(hub.BaseUrl);
+
+        // The stalled client: a tiny receive buffer, and it never reads after sending its request (as SubscriberQueueBytesTests).
+        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync(uri.Host, uri.Port).WaitAsync(TimeSpan.FromSeconds(30));
+        await stalled.SendAsync(Encoding.ASCII.GetBytes($"GET /.well-known/mercure?topic={Uri.EscapeDataString(Topic)} HTTP/1.1\r\nHost: {uri.Authority}\r\n\r\n"), SocketFlags.None);
+        await TestHub.Eventually(() => hub.Hub.SubscriberCount == 1, "the stalled subscriber registered");
+
+        // 32 KB updates fill the kernel buffers, then the hub's queue past its byte limit: the hub cuts the stream.
+        var payload = new string('x', 32 * 1024);
+        for (var published = 0; hub.Hub.SubscriberCount == 1; published++)
+        {
+            Assert.True(published < 2000, $"the stalled subscriber was not cut after {published} updates of 32 KB");
+            await hub.Hub.PublishAsync(new Update { Topics = [Topic], Data = payload }).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await TestHub.Eventually(() => recorded.Sum("herald.subscriptions.closed", "herald.close.reason=too_slow") == 1, "the cut counted as too_slow");
+        Assert.Equal(1, recorded.Sum("herald.subscriptions.closed"));
     }
 
     private static async Task<SseReader> SubscribeAsync(HttpClient client, string hubUrl, string token)

@@ -1,7 +1,9 @@
 using System.Diagnostics.Metrics;
 using Herald.Redis;
+using Herald.Tests.Cluster;
 using Herald.Tests.Redis;
 using Herald.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Tests.Diagnostics;
 
@@ -54,5 +56,43 @@ public sealed class MetricsRedisReaderTests : IAsyncLifetime
 
         await _redis.RestartAsync();
         await TestTimeouts.EventuallyAsync(() => Task.FromResult(store.ReaderLag == TimeSpan.Zero), "the reader caught up again");
+    }
+
+    [Fact]
+    public async Task In_a_host_the_reader_lag_gauge_is_on_the_hosts_meter_factory()
+    {
+        var scopes = new List<object?>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == "Herald" && instrument.Name == "herald.cluster.reader.lag")
+                {
+                    lock (scopes)
+                    {
+                        scopes.Add(instrument.Meter.Scope);
+                    }
+                }
+            },
+        };
+        listener.Start();
+
+        await using var node = await ClusterNode.StartAsync(new Dictionary<string, string?>
+        {
+            ["Herald:DataDir"] = string.Empty,
+            ["Herald:Transport"] = $"{_redis.Url}?prefix=lag-{Guid.NewGuid():N}",
+        });
+        var factory = node.App.Services.GetRequiredService<IMeterFactory>();
+
+        // Other tests' stores publish the gauge too (on their own meters or their own hosts'): this host's must be among them.
+        await TestTimeouts.EventuallyAsync(
+            () =>
+            {
+                lock (scopes)
+                {
+                    return Task.FromResult(scopes.Contains(factory));
+                }
+            },
+            "the gauge was published on the host's meter factory");
     }
 }

@@ -100,4 +100,13 @@ public sealed class ServeTests
         Assert.Equal("shipped", item?.Data);
         Assert.Equal(id.Trim('"'), item?.EventId);
     }
+
+    [Fact]
+    public async Task A_shutdown_drain_that_is_not_a_duration_is_refused_in_one_line()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "herald-tests", Guid.NewGuid().ToString("N"));
+        var (exitCode, stderr) = await HubProcess.FailToStartAsync(dataDir, "--shutdown-drain", "soon");
+        Assert.Equal(2, exitCode);
+        Assert.Equal("herald: --shutdown-drain 'soon' is not a duration; use e.g. 15s, 500ms, 10m or 1h", stderr.Trim());
+    }
 }

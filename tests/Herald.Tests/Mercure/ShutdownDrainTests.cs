@@ -1,8 +1,13 @@
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using Herald.Mercure;
+using Herald.Tests.Cluster;
+using Herald.Tests.Diagnostics;
 using Herald.Tests.Infrastructure;
 using Herald.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Tests.Mercure;
 
@@ -65,6 +70,38 @@ public sealed partial class ShutdownDrainTests
         var texts = await Task.WhenAll(streams).WaitAsync(Deadline);
 
         Assert.All(texts, text => Assert.Empty(RetryLine().Matches(text)));
+    }
+
+    [Fact]
+    public async Task A_drain_logs_one_line_with_how_many_streams_over_what_window()
+    {
+        var log = new LogCapture();
+        var settings = Settings();
+        settings["Herald:DataDir"] = string.Empty;
+        await using var node = await ClusterNode.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(log));
+        var hub = node.App.Services.GetRequiredService<MercureHub>();
+        var streams = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var response = await node.Client.GetAsync(node.HubUrl + "?topic=t", HttpCompletionOption.ResponseHeadersRead).WaitAsync(Deadline);
+                streams.Add(response);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            await TestHub.Eventually(() => hub.SubscriberCount == 3, "every subscriber registered");
+            await hub.DrainAsync(CancellationToken.None).WaitAsync(Deadline);
+        }
+        finally
+        {
+            streams.ForEach(s => s.Dispose());
+        }
+
+        var line = Assert.Single(log.WithId(612));
+        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Equal(3, line.Properties["Count"]);
+        Assert.Equal(TimeSpan.FromSeconds(2), line.Properties["Window"]);
     }
 
     private static Dictionary<string, string?> Settings() => new()
