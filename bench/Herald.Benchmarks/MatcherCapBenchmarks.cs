@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Herald.Dispatch;
-using Herald.Sse;
 using Herald.Topics;
 
 namespace Herald.Benchmarks;
@@ -21,11 +19,7 @@ public class MatcherCapBenchmarks
     private const string Hub = "https://example.com/.well-known/mercure";
     private static readonly string[] HotTopic = [HotTopicMatchers.Topic];
     private static readonly string[] OtherTopic = ["https://other.example/catalog/items/1"];
-    private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
-    private Dispatcher _dispatcher = null!;
-    private WriterPool? _writers;
-    private List<TopicSubscriber> _subscribers = [];
-    private int _dispatchesSinceClear;
+    private DetachedDispatch? _dispatch;
 
     public enum MatcherKind
     {
@@ -45,10 +39,8 @@ public class MatcherCapBenchmarks
     public void Setup()
     {
         var matcher = new TopicMatcher(Cap);
-        _writers?.Dispose();
-        _writers = new WriterPool(WriterPool.DefaultCount);
-        _dispatcher = new Dispatcher(matcher, _writers);
-        _subscribers = [];
+        _dispatch?.Dispose();
+        _dispatch = new DetachedDispatch(matcher);
         var refused = 0;
         var candidates = Kind switch
         {
@@ -64,10 +56,7 @@ public class MatcherCapBenchmarks
                 continue;
             }
 
-            var subscriber = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), selection, null, capacity: 1 << 20);
-            _dispatcher.Add(subscriber);
-            subscriber.DetachWriterAndClear();
-            _subscribers.Add(subscriber);
+            _dispatch.Add(selection);
         }
 
         var (hot, other) = (Dispatch(HotTopic), Dispatch(OtherTopic));
@@ -87,23 +76,9 @@ public class MatcherCapBenchmarks
     [Benchmark]
     public int PublishOtherTopic() => Dispatch(OtherTopic);
 
-    private int Dispatch(string[] topics)
-    {
-        var delivered = _dispatcher.Dispatch(topics, isPrivate: false, _frame);
-        if (delivered > 0 && ++_dispatchesSinceClear == 512)
-        {
-            // Keep queues short, as writers would; amortised over 512 dispatches.
-            _dispatchesSinceClear = 0;
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.DetachWriterAndClear();
-            }
-        }
-
-        return delivered;
-    }
+    private int Dispatch(string[] topics) => _dispatch!.Dispatch(topics);
 
     /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
     [GlobalCleanup]
-    public void Cleanup() => _writers?.Dispose();
+    public void Cleanup() => _dispatch?.Dispose();
 }

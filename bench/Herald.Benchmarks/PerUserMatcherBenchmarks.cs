@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Herald.Dispatch;
-using Herald.Sse;
 using Herald.Topics;
 
 namespace Herald.Benchmarks;
@@ -14,13 +12,9 @@ namespace Herald.Benchmarks;
 public class PerUserMatcherBenchmarks
 {
     private const string Hub = "https://example.com/.well-known/mercure";
-    private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
-    private Dispatcher _dispatcher = null!;
-    private WriterPool? _writers;
-    private TopicSubscriber[] _subscribers = [];
+    private DetachedDispatch? _dispatch;
     private string[] _userTopic = [];
     private string[] _otherTopic = [];
-    private int _dispatchesSinceClear;
 
     [Params(100, 10_000)]
     public int Users { get; set; }
@@ -29,17 +23,13 @@ public class PerUserMatcherBenchmarks
     public void Setup()
     {
         var matcher = new TopicMatcher();
-        _writers?.Dispose();
-        _writers = new WriterPool(WriterPool.DefaultCount);
-        _dispatcher = new Dispatcher(matcher, _writers);
-        _subscribers = new TopicSubscriber[Users];
+        _dispatch?.Dispose();
+        _dispatch = new DetachedDispatch(matcher);
         for (var user = 0; user < Users; user++)
         {
             Selector[] selectors = [Selector.UrlPattern($"https://example.com/users/{user}/*"), Selector.Topic($"https://example.com/users/{user}/{{+rest}}")];
             var selection = matcher.TryCompile(selectors, Hub) ?? throw new InvalidOperationException("a per-user matcher was refused");
-            _subscribers[user] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), selection, null, capacity: 1 << 20);
-            _dispatcher.Add(_subscribers[user]);
-            _subscribers[user].DetachWriterAndClear();
+            _dispatch.Add(selection);
         }
 
         _userTopic = [$"https://example.com/users/{Users / 2}/notifications/42"];
@@ -58,23 +48,9 @@ public class PerUserMatcherBenchmarks
     [Benchmark]
     public int PublishToNoUser() => Dispatch(_otherTopic);
 
-    private int Dispatch(string[] topics)
-    {
-        var delivered = _dispatcher.Dispatch(topics, isPrivate: false, _frame);
-        if (delivered > 0 && ++_dispatchesSinceClear == 512)
-        {
-            // Keep queues short, as writers would; amortised over 512 dispatches.
-            _dispatchesSinceClear = 0;
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.DetachWriterAndClear();
-            }
-        }
-
-        return delivered;
-    }
+    private int Dispatch(string[] topics) => _dispatch!.Dispatch(topics);
 
     /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
     [GlobalCleanup]
-    public void Cleanup() => _writers?.Dispose();
+    public void Cleanup() => _dispatch?.Dispose();
 }

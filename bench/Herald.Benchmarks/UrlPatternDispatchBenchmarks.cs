@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Herald.Dispatch;
-using Herald.Sse;
 using Herald.Topics;
 
 namespace Herald.Benchmarks;
@@ -21,13 +19,9 @@ public class UrlPatternDispatchBenchmarks
 {
     private const int SubscriberCount = 1_000;
     private const string Hub = "https://example.com/.well-known/mercure";
-    private readonly byte[] _frame = SseFrame.Encode("{\"price\":42}", null, "urn:uuid:00000000-0000-0000-0000-000000000001", null);
-    private Dispatcher _dispatcher = null!;
-    private WriterPool? _writers;
-    private TopicSubscriber[] _subscribers = [];
+    private DetachedDispatch? _dispatch;
     private string[] _matching = [];
     private string[] _unmatched = [];
-    private int _dispatchesSinceClear;
 
     public enum PatternKind
     {
@@ -43,10 +37,8 @@ public class UrlPatternDispatchBenchmarks
     public void Setup()
     {
         var matcher = new TopicMatcher();
-        _writers?.Dispose();
-        _writers = new WriterPool(WriterPool.DefaultCount);
-        _dispatcher = new Dispatcher(matcher, _writers);
-        _subscribers = new TopicSubscriber[SubscriberCount];
+        _dispatch?.Dispose();
+        _dispatch = new DetachedDispatch(matcher);
         for (var s = 0; s < SubscriberCount; s++)
         {
             var pattern = Kind switch
@@ -55,9 +47,7 @@ public class UrlPatternDispatchBenchmarks
                 PatternKind.Distinct => $"https://example.com/s{s}/books/:id",
                 _ => $"/s{s}/books/(\\d+)",
             };
-            _subscribers[s] = new TopicSubscriber(new PipeOutput(new DiscardingPipeWriter()), _writers.Next(), matcher.Compile([Selector.UrlPattern(pattern)], Hub), null, capacity: 1 << 20);
-            _dispatcher.Add(_subscribers[s]);
-            _subscribers[s].DetachWriterAndClear();
+            _dispatch.Add(matcher.Compile([Selector.UrlPattern(pattern)], Hub));
         }
 
         _matching = [Kind == PatternKind.Shared ? "https://example.com/books/42" : "https://example.com/s500/books/42"];
@@ -78,23 +68,9 @@ public class UrlPatternDispatchBenchmarks
     [Benchmark]
     public int PublishMatching() => Dispatch(_matching);
 
-    private int Dispatch(string[] topics)
-    {
-        var delivered = _dispatcher.Dispatch(topics, isPrivate: false, _frame);
-        if (delivered > 0 && ++_dispatchesSinceClear == 512)
-        {
-            // Keep queues short, as writers would; amortised over 512 dispatches.
-            _dispatchesSinceClear = 0;
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.DetachWriterAndClear();
-            }
-        }
-
-        return delivered;
-    }
+    private int Dispatch(string[] topics) => _dispatch!.Dispatch(topics);
 
     /// <summary>Stops the writer threads, so the next case's setup starts from none.</summary>
     [GlobalCleanup]
-    public void Cleanup() => _writers?.Dispose();
+    public void Cleanup() => _dispatch?.Dispose();
 }
