@@ -24,7 +24,7 @@ internal sealed class SubscriptionsEndpoint(MercureHub hub, MercureTokenValidato
         if (CorsHeaders.Apply(context, hub.Options.CorsOrigins))
         {
             // Cross-origin readers need the cursor on Link (Mercure 1.0, "Subscription API") and the version to revalidate.
-            context.Response.Headers.AccessControlExposeHeaders = "Link, ETag";
+            context.Response.Headers.AccessControlExposeHeaders = "Link, ETag, " + CorsHeaders.ExposedHeaders;
         }
 
         if (!presence.Enabled)

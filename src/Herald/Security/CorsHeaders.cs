@@ -18,6 +18,14 @@ internal static class CorsHeaders
 {
     private const string AllowedHeaders = "authorization, cache-control, last-event-id, content-type";
 
+    /// <summary>
+    /// What a cross-origin script may read of an answer, besides the CORS-safelisted headers: Mercure-Last-Event-ID (1.0)
+    /// and Last-Event-ID (0.x) say where a resumed stream starts; WWW-Authenticate carries the RFC 6750 error and the
+    /// <c>resource_metadata</c> URL of a 401/403 (a 1.0 client reads them to fetch a fresh token); Retry-After says when to
+    /// come back from a 503 (store outage, matcher cap, shutdown drain). None of them holds a secret.
+    /// </summary>
+    internal const string ExposedHeaders = "Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate, Retry-After";
+
     /// <summary>Adds the CORS answer when the request's Origin is allowed. Returns whether it was.</summary>
     public static bool Apply(HttpContext context, IList<string> allowedOrigins)
     {
@@ -42,8 +50,7 @@ internal static class CorsHeaders
             return false;
         }
 
-        // Mercure-Last-Event-ID (1.0) and Last-Event-ID (0.x) say where a resumed stream starts; fetch-based clients read them.
-        headers.AccessControlExposeHeaders = "Last-Event-ID, Mercure-Last-Event-ID";
+        headers.AccessControlExposeHeaders = ExposedHeaders;
 
         // The answer depends on the Origin whenever some origins are named: caches must not hand one site's answer to another.
         headers.Vary = "Origin";

@@ -62,7 +62,7 @@ public sealed class DirectSubscribeTests
         Assert.NotNull(head.Get("Date"));
         Assert.Equal("https://app.example.com", head.Single("Access-Control-Allow-Origin"));
         Assert.Equal("true", head.Single("Access-Control-Allow-Credentials"));
-        Assert.Equal("Last-Event-ID, Mercure-Last-Event-ID", head.Single("Access-Control-Expose-Headers"));
+        Assert.Equal("Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate, Retry-After", head.Single("Access-Control-Expose-Headers"));
         Assert.Null(head.Get("Last-Event-ID"));
         Assert.Equal(":\n\n", Encoding.ASCII.GetString((await connection.ReadChunkAsync())!));
     }

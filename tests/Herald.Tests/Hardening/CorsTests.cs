@@ -45,6 +45,25 @@ public sealed class CorsTests
     private static string? Header(HttpResponseMessage response, string name)
         => response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;
 
+    [Fact]
+    public async Task A_cross_origin_script_can_read_why_it_was_refused_and_when_to_come_back()
+    {
+        await using var hub = await Start(Named);
+
+        // A forged token: 401 with the RFC 6750 challenge, which a 1.0 browser client reads to fetch a fresh token.
+        var request = new HttpRequestMessage(HttpMethod.Get, hub.HubUrl + "?topic=t");
+        request.Headers.Authorization = new("Bearer", "not.a.token");
+        request.Headers.Add("Origin", Named);
+        using var refused = await hub.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.NotEmpty(refused.Headers.WwwAuthenticate);
+        var exposed = Header(refused, "Access-Control-Expose-Headers")!.Split(", ");
+        Assert.Contains("WWW-Authenticate", exposed);
+        Assert.Contains("Retry-After", exposed);
+        Assert.Contains("Mercure-Last-Event-ID", exposed);
+    }
+
     [Theory]
     [InlineData(Evil)]
     [InlineData("null")]
