@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Globalization;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -85,6 +86,20 @@ internal static class TelemetryExport
         {
             // The port the connection came in on, not the Host header (RequireHost), which any client can set.
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Connection.LocalPort == port && context.Request.Path == ScrapePath);
+
+            // The metrics port serves metrics only: an operator who opens it to a monitoring network must not open the
+            // hub's publish endpoint, pages and APIs there too. (A GET subscription taken over by Herald's direct socket
+            // listener is answered before this pipeline, with the hub's own authorization, as on the hub's port.)
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort != port)
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
         }
         else
         {

@@ -74,7 +74,7 @@ internal sealed class RefusalLog(ILogger<RefusalLog> logger, TimeProvider time)
         var request = context.Request;
         var remote = context.Connection.RemoteIpAddress?.ToString();
         var shortReason = reason.Length <= MaxReasonLength ? reason : string.Concat(reason.AsSpan(0, MaxReasonLength), "…");
-        var path = string.Concat(request.PathBase.Value, request.Path.Value);
+        var path = Printable(string.Concat(request.PathBase.Value, request.Path.Value));
         if (withinBudget)
         {
             HubLog.Refused(logger, request.Method, path, remote, status, shortReason);
@@ -83,5 +83,30 @@ internal sealed class RefusalLog(ILogger<RefusalLog> logger, TimeProvider time)
         {
             HubLog.RefusedBeyondBudget(logger, request.Method, path, remote, status, shortReason);
         }
+    }
+
+    /// <summary>
+    /// The path as the log may show it: cut like the reason, control characters (a decoded <c>%0A</c> could forge a line
+    /// in the plain console format) shown as <c>?</c>. A request line may be 256 KiB long; 20 of them a second would
+    /// otherwise be megabytes of log.
+    /// </summary>
+    internal static string Printable(string path)
+    {
+        var cut = path.Length <= MaxReasonLength ? path : string.Concat(path.AsSpan(0, MaxReasonLength), "…");
+        foreach (var c in cut)
+        {
+            if (char.IsControl(c))
+            {
+                return string.Create(cut.Length, cut, static (span, text) =>
+                {
+                    for (var i = 0; i < text.Length; i++)
+                    {
+                        span[i] = char.IsControl(text[i]) ? '?' : text[i];
+                    }
+                });
+            }
+        }
+
+        return cut;
     }
 }

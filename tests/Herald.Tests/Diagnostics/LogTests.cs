@@ -73,6 +73,17 @@ public sealed class LogTests
     }
 
     [Fact]
+    public void A_refused_path_is_logged_cut_and_without_control_characters()
+    {
+        // A decoded %0A in a path must not start a forged line in the plain console format; a 256 KiB path is cut.
+        Assert.Equal("/.well-known/mercure?x?y", Herald.Mercure.RefusalLog.Printable("/.well-known/mercure\nx\u0085y"));
+        var cut = Herald.Mercure.RefusalLog.Printable("/" + new string('a', 100_000));
+        Assert.Equal(Herald.Mercure.RefusalLog.MaxReasonLength + 1, cut.Length);
+        Assert.EndsWith("…", cut, StringComparison.Ordinal);
+        Assert.Equal("/plain/path", Herald.Mercure.RefusalLog.Printable("/plain/path"));
+    }
+
+    [Fact]
     public void Refusals_beyond_the_budget_of_a_window_go_to_debug_and_are_counted_once()
     {
         var log = new LogCapture();

@@ -127,6 +127,12 @@ public sealed class MetricsExportTests
         Assert.Equal(0, metrics.Sum("herald_subscriptions_active"));
         using var onHubPort = await client.GetAsync(hub.BaseUrl + "/metrics");
         Assert.Equal(HttpStatusCode.NotFound, onHubPort.StatusCode);
+
+        // The metrics port serves nothing else: no publish endpoint, no pages.
+        using var publish = await client.PostAsync($"http://127.0.0.1:{port}/.well-known/mercure", new FormUrlEncodedContent([new("topic", "t"), new("data", "d")]));
+        Assert.Equal(HttpStatusCode.NotFound, publish.StatusCode);
+        using var front = await client.GetAsync($"http://127.0.0.1:{port}/");
+        Assert.Equal(HttpStatusCode.NotFound, front.StatusCode);
         Assert.Contains(hub.Output, line => line.Contains($"metrics (Prometheus) at http://127.0.0.1:{port}/metrics", StringComparison.Ordinal));
     }
 
