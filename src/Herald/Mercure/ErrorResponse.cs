@@ -87,15 +87,31 @@ internal static class ErrorResponse
         to.Append('"');
     }
 
+    /// <summary>
+    /// 503 with <c>Retry-After</c> for this request alone, because it would pass a hub-wide limit (not an outage of the
+    /// store, which <see cref="StoreOutageLog"/> reports once per outage): logged like a 4xx refusal.
+    /// </summary>
+    public static Task OverLimitAsync(HttpContext context, string retryAfterSeconds, string reason)
+    {
+        context.Response.Headers.RetryAfter = retryAfterSeconds;
+        context.RequestServices?.GetService<RefusalLog>()?.Refused(context, StatusCodes.Status503ServiceUnavailable, reason);
+        return WriteUnloggedAsync(context, StatusCodes.Status503ServiceUnavailable, reason);
+    }
+
     private static Task WriteBodyAsync(HttpContext context, int status, string reason)
     {
         // Every refusal passes here, on both paths: the one place it is logged. 5xx are the store's outages, which
-        // StoreOutageLog reports once per outage instead of once per request.
+        // StoreOutageLog reports once per outage instead of once per request, and over-limit answers (OverLimitAsync).
         if (status < StatusCodes.Status500InternalServerError)
         {
             context.RequestServices?.GetService<RefusalLog>()?.Refused(context, status, reason);
         }
 
+        return WriteUnloggedAsync(context, status, reason);
+    }
+
+    private static Task WriteUnloggedAsync(HttpContext context, int status, string reason)
+    {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(reason + "\n", context.RequestAborted);

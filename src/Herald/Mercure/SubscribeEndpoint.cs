@@ -7,7 +7,6 @@ using Herald.Storage;
 using Herald.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Mercure;
 
@@ -132,11 +131,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         // any lock publishing takes, linear in the selectors' length.
         if (hub.Matcher.TryCompile(request.Selectors, hubUrl) is not { } selection)
         {
-            context.Response.Headers.RetryAfter = "5";
-
-            // Not an outage, so not left to the store's outage log: the operator sees who hits the cap (rate-limited).
-            context.RequestServices?.GetService<RefusalLog>()?.Refused(context, StatusCodes.Status503ServiceUnavailable, MatcherCapReason);
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MatcherCapReason).ConfigureAwait(false);
+            await ErrorResponse.OverLimitAsync(context, "5", MatcherCapReason).ConfigureAwait(false);
             return null;
         }
 

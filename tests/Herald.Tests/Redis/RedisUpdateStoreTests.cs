@@ -131,16 +131,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
     [Fact]
     public async Task After_Redis_loses_the_streams_tail_no_sequence_is_reused_and_every_later_update_reaches_every_node()
     {
-        var logs = new CapturingLoggerProvider();
-        var heardA = new List<StoredUpdate>();
-        var heardB = new List<StoredUpdate>();
-        var a = await StartNodeAsync(heardA, logs);
-        var b = await StartNodeAsync(heardB, logs);
-        var before = new List<StoredUpdate>();
-        for (var i = 0; i < 4; i++)
-        {
-            before.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
-        }
+        var (logs, a, heardA, b, heardB, before) = await TwoNodesAfterAsync(4);
 
         // What a crash does with appendfsync everysec on a busy disk, deterministically: Redis stops writing its
         // append-only file, acknowledges 4 more updates (both nodes read them), dies and comes back without them.
@@ -208,16 +199,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
     [Fact]
     public async Task An_append_that_finds_the_stream_behind_what_its_node_read_numbers_past_it_and_every_node_follows()
     {
-        var logs = new CapturingLoggerProvider();
-        var heardA = new List<StoredUpdate>();
-        var heardB = new List<StoredUpdate>();
-        var a = await StartNodeAsync(heardA, logs);
-        var b = await StartNodeAsync(heardB, logs);
-        var before = new List<StoredUpdate>();
-        for (var i = 0; i < 6; i++)
-        {
-            before.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
-        }
+        var (logs, a, heardA, b, heardB, before) = await TwoNodesAfterAsync(6);
 
         await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) == 6 && Count(heardB) == 6), "both nodes read all 6");
 
@@ -317,6 +299,23 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
 
     private RedisUpdateStore NewStore(IUpdateSink? sink = null, CapturingLoggerProvider? logs = null) =>
         new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"), sink ?? new TestSink(), logger: logs?.CreateLogger("redis"));
+
+    /// <summary>Two nodes sharing one log (what they hear, what they log), after <paramref name="updates"/> appends alternating between them.</summary>
+    private async Task<(CapturingLoggerProvider Logs, RedisUpdateStore A, List<StoredUpdate> HeardA, RedisUpdateStore B, List<StoredUpdate> HeardB, List<StoredUpdate> Appended)> TwoNodesAfterAsync(int updates)
+    {
+        var logs = new CapturingLoggerProvider();
+        var heardA = new List<StoredUpdate>();
+        var heardB = new List<StoredUpdate>();
+        var a = await StartNodeAsync(heardA, logs);
+        var b = await StartNodeAsync(heardB, logs);
+        var appended = new List<StoredUpdate>();
+        for (var i = 0; i < updates; i++)
+        {
+            appended.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        return (logs, a, heardA, b, heardB, appended);
+    }
 
     private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null, CapturingLoggerProvider? logs = null)
     {
