@@ -29,6 +29,8 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
 
     private readonly ILogger _logger = services.GetRequiredService<ILogger<SubscribeConnectionMiddleware>>();
 
+    private readonly TlsEndpoints _tls = new(services);
+
     private readonly TimeSpan _headTimeout = services.GetService<IOptions<KestrelServerOptions>>()?.Value.Limits.RequestHeadersTimeout ?? TimeSpan.FromSeconds(30);
 
     /// <summary>Kestrel's limits on a head: one over them is handed to Kestrel, which answers 414 or 431.</summary>
@@ -42,8 +44,12 @@ internal sealed class SubscribeConnectionMiddleware(ConnectionDelegate next, ISe
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
 
         // Behind TLS (UseHttps before this middleware) the bytes read here are decrypted but the socket carries TLS
-        // records: writing to it directly would corrupt the stream.
-        if (route?.DirectPath is not { } path || socket is null || connection.Features.Get<ITlsConnectionFeature>() is not null)
+        // records: writing to it directly would corrupt the stream. Ahead of TLS (installed with the endpoint defaults,
+        // as herald serve does) on an https:// port, the bytes are the TLS handshake: Kestrel's, unread — a plaintext
+        // subscription there is refused by Kestrel as any plaintext request is, and a silent client meets Kestrel's
+        // handshake timeout rather than a plaintext 408.
+        if (route?.DirectPath is not { } path || socket is null || connection.Features.Get<ITlsConnectionFeature>() is not null
+            || connection.LocalEndPoint is not IPEndPoint local || !_tls.IsCleartext(local.Port))
         {
             await next(connection).ConfigureAwait(false);
             return;

@@ -58,6 +58,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly Task _accepting;
     private readonly HeadLimits _limits;
     private readonly ConnectionLimit _connections;
+    private readonly TlsEndpoints _tls;
 
     public SubscriptionListener(
         Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, MemoryPool<byte> pool, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
@@ -71,6 +72,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         _connections = connections;
         _logger = logger;
         EndPoint = listenSocket.LocalEndPoint!;
+        _tls = new TlsEndpoints(services);
         _accepting = AcceptLoopAsync();
     }
 
@@ -177,7 +179,10 @@ internal sealed class SubscriptionListener : IConnectionListener
     private async Task ClassifyAsync(Socket socket)
     {
         var route = _services.GetService<HubRoute>();
-        if (route?.DirectPath is not { } path)
+
+        // On an https:// port the first bytes are a TLS handshake, Kestrel's to answer; not even a plaintext
+        // subscription is served there (Kestrel refuses plaintext on a TLS port, and so must the hub).
+        if (route?.DirectPath is not { } path || !_tls.IsCleartext(((IPEndPoint)EndPoint).Port))
         {
             ToKestrel(socket);
             return;
