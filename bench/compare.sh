@@ -229,6 +229,16 @@ if [ "$G" = 1 ]; then
     fi
 fi
 
+# (g)'s floor: resident memory per idle connection with nothing but the socket, and with an SslStream over it — what
+# any .NET server pays for an idle TLS stream before its own state (bench/floor/IdleFloor.cs).
+idle_floor=""
+if [ "$G" = 1 ]; then
+    clear_b=$(dotnet bench/floor/bin/Release/net10.0/floor.dll idle "$D_SUBS" clear 2>> "$logs/floor.log")
+    tls_b=$(dotnet bench/floor/bin/Release/net10.0/floor.dll idle "$D_SUBS" tls 2>> "$logs/floor.log")
+    idle_floor=$(awk -v c="$clear_b" -v t="$tls_b" 'BEGIN { printf "%.2f KB per idle connection in cleartext, %.2f KB over TLS (%.1f x)", c / 1024, t / 1024, (c > 0 ? t / c : 0) }')
+    say "idle floor: $idle_floor"
+fi
+
 # --- the kernel floor -------------------------------------------------------------------------------------
 say "floor: $FLOOR_WRITES writes over $FLOOR_CONNECTIONS connections"
 floor=$(dotnet bench/floor/bin/Release/net10.0/floor.dll "$FLOOR_CONNECTIONS" "$FLOOR_WRITES" 2> "$logs/floor.log")
@@ -327,6 +337,7 @@ rows=(
 echo
 echo "Fan-out on loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)$( [ "${QUICK:-0}" = 1 ] && echo ', QUICK sizes')"
 echo "kernel floor: ${floor} us CPU per ~150 B write ($FLOOR_CONNECTIONS connections)"
+[ -n "$idle_floor" ] && echo "idle floor: $idle_floor"
 printf '%-22s%-22s' "workload" ""
 for s in "${ran[@]}"; do printf '%-26s' "$s"; done
 echo
