@@ -104,20 +104,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         }
 
         await _redis.RestartAsync();
-        await TestTimeouts.EventuallyAsync(
-            async () =>
-            {
-                try
-                {
-                    acked.Add((await publisher.AppendAsync(Update(), CancellationToken.None).Within()).Id);
-                    return true;
-                }
-                catch (StoreUnavailableException)
-                {
-                    return false;
-                }
-            },
-            "appends work again");
+        acked.Add((await AppendOnceBackAsync(publisher)).Id);
         for (var i = 0; i < 10; i++)
         {
             acked.Add((await publisher.AppendAsync(Update(), CancellationToken.None).Within()).Id);
@@ -155,21 +142,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         var after = new List<StoredUpdate>();
         for (var i = 0; i < 9; i++)
         {
-            var node = nodes[i % 3];
-            await TestTimeouts.EventuallyAsync(
-                async () =>
-                {
-                    try
-                    {
-                        after.Add(await node.AppendAsync(Update(), CancellationToken.None).Within());
-                        return true;
-                    }
-                    catch (StoreUnavailableException)
-                    {
-                        return false;
-                    }
-                },
-                "appends work again");
+            after.Add(await AppendOnceBackAsync(nodes[i % 3]));
         }
 
         // One publisher: acknowledgement order is numbering order. Every number is new, whatever Redis forgot.
@@ -321,20 +294,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         }
 
         link.ForwardTo(_redis.Port);
-        await TestTimeouts.EventuallyAsync(
-            async () =>
-            {
-                try
-                {
-                    acked.Add(await a.AppendAsync(Update(), CancellationToken.None).Within());
-                    return true;
-                }
-                catch (StoreUnavailableException)
-                {
-                    return false;
-                }
-            },
-            "node A appends again");
+        acked.Add(await AppendOnceBackAsync(a));
         for (var i = 0; i < 6; i++)
         {
             acked.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
@@ -389,6 +349,27 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
 
         await store.StartAsync(CancellationToken.None).Within();
         return store;
+    }
+
+    /// <summary>Appends once <paramref name="store"/> takes appends again (it answers unavailable until it has reconnected).</summary>
+    private static async Task<StoredUpdate> AppendOnceBackAsync(IUpdateStore store)
+    {
+        StoredUpdate? stored = null;
+        await TestTimeouts.EventuallyAsync(
+            async () =>
+            {
+                try
+                {
+                    stored = await store.AppendAsync(Update(), CancellationToken.None).Within();
+                    return true;
+                }
+                catch (StoreUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "appends work again");
+        return stored!;
     }
 
     private static Update Update(string? id = null) => new() { Topics = [Topic], EventId = id, Data = "{}" };
