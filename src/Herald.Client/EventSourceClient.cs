@@ -323,8 +323,11 @@ public sealed class EventSourceClient : IAsyncDisposable
             response?.Dispose();
             return Retry(e);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
+            // SocketsHttpHandler lets a bare SocketException out when a connection is reset right after it was accepted
+            // (it asks the socket for its remote end; measured in a reconnect storm: a balancer accepts, finds its backend
+            // gone and resets): a passing fault like any other, or the subscription would end for good.
             response?.Dispose();
             return Retry(e);
         }
@@ -382,7 +385,7 @@ public sealed class EventSourceClient : IAsyncDisposable
         {
             return new Chunk([], 0, new TimeoutException($"The server sent nothing for {_options.IdleTimeout}.", e));
         }
-        catch (Exception e) when (e is IOException or HttpRequestException)
+        catch (Exception e) when (e is IOException or HttpRequestException or System.Net.Sockets.SocketException)
         {
             return new Chunk([], 0, e);
         }

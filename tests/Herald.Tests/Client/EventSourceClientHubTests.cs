@@ -111,6 +111,42 @@ public sealed class EventSourceClientHubTests
         Assert.False(Assert.Single(errors).WillRetry);
     }
 
+    [Fact]
+    public async Task A_connection_reset_as_it_is_accepted_is_retried_like_any_dropped_connection()
+    {
+        // SocketsHttpHandler lets a bare SocketException (ENOTCONN) out when the peer resets a connection it has just
+        // accepted, as a balancer does whose backend is gone; it ended the enumeration for good in a reconnect storm.
+        await using var hub = await TestHub.StartAsync();
+        using var http = new HttpClient(new ResetOnce()) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        await using var client = new EventSourceClient(new EventSourceClientOptions
+        {
+            Url = new Uri(hub.HubUrl + "?topic=" + Uri.EscapeDataString(Topic)),
+            Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer " + TestHub.SubscriberToken() },
+            InitialLastEventId = "earliest",
+            ReconnectDelay = TimeSpan.FromMilliseconds(50),
+            HttpClient = http,
+        });
+        var errors = new List<EventSourceErrorEventArgs>();
+        client.Error += (_, e) => errors.Add(e);
+        var published = await PublishAsync(hub, "stored", 2);
+        using var timeout = new CancellationTokenSource(Timeout);
+
+        var received = new List<string>();
+        await foreach (var message in client.ReadAllAsync(timeout.Token))
+        {
+            received.Add(message.LastEventId);
+            if (received.Count == published.Length)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(published, received);
+        var error = Assert.Single(errors);
+        Assert.True(error.WillRetry);
+        Assert.IsType<System.Net.Sockets.SocketException>(error.Exception);
+    }
+
     private static async Task<string[]> PublishAsync(TestHub hub, string prefix, int count)
     {
         var ids = new string[count];
@@ -221,6 +257,17 @@ public sealed class EventSourceClientHubTests
                 throw;
             }
         }
+    }
+
+    /// <summary>Fails the first request as SocketsHttpHandler does when the connection is reset as soon as it was accepted.</summary>
+    private sealed class ResetOnce() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _requests;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _requests) == 1
+                ? Task.FromException<HttpResponseMessage>(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected))
+                : base.SendAsync(request, cancellationToken);
     }
 
     /// <summary>

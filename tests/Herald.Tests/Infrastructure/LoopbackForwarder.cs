@@ -17,6 +17,7 @@ internal sealed class LoopbackForwarder : IAsyncDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
+    private readonly ConcurrentDictionary<Socket, Socket> _open = new();
     private readonly Task _accepting;
     private int _target;
 
@@ -36,6 +37,16 @@ internal sealed class LoopbackForwarder : IAsyncDisposable
 
     /// <summary>Sends new connections to <paramref name="port"/> on 127.0.0.1; zero resets them (nothing is there).</summary>
     public void ForwardTo(int port) => Volatile.Write(ref _target, port);
+
+    /// <summary>Cuts every connection open now, both ways, as a network failure between the two sides would.</summary>
+    public void Sever()
+    {
+        foreach (var (client, server) in _open)
+        {
+            client.Close();
+            server.Close();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -90,6 +101,7 @@ internal sealed class LoopbackForwarder : IAsyncDisposable
 
         using var fromClient = new NetworkStream(client, ownsSocket: false);
         using var fromServer = new NetworkStream(server, ownsSocket: false);
+        _open[client] = server;
         var up = PipeAsync(fromClient, fromServer);
         var down = PipeAsync(fromServer, fromClient);
         await Task.WhenAny(up, down, Task.Delay(Timeout.Infinite, _stop.Token));
@@ -97,6 +109,7 @@ internal sealed class LoopbackForwarder : IAsyncDisposable
         // One side is done (or the forwarder stops): end both, so each peer sees the other go.
         client.Close();
         server.Close();
+        _open.TryRemove(client, out var _);
         await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 

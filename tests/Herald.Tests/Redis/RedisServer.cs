@@ -75,6 +75,13 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>Sends one command (inline form) and returns the first line of the reply.</summary>
     public async Task<string> CommandAsync(string command) => (await CommandAsync(Port, command)).Split("\r\n")[0];
 
+    /// <summary>A field of <c>INFO</c> (e.g. <c>total_net_output_bytes</c>), as a number.</summary>
+    public async Task<long> InfoAsync(string field)
+    {
+        var line = (await CommandAsync(Port, "INFO")).Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line.AsSpan(field.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();

@@ -104,20 +104,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         }
 
         await _redis.RestartAsync();
-        await TestTimeouts.EventuallyAsync(
-            async () =>
-            {
-                try
-                {
-                    acked.Add((await publisher.AppendAsync(Update(), CancellationToken.None).Within()).Id);
-                    return true;
-                }
-                catch (StoreUnavailableException)
-                {
-                    return false;
-                }
-            },
-            "appends work again");
+        acked.Add((await AppendOnceBackAsync(publisher)).Id);
         for (var i = 0; i < 10; i++)
         {
             acked.Add((await publisher.AppendAsync(Update(), CancellationToken.None).Within()).Id);
@@ -155,21 +142,7 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         var after = new List<StoredUpdate>();
         for (var i = 0; i < 9; i++)
         {
-            var node = nodes[i % 3];
-            await TestTimeouts.EventuallyAsync(
-                async () =>
-                {
-                    try
-                    {
-                        after.Add(await node.AppendAsync(Update(), CancellationToken.None).Within());
-                        return true;
-                    }
-                    catch (StoreUnavailableException)
-                    {
-                        return false;
-                    }
-                },
-                "appends work again");
+            after.Add(await AppendOnceBackAsync(nodes[i % 3]));
         }
 
         // One publisher: acknowledgement order is numbering order. Every number is new, whatever Redis forgot.
@@ -297,8 +270,48 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         Assert.Equal([first.Id, second.Id], (await store.ReadAllAsync()).Select(s => s.Id));
     }
 
-    private RedisUpdateStore NewStore(IUpdateSink? sink = null, CapturingLoggerProvider? logs = null) =>
-        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{_redis.Url}?prefix={_prefix}"), sink ?? new TestSink(), logger: logs?.CreateLogger("redis"));
+    [Fact]
+    public async Task A_node_cut_off_from_Redis_and_back_delivers_every_update_once_and_numbers_after_what_others_stored_meanwhile()
+    {
+        // Node A reaches Redis through a link of its own that the test cuts; Redis and node B carry on.
+        await using var link = new LoopbackForwarder(_redis.Port);
+        var heardA = new List<StoredUpdate>();
+        var heardB = new List<StoredUpdate>();
+        var a = await StartNodeAsync(heardA, url: $"redis://127.0.0.1:{link.Port}");
+        var b = await StartNodeAsync(heardB);
+        var acked = new List<StoredUpdate>();
+        for (var i = 0; i < 6; i++)
+        {
+            acked.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        link.ForwardTo(0);
+        link.Sever();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => a.AppendAsync(Update(), CancellationToken.None).Within());
+        for (var i = 0; i < 10; i++)
+        {
+            acked.Add(await b.AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        link.ForwardTo(_redis.Port);
+        acked.Add(await AppendOnceBackAsync(a));
+        for (var i = 0; i < 6; i++)
+        {
+            acked.Add(await (i % 2 == 0 ? a : b).AppendAsync(Update(), CancellationToken.None).Within());
+        }
+
+        // One numbering for both: A's appends after its return come after everything B stored while A was away.
+        Assert.Equal(acked.Select(s => s.Sequence).Order(), acked.Select(s => s.Sequence));
+        Assert.Equal(acked.Count, acked.Select(s => s.Sequence).Distinct().Count());
+        await TestTimeouts.EventuallyAsync(() => Task.FromResult(Count(heardA) >= acked.Count && Count(heardB) >= acked.Count), "both nodes heard every update");
+        Assert.Equal(acked.Select(s => (s.Sequence, s.Id)), Snapshot(heardA).Select(s => (s.Sequence, s.Id)));
+        Assert.Equal(acked.Select(s => (s.Sequence, s.Id)), Snapshot(heardB).Select(s => (s.Sequence, s.Id)));
+        Assert.Equal(b.LastSequence, a.LastSequence);
+        Assert.Equal(acked.Select(s => s.Id), (await a.ReadAllAsync()).Select(s => s.Id));
+    }
+
+    private RedisUpdateStore NewStore(IUpdateSink? sink = null, CapturingLoggerProvider? logs = null, string? url = null) =>
+        new(new HeraldOptions { HistoryMaxCount = 0, HistoryMaxAge = TimeSpan.Zero }, RedisTransport.Parse($"{url ?? _redis.Url}?prefix={_prefix}"), sink ?? new TestSink(), logger: logs?.CreateLogger("redis"));
 
     /// <summary>Two nodes sharing one log (what they hear, what they log), after <paramref name="updates"/> appends alternating between them.</summary>
     private async Task<(CapturingLoggerProvider Logs, RedisUpdateStore A, List<StoredUpdate> HeardA, RedisUpdateStore B, List<StoredUpdate> HeardB, List<StoredUpdate> Appended)> TwoNodesAfterAsync(int updates)
@@ -317,9 +330,9 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
         return (logs, a, heardA, b, heardB, appended);
     }
 
-    private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null, CapturingLoggerProvider? logs = null)
+    private async Task<RedisUpdateStore> StartNodeAsync(List<StoredUpdate>? heard = null, CapturingLoggerProvider? logs = null, string? url = null)
     {
-        var store = NewStore(logs: logs, sink: new TestSink
+        var store = NewStore(logs: logs, url: url, sink: new TestSink
         {
             Stored = stored =>
             {
@@ -336,6 +349,27 @@ public sealed class RedisUpdateStoreTests : IAsyncLifetime
 
         await store.StartAsync(CancellationToken.None).Within();
         return store;
+    }
+
+    /// <summary>Appends once <paramref name="store"/> takes appends again (it answers unavailable until it has reconnected).</summary>
+    private static async Task<StoredUpdate> AppendOnceBackAsync(IUpdateStore store)
+    {
+        StoredUpdate? stored = null;
+        await TestTimeouts.EventuallyAsync(
+            async () =>
+            {
+                try
+                {
+                    stored = await store.AppendAsync(Update(), CancellationToken.None).Within();
+                    return true;
+                }
+                catch (StoreUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "appends work again");
+        return stored!;
     }
 
     private static Update Update(string? id = null) => new() { Topics = [Topic], EventId = id, Data = "{}" };
