@@ -11,9 +11,9 @@ namespace Herald.Bench;
 /// One SSE subscriber on a raw socket. It parses only what the bench needs: the status line, whether the body
 /// is chunked, where each event ends (<c>\n\n</c>) and the digits at the start of its <c>data:</c> value (the
 /// publish timestamp). Receives go straight into this connection's fixed slice of one pinned slab, read by
-/// an <see cref="EpollReceiver"/> (or a reused <see cref="SocketAsyncEventArgs"/>), so steady state allocates nothing.
+/// an <see cref="EpollReceiver{TConnection}"/> (or a reused <see cref="SocketAsyncEventArgs"/>), so steady state allocates nothing.
 /// </summary>
-internal sealed class SubscriberConnection
+internal sealed class SubscriberConnection : IEpollConnection
 {
     private static readonly double MicrosPerTick = 1_000_000.0 / Stopwatch.Frequency;
 
@@ -49,7 +49,7 @@ internal sealed class SubscriberConnection
 
     /// <summary>
     /// Connects and sends the request with blocking calls, so the runtime's socket engine never registers the
-    /// socket: an <see cref="EpollReceiver"/> then owns its readiness alone (one wake-up, one recv per event).
+    /// socket: an <see cref="EpollReceiver{TConnection}"/> then owns its readiness alone (one wake-up, one recv per event).
     /// </summary>
     public void Connect(IPAddress source, IPEndPoint target, byte[] request)
     {

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+
+namespace Herald.Bench;
+
+/// <summary>
+/// The storm workload's publisher: like <see cref="Publisher"/>, one thread and an epoll set over a few keep-alive
+/// connections on an absolute schedule, but open-ended (until <see cref="Stop"/>) and numbered: update <c>n</c> has the
+/// id <c>{prefix}{n}</c>. It marks every acknowledged (2xx) number and keeps publishing on schedule while the hub is down;
+/// a refused or failed publish is not acknowledged, is counted by phase, and the next one gets the next number.
+/// </summary>
+internal sealed class StormPublisher : IDisposable
+{
+    private readonly BenchSettings _settings;
+    private readonly PublishConnection[] _connections;
+    private readonly bool[] _acknowledged;
+    private readonly long[] _failedIn = new long[3];
+    private volatile int _phase;
+    private volatile bool _stop;
+    private long _last;
+    private long _succeeded;
+    private string? _firstError;
+
+    /// <param name="capacity">The most updates it may number; it stops publishing there.</param>
+    public StormPublisher(BenchSettings settings, string idPrefix, long capacity)
+    {
+        _settings = settings;
+        _connections = [.. Enumerable.Range(0, Math.Max(1, settings.Publishers)).Select(_ => new PublishConnection(settings, idPrefix))];
+        _acknowledged = new bool[capacity + 1];
+    }
+
+    /// <summary>Which histogram and failure count a publish sent now goes to.</summary>
+    public StormPhase Phase
+    {
+        get => (StormPhase)_phase;
+        set => _phase = (int)value;
+    }
+
+    /// <summary>Acknowledged numbers (index = number), written by the publishing thread only; read them after it stopped.</summary>
+    public bool[] Acknowledged => _acknowledged;
+
+    /// <summary>The highest number sent so far.</summary>
+    public long Last => Interlocked.Read(ref _last);
+
+    public long Succeeded => Interlocked.Read(ref _succeeded);
+
+    public long FailedIn(StormPhase phase) => Interlocked.Read(ref _failedIn[(int)phase]);
+
+    public string? FirstError => Volatile.Read(ref _firstError);
+
+    /// <summary>Publish response times by the phase they were sent in (acknowledged ones only).</summary>
+    public LatencyRecorder[] Latency { get; } = [new(), new(), new()];
+
+    /// <summary>Publishes one unnumbered event (data <c>warmup</c>) and waits for the answer; returns an error or null.</summary>
+    public string? WarmUp()
+    {
+        var connection = _connections[0];
+        var error = connection.Send(timestamp: null);
+        while (error is null && !connection.Receive(out error))
+        {
+        }
+
+        return error;
+    }
+
+    /// <summary>Starts publishing on a thread of its own; the task ends after <see cref="Stop"/> once nothing is in flight.</summary>
+    public Task RunAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "bench-storm-publisher",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    public void Stop() => _stop = true;
+
+    private void Run()
+    {
+        var ticksPerUpdate = _settings.Rate > 0 ? Stopwatch.Frequency / _settings.Rate : 0;
+        using var readiness = new Epoll(_connections.Length);
+        var idle = new Queue<int>(Enumerable.Range(0, _connections.Length));
+        var sentAt = new long[_connections.Length];
+        var number = new long[_connections.Length];
+        var phase = new StormPhase[_connections.Length];
+        var waiting = new bool[_connections.Length];
+        var inFlight = 0;
+        long next = 0;
+        var start = Stopwatch.GetTimestamp();
+
+        while (true)
+        {
+            var timeout = 100;
+            while (idle.Count > 0 && !_stop && next + 1 < _acknowledged.Length)
+            {
+                if (ticksPerUpdate > 0)
+                {
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), start + (long)(next * ticksPerUpdate));
+                    if (wait > TimeSpan.FromMilliseconds(1))
+                    {
+                        timeout = (int)wait.TotalMilliseconds;
+                        break;
+                    }
+                }
+
+                var c = idle.Dequeue();
+                next++;
+                Interlocked.Exchange(ref _last, next);
+                var sent = Stopwatch.GetTimestamp();
+                (number[c], phase[c]) = (next, Phase);
+                if (_connections[c].SendNumbered(sent, next, readiness, c) is { } error)
+                {
+                    Finished(c, sent, number[c], phase[c], error);
+                    idle.Enqueue(c);
+                    continue;
+                }
+
+                sentAt[c] = sent;
+                waiting[c] = true;
+                inFlight++;
+            }
+
+            if (inFlight == 0 && (_stop || next + 1 >= _acknowledged.Length))
+            {
+                return;
+            }
+
+            var ready = readiness.Wait(Math.Min(timeout, 100));
+            if (ready < 0)
+            {
+                throw new IOException("waiting for publish responses failed");
+            }
+
+            for (var i = 0; i < ready; i++)
+            {
+                var c = readiness.Ready(i);
+                if (!waiting[c])
+                {
+                    _connections[c].Close();
+                    continue;
+                }
+
+                if (!_connections[c].Receive(out var error))
+                {
+                    continue;
+                }
+
+                Finished(c, sentAt[c], number[c], phase[c], error);
+                waiting[c] = false;
+                inFlight--;
+                idle.Enqueue(c);
+            }
+        }
+    }
+
+    private void Finished(int connection, long sent, long n, StormPhase phase, string? error)
+    {
+        if (error is null)
+        {
+            _acknowledged[n] = true;
+            Interlocked.Increment(ref _succeeded);
+            Latency[(int)phase].Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+            return;
+        }
+
+        Interlocked.Increment(ref _failedIn[(int)phase]);
+        Interlocked.CompareExchange(ref _firstError, error, null);
+
+        // A connection the dying hub left half-read is no use: the next send opens a new one.
+        _connections[connection].Close();
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
+    }
+}
