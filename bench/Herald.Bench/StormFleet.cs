@@ -43,7 +43,9 @@ internal sealed class StormFleet
         _nodeUp = [.. nodes.Select(_ => true)];
         _redirect = new int[nodes.Count][];
         IdPrefix = Encoding.ASCII.GetBytes(idPrefix);
-        var bufferBytes = 16 * 1024; // replays arrive in large writes; any event the bench publishes fits many times
+        // Replays arrive in large writes and are read a buffer at a time (level-triggered); 4 KB holds many events, and
+        // 10,000 subscribers then pin 40 MB.
+        var bufferBytes = Math.Max(4096, settings.ReceiveBufferBytes);
         var slab = GC.AllocateUninitializedArray<byte>(settings.Subscribers * bufferBytes, pinned: true);
         _subscribers = new StormSubscriber[settings.Subscribers];
         for (var i = 0; i < _subscribers.Length; i++)

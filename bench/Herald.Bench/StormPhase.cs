@@ -9,6 +9,9 @@ internal enum StormPhase
     /// <summary>From the kill until the restarted hub answers (a single hub only): publishes fail.</summary>
     Down,
 
-    /// <summary>From the hub answering again (or, in a cluster, the kill) until publishing stops: the storm window.</summary>
+    /// <summary>From the hub answering again (or, in a cluster, the kill) until every cut subscriber is live again: the storm.</summary>
     Storm,
+
+    /// <summary>After the storm, until publishing stops.</summary>
+    After,
 }

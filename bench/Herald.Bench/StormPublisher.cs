@@ -13,7 +13,7 @@ internal sealed class StormPublisher : IDisposable
     private readonly BenchSettings _settings;
     private readonly PublishConnection[] _connections;
     private readonly bool[] _acknowledged;
-    private readonly long[] _failedIn = new long[3];
+    private readonly long[] _failedIn = new long[4];
     private volatile int _phase;
     private volatile bool _stop;
     private long _last;
@@ -48,7 +48,7 @@ internal sealed class StormPublisher : IDisposable
     public string? FirstError => Volatile.Read(ref _firstError);
 
     /// <summary>Publish response times by the phase they were sent in (acknowledged ones only).</summary>
-    public LatencyRecorder[] Latency { get; } = [new(), new(), new()];
+    public LatencyRecorder[] Latency { get; } = [new(), new(), new(), new()];
 
     /// <summary>Publishes one unnumbered event (data <c>warmup</c>) and waits for the answer; returns an error or null.</summary>
     public string? WarmUp()

@@ -63,6 +63,12 @@ internal sealed record StormResult
 
     public double PublishStormMaxMs { get; init; }
 
+    /// <summary>Acknowledged publishes sent in the storm window (hub answering → every cut subscriber live again).</summary>
+    public long PublishStormCount { get; init; }
+
+    /// <summary>After the storm, until publishing stopped.</summary>
+    public double PublishAfterP99Ms { get; init; }
+
     /// <summary>Acknowledged updates a subscriber never received, summed over subscribers (must be 0).</summary>
     public long Lost { get; init; }
 
@@ -98,7 +104,7 @@ internal sealed record StormResult
         s.Append(c, $"connect      {Connected:N0} connected, {Subscribed:N0} subscribed; {Cut:N0} cut, {Reconnects:N0} reconnected ({RefusedAttempts:N0} attempts refused)\n");
         s.Append(c, $"resume       hub down {HubDownSeconds:F2} s; after it answered: all reconnected in {Seconds(ReconnectSeconds)}, every cut subscriber had a live update in {Seconds(ResumeSeconds)} (median {Seconds(ResumeP50Seconds)}); {Unresumed:N0} never\n");
         s.Append(c, $"exactly once lost {Lost:N0}, duplicated {Duplicated:N0} ({SubscribersIncomplete:N0} subscribers incomplete; {UnacknowledgedReceived:N0} unacknowledged received); all complete {Seconds(CompleteSeconds)} after publishing stopped {(Pass ? "OK" : "FAIL")}\n");
-        s.Append(c, $"publish      {Published:N0} acknowledged, {PublishFailedWhileDown:N0} failed while down, {PublishFailed:N0} other failures; p99 calm {PublishCalmP99Ms:F1} ms, storm p50 {PublishStormP50Ms:F1} ms p99 {PublishStormP99Ms:F1} ms max {PublishStormMaxMs:F1} ms\n");
+        s.Append(c, $"publish      {Published:N0} acknowledged, {PublishFailedWhileDown:N0} failed while down, {PublishFailed:N0} other failures; p99 calm {PublishCalmP99Ms:F1} ms; storm ({PublishStormCount:N0} publishes) p50 {PublishStormP50Ms:F1} ms p99 {PublishStormP99Ms:F1} ms max {PublishStormMaxMs:F1} ms; after it p99 {PublishAfterP99Ms:F1} ms\n");
         s.Append(c, $"hub RSS      peak {HubPeakRssBytes / 1048576.0:F1} MB; logs in {LogDirectory}\n");
         if (SubscriberErrors > 0 || FirstPublishError is not null)
         {

@@ -109,8 +109,16 @@ internal sealed class StormRun
             _phase = "storm";
             var stormEnd = answeredAt + Ticks(_storm.Seconds);
             var giveUp = stormEnd + Ticks(s.ConnectTimeout);
-            while (Stopwatch.GetTimestamp() < giveUp && !(Stopwatch.GetTimestamp() >= stormEnd && fleet.Subscribers.All(x => x.FirstLiveAt > 0)))
+            var resumed = false;
+            while (Stopwatch.GetTimestamp() < giveUp && !(resumed && Stopwatch.GetTimestamp() >= stormEnd))
             {
+                if (!resumed && fleet.Subscribers.All(x => x.FirstLiveAt > 0))
+                {
+                    // The storm is over: publishes from now on are the calm after it.
+                    resumed = true;
+                    publisher.Phase = StormPhase.After;
+                }
+
                 await Task.Delay(Poll, cancellationToken);
             }
 
@@ -200,6 +208,7 @@ internal sealed class StormRun
         resumes.Sort();
         var storm = publisher.Latency[(int)StormPhase.Storm].Snapshot();
         var calm = publisher.Latency[(int)StormPhase.Calm].Snapshot();
+        var after = publisher.Latency[(int)StormPhase.After].Snapshot();
         var cut = fleet.Subscribers.Count(x => x.Index % nodes == Victim);
         return new StormResult
         {
@@ -219,12 +228,14 @@ internal sealed class StormRun
             Unresumed = unresumed,
             Published = publisher.Succeeded,
             PublishFailedWhileDown = publisher.FailedIn(StormPhase.Down),
-            PublishFailed = publisher.FailedIn(StormPhase.Calm) + publisher.FailedIn(StormPhase.Storm),
+            PublishFailed = publisher.FailedIn(StormPhase.Calm) + publisher.FailedIn(StormPhase.Storm) + publisher.FailedIn(StormPhase.After),
             FirstPublishError = publisher.FirstError,
             PublishCalmP99Ms = calm.Percentile(0.99) / 1000.0,
             PublishStormP50Ms = storm.Percentile(0.5) / 1000.0,
             PublishStormP99Ms = storm.Percentile(0.99) / 1000.0,
             PublishStormMaxMs = storm.Max / 1000.0,
+            PublishStormCount = storm.Total,
+            PublishAfterP99Ms = after.Percentile(0.99) / 1000.0,
             Lost = lost,
             Duplicated = duplicated,
             SubscribersIncomplete = incomplete,

@@ -270,22 +270,13 @@ internal sealed class StormSubscriber : IEpollConnection
 
     private bool ReadHeaders(ReadOnlySpan<byte> headers)
     {
-        if (headers.Length < 12 || !headers.StartsWith("HTTP/1."u8) || !Utf8Parser.TryParse(headers.Slice(9, 3), out int status, out _) || status != 200)
+        if (!ResponseHead.TryReadStatus(headers, out var status) || status != 200)
         {
             _fleet.OnRefused();
             return false;
         }
 
-        foreach (var range in headers.Split("\r\n"u8))
-        {
-            var line = headers[range];
-            var colon = line.IndexOf((byte)':');
-            if (colon > 0 && Ascii.EqualsIgnoreCase(line[..colon], "transfer-encoding"u8))
-            {
-                _chunked = Ascii.EqualsIgnoreCase(line[(colon + 1)..].Trim((byte)' '), "chunked"u8);
-            }
-        }
-
+        _chunked = ResponseHead.IsChunked(headers);
         _headersDone = true;
         _fleet.OnAnswered(this);
         return true;

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
@@ -348,8 +347,7 @@ internal sealed class SubscriberConnection : IEpollConnection
     private bool ReadHeaders(ReadOnlySpan<byte> headers)
     {
         // "HTTP/1.1 200 OK"
-        if (headers.Length < 12 || !headers.StartsWith("HTTP/1."u8)
-            || !Utf8Parser.TryParse(headers.Slice(9, 3), out int status, out _))
+        if (!ResponseHead.TryReadStatus(headers, out var status))
         {
             return Fail("not an HTTP/1.x response");
         }
@@ -360,16 +358,7 @@ internal sealed class SubscriberConnection : IEpollConnection
             return Fail($"subscribe answered '{Encoding.ASCII.GetString(line)}'");
         }
 
-        foreach (var range in headers.Split("\r\n"u8))
-        {
-            var line = headers[range];
-            var colon = line.IndexOf((byte)':');
-            if (colon > 0 && Ascii.EqualsIgnoreCase(line[..colon], "transfer-encoding"u8))
-            {
-                _chunked = Ascii.EqualsIgnoreCase(line[(colon + 1)..].Trim((byte)' '), "chunked"u8);
-            }
-        }
-
+        _chunked = ResponseHead.IsChunked(headers);
         _headersDone = true;
         _fleet.OnHeaders();
         return true;
