@@ -86,6 +86,9 @@ internal sealed class StormPublisher : IDisposable
         return done.Task;
     }
 
+    /// <summary>How long, after <see cref="Stop"/>, a publish still in flight is waited for before it counts as failed.</summary>
+    public static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(30);
+
     public void Stop() => _stop = true;
 
     private void Run()
@@ -100,9 +103,29 @@ internal sealed class StormPublisher : IDisposable
         var inFlight = 0;
         long next = 0;
         var start = Stopwatch.GetTimestamp();
+        long stoppedAt = 0;
 
         while (true)
         {
+            if (_stop && stoppedAt == 0)
+            {
+                stoppedAt = Stopwatch.GetTimestamp();
+            }
+
+            if (stoppedAt != 0 && inFlight > 0 && Stopwatch.GetElapsedTime(stoppedAt) > AnswerGrace)
+            {
+                // A hub that holds a publish this long is not going to acknowledge it: the run must end by itself.
+                for (var c = 0; c < waiting.Length; c++)
+                {
+                    if (waiting[c])
+                    {
+                        Finished(c, sentAt[c], number[c], phase[c], $"publish: no answer {AnswerGrace.TotalSeconds:F0} s after publishing stopped");
+                    }
+                }
+
+                return;
+            }
+
             var timeout = 100;
             while (idle.Count > 0 && !_stop && next + 1 < _acknowledged.Length)
             {

@@ -123,7 +123,7 @@ internal sealed class StormRun
             }
 
             publisher.Stop();
-            await publishing.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            await publishing.WaitAsync(StormPublisher.AnswerGrace + TimeSpan.FromSeconds(30), cancellationToken);
 
             _phase = "draining";
             var stoppedAt = Stopwatch.GetTimestamp();
