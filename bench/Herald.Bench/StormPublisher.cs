@@ -47,7 +47,7 @@ internal sealed class StormPublisher : IDisposable
 
     public string? FirstError => Volatile.Read(ref _firstError);
 
-    /// <summary>Publish response times by the phase they were sent in (acknowledged ones only).</summary>
+    /// <summary>Publish response times, from when each was due on the schedule, by the phase it was sent in (acknowledged ones only).</summary>
     public LatencyRecorder[] Latency { get; } = [new(), new(), new(), new()];
 
     /// <summary>Publishes one unnumbered event (data <c>warmup</c>) and waits for the answer; returns an error or null.</summary>
@@ -140,18 +140,22 @@ internal sealed class StormPublisher : IDisposable
                 }
 
                 var c = idle.Dequeue();
+                var sent = Stopwatch.GetTimestamp();
+
+                // Response time counts from when the update was due: while a stalled hub holds every connection, the
+                // updates waiting for one are publishes an app would be waiting on too (no coordinated omission).
+                var due = ticksPerUpdate > 0 ? Math.Min(sent, start + (long)(next * ticksPerUpdate)) : sent;
                 next++;
                 Interlocked.Exchange(ref _last, next);
-                var sent = Stopwatch.GetTimestamp();
                 (number[c], phase[c]) = (next, Phase);
                 if (_connections[c].SendNumbered(sent, next, readiness, c) is { } error)
                 {
-                    Finished(c, sent, number[c], phase[c], error);
+                    Finished(c, due, number[c], phase[c], error);
                     idle.Enqueue(c);
                     continue;
                 }
 
-                sentAt[c] = sent;
+                sentAt[c] = due;
                 waiting[c] = true;
                 inFlight++;
             }
