@@ -49,6 +49,39 @@ internal sealed class StormFleet : IAsyncDisposable
         Run(subscriber, url, subscriber.LastId);
     }
 
+    /// <summary>
+    /// Publishes warm-up updates through <paramref name="warmUp"/> until one has reached every subscriber: each is then
+    /// surely registered, and has a Last-Event-ID to resume from, before the counted updates start. Fails the test after
+    /// 120 s.
+    /// </summary>
+    public async Task WarmUpAsync(SequentialPublisher warmUp)
+    {
+        var deadline = Environment.TickCount64 + 120_000;
+        while (Environment.TickCount64 < deadline)
+        {
+            if (await warmUp.PublishNextAsync())
+            {
+                var id = warmUp.Acknowledged[^1];
+                var until = Environment.TickCount64 + 2_000;
+                while (Environment.TickCount64 < until)
+                {
+                    if (CountHolding(id) == Count)
+                    {
+                        return;
+                    }
+
+                    await Task.Delay(50);
+                }
+            }
+            else
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.Fail($"warm-up: not every subscriber received an update within 120 s ({FirstFailure})");
+    }
+
     /// <summary>How many subscribers have received the event with <paramref name="id"/>.</summary>
     public int CountHolding(string id) => _subscribers.Count(s => s.Holds(id));
 
