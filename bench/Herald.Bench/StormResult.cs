@@ -73,10 +73,10 @@ internal sealed record StormResult
     public long Lost { get; init; }
 
     /// <summary>
-    /// The part of <see cref="Lost"/> on subscribers that are live again (received an update published after the kill):
-    /// gaps in what they were replayed, where the rest is what subscribers that never got back in lack.
+    /// The part of <see cref="Lost"/> below the highest number each subscriber received: holes in its stream (a
+    /// correctness bug), where the rest is what subscribers still catching up (or never back in) had not got yet.
     /// </summary>
-    public long LostOnResumed { get; init; }
+    public long Gaps { get; init; }
 
     /// <summary>Updates a subscriber received more than once, summed over subscribers (must be 0).</summary>
     public long Duplicated { get; init; }
@@ -109,7 +109,7 @@ internal sealed record StormResult
         s.Append(c, $"storm        {Subscribers:N0} subscribers on {Nodes} node{(Nodes == 1 ? "" : "s")} ({Url}), {RateAsked:N0} updates/s; node 0 SIGKILLed{(Nodes == 1 ? " and restarted" : "")}\n");
         s.Append(c, $"connect      {Connected:N0} connected, {Subscribed:N0} subscribed; {Cut:N0} cut, {Reconnects:N0} reconnected ({RefusedAttempts:N0} attempts refused)\n");
         s.Append(c, $"resume       hub down {HubDownSeconds:F2} s; after it answered: all reconnected in {Seconds(ReconnectSeconds)}, every cut subscriber had a live update in {Seconds(ResumeSeconds)} (median {Seconds(ResumeP50Seconds)}); {Unresumed:N0} never\n");
-        s.Append(c, $"exactly once lost {Lost:N0} ({LostOnResumed:N0} by live subscribers), duplicated {Duplicated:N0} ({SubscribersIncomplete:N0} subscribers incomplete; {UnacknowledgedReceived:N0} unacknowledged received); all complete {Seconds(CompleteSeconds)} after publishing stopped {(Pass ? "OK" : "FAIL")}\n");
+        s.Append(c, $"exactly once lost {Lost:N0} ({Gaps:N0} of them gaps), duplicated {Duplicated:N0} ({SubscribersIncomplete:N0} subscribers incomplete; {UnacknowledgedReceived:N0} unacknowledged received); all complete {Seconds(CompleteSeconds)} after publishing stopped {(Pass ? "OK" : "FAIL")}\n");
         s.Append(c, $"publish      {Published:N0} acknowledged, {PublishFailedWhileDown:N0} failed while down, {PublishFailed:N0} other failures; p99 calm {PublishCalmP99Ms:F1} ms; storm ({PublishStormCount:N0} publishes) p50 {PublishStormP50Ms:F1} ms p99 {PublishStormP99Ms:F1} ms max {PublishStormMaxMs:F1} ms; after it p99 {PublishAfterP99Ms:F1} ms\n");
         s.Append(c, $"hub RSS      peak {HubPeakRssBytes / 1048576.0:F1} MB; logs in {LogDirectory}\n");
         if (SubscriberErrors > 0 || FirstPublishError is not null)

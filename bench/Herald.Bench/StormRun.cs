@@ -182,14 +182,14 @@ internal sealed class StormRun
         var s = _settings;
         var acknowledged = publisher.Acknowledged;
         var last = publisher.Last;
-        long lost = 0, lostOnResumed = 0, duplicated = 0, incomplete = 0, unacknowledged = 0;
+        long lost = 0, gaps = 0, duplicated = 0, incomplete = 0, unacknowledged = 0;
         var resumes = new List<double>();
         long unresumed = 0;
         foreach (var subscriber in fleet.Subscribers)
         {
             var missing = subscriber.CountMissing(acknowledged, last);
             lost += missing;
-            lostOnResumed += subscriber.FirstLiveAt > 0 ? missing : 0;
+            gaps += missing > 0 ? subscriber.CountGaps(acknowledged) : 0;
             incomplete += missing > 0 ? 1 : 0;
             duplicated += subscriber.Duplicates;
             unacknowledged += subscriber.CountUnacknowledged(acknowledged);
@@ -238,7 +238,7 @@ internal sealed class StormRun
             PublishStormCount = storm.Total,
             PublishAfterP99Ms = after.Percentile(0.99) / 1000.0,
             Lost = lost,
-            LostOnResumed = lostOnResumed,
+            Gaps = gaps,
             Duplicated = duplicated,
             SubscribersIncomplete = incomplete,
             UnacknowledgedReceived = unacknowledged,

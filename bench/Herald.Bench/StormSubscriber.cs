@@ -174,6 +174,25 @@ internal sealed class StormSubscriber : IEpollConnection
         return missing;
     }
 
+    /// <summary>
+    /// How many numbers marked in <paramref name="acknowledged"/> it lacks below the highest it received: holes in its
+    /// stream, which no lag explains (a subscriber still catching up lacks only numbers above its highest).
+    /// </summary>
+    public long CountGaps(bool[] acknowledged)
+    {
+        var seen = _seen;
+        long gaps = 0;
+        for (var n = 1; n < Math.Min(_highest, acknowledged.Length); n++)
+        {
+            if (acknowledged[n] && !Has(seen, n))
+            {
+                gaps++;
+            }
+        }
+
+        return gaps;
+    }
+
     /// <summary>How many numbered updates it received that are not marked in <paramref name="acknowledged"/>.</summary>
     public long CountUnacknowledged(bool[] acknowledged)
     {
