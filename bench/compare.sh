@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side fan-out benchmark on loopback: Herald, the hand-written ASP.NET Core broadcaster
 # (bench/AspNetBroadcaster) and Nchan (bench/nchan), each driven by `herald bench` through the same workloads
-# (a)-(e) of the speed issue, and for Herald (f), the fan-out of (a) through URL Pattern matchers, next to the
+# (a)-(e) of the speed issue, and for Herald (h), the fan-out of (a) through URL Pattern matchers, next to the
 # kernel's floor (bench/floor); then (g): (d), (a) and (b) again with the subscribers over TLS, for Herald and the
-# broadcaster (Nchan's config here has no TLS listener). Prints one table.
+# broadcaster (Nchan's config here has no TLS listener); then (f), the reconnect storm, for Herald only (the others
+# keep no history to resume from): `herald bench --storm-serve` starts its own hub with SQLite history, SIGKILLs it
+# under F_SUBS subscribers and publishing, starts it again on the same port and data directory, and counts what every
+# subscriber lost or got twice; then the same with 3 nodes on one redis-server (loopback), one node SIGKILLed and its
+# subscribers sent to the other two. Prints one table.
 #
 #   bench/compare.sh                 full sizes (several minutes; run it on a quiet machine)
 #   QUICK=1 bench/compare.sh         small sizes, about a minute
@@ -11,12 +15,17 @@
 #   SKIP_BUILD=1 ...                 use the Release builds already there
 #   G=0 bench/compare.sh             leave out (g), (a), (b) and (d) over TLS (on by default; about 2 minutes
 #                                    per server at full sizes)
+#   F=0 bench/compare.sh             leave out (f), the reconnect storm (on by default; its Redis line needs
+#                                    redis-server on the PATH)
 #
 # Sizes (env): A_SUBS A_RATE A_SECONDS | B_SUBS B_RATE B_SECONDS | C_SUBS C_RATES C_SECONDS (rates tried in
-# order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES | F_SUBS F_RATE F_SECONDS |
-# FLOOR_CONNECTIONS FLOOR_WRITES. (g) uses the sizes of (a), (b) and (d). Ports: HERALD_PORT ASPNET_PORT NCHAN_PORT
-# HERALD_TLS_PORT ASPNET_TLS_PORT. Every run's output is kept in
-# the log directory printed at the end.
+# order until delivery < 100 % or p99 > C_P99_MS) | D_SUBS D_HOLD_SUBS | E_PUBLISHERS E_UPDATES |
+# F_SUBS F_RATE F_KILL_AFTER F_SECONDS F_DRAIN (the storm: subscribers, updates/s, seconds of publishing before the kill
+# and after the hub answers again, seconds allowed after publishing for every subscriber to hold everything) |
+# H_SUBS H_RATE H_SECONDS (URL patterns; until 2026-12-07 this was (f) with F_SUBS F_RATE F_SECONDS, which now size
+# the storm) | FLOOR_CONNECTIONS FLOOR_WRITES. (g) uses the sizes of (a), (b) and (d). Ports: HERALD_PORT ASPNET_PORT
+# NCHAN_PORT HERALD_TLS_PORT ASPNET_TLS_PORT STORM_PORT (the storm's node ports: STORM_PORT, +1, +2, +3; Redis +4).
+# Every run's output is kept in the log directory printed at the end.
 set -uo pipefail
 export LC_ALL=C
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +37,8 @@ if [ "${QUICK:-0}" = 1 ]; then
     : "${C_SUBS:=1000}" "${C_RATES:=200 400}" "${C_SECONDS:=2}"
     : "${D_SUBS:=1000}" "${D_HOLD_SUBS:=2000}"
     : "${E_PUBLISHERS:=64}" "${E_UPDATES:=5000}"
-    : "${F_SUBS:=500}" "${F_SECONDS:=4}"
+    : "${F_SUBS:=300}" "${F_KILL_AFTER:=2}" "${F_SECONDS:=3}"
+    : "${H_SUBS:=500}" "${H_SECONDS:=4}"
     : "${FLOOR_CONNECTIONS:=1000}" "${FLOOR_WRITES:=50000}"
     : "${WARMUP_UPDATES:=200}"
 fi
@@ -37,12 +47,14 @@ fi
 : "${C_SUBS:=10000}" "${C_RATES:=50 100 110 120 130 140 150 200 300 400}" "${C_SECONDS:=5}" "${C_P99_MS:=250}"
 : "${D_SUBS:=15000}" "${D_HOLD_SUBS:=19000}"
 : "${E_PUBLISHERS:=64}" "${E_UPDATES:=100000}"
-: "${F_SUBS:=1000}" "${F_RATE:=100}" "${F_SECONDS:=10}"
+: "${F_SUBS:=10000}" "${F_RATE:=100}" "${F_KILL_AFTER:=5}" "${F_SECONDS:=10}" "${F_DRAIN:=10}" "${F:=1}"
+: "${H_SUBS:=1000}" "${H_RATE:=100}" "${H_SECONDS:=10}"
 : "${FLOOR_CONNECTIONS:=2000}" "${FLOOR_WRITES:=200000}"
 : "${WARMUP_UPDATES:=1000}"
 : "${SERVERS:=herald aspnet nchan}"
 : "${HERALD_PORT:=5180}" "${ASPNET_PORT:=5181}" "${NCHAN_PORT:=5182}"
 : "${HERALD_TLS_PORT:=5183}" "${ASPNET_TLS_PORT:=5184}" "${G:=1}"
+: "${STORM_PORT:=5190}"
 : "${JWT_KEY:=herald-bench-key-0123456789abcdef0123456789abcdef}"
 
 logs=$(mktemp -d /tmp/herald-compare.XXXXXX)
@@ -142,17 +154,17 @@ run_workloads() { # server
     done
     set_value "$s" c_max "$best"
 
-    # (f) herald only: the fan-out of (a) through Mercure 1.0 URL Pattern matchers (match_urlpattern), published to a
+    # (h) herald only: the fan-out of (a) through Mercure 1.0 URL Pattern matchers (match_urlpattern), published to a
     # topic the pattern matches; the others have no URL patterns
     if [ "$s" = herald ]; then
         local saved=("${target_args[@]}")
         target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?match_urlpattern=https%3A%2F%2Fbench.example%2Fitems%2F%3Aid"
             --topic "https://bench.example/items/42" --dialect mercure --jwt-key "$JWT_KEY")
-        j=$(bench "$s" f -n "$F_SUBS" -m $((F_RATE * F_SECONDS)) -r "$F_RATE")
+        j=$(bench "$s" h -n "$H_SUBS" -m $((H_RATE * H_SECONDS)) -r "$H_RATE")
         target_args=("${saved[@]}")
-        set_value "$s" f_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
-        set_value "$s" f_p99 "$(ms "$(field "$j" latencyP99Ms)")"
-        set_value "$s" f_cpu "$(printf '%.2f us' "$(field "$j" serverCpuMicrosPerDelivery)")"
+        set_value "$s" h_delivery "$(pct "$(field "$j" deliveryPercent)")$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+        set_value "$s" h_p99 "$(ms "$(field "$j" latencyP99Ms)")"
+        set_value "$s" h_cpu "$(printf '%.2f us' "$(field "$j" serverCpuMicrosPerDelivery)")"
     fi
 
     # (e) publishes/s with many publishers and no subscribers
@@ -216,6 +228,66 @@ run_tls() { # server
 
     kill "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
+}
+
+# (f) the reconnect storm, herald only: `herald bench --storm-serve` starts and owns the hub processes (the command
+# lines below), SIGKILLs node 0 after F_KILL_AFTER s of publishing and, alone, starts it again on the same port and
+# data directory; with 3 nodes on one redis-server its subscribers go to the other two. The bench stops by itself and
+# stops the nodes. The broadcaster and Nchan keep no history, so a resumed subscriber cannot get what it missed.
+storm_line() { # server key-prefix json
+    local s=$1 k=$2 j=$3
+    if [ -z "$j" ]; then
+        set_value "$s" "${k}_resume" "did not run"
+        return
+    fi
+    set_value "$s" "${k}_resume" "$(awk -v r="$(field "$j" resumeSeconds)" -v d="$(field "$j" hubDownSeconds)" \
+        'BEGIN { if (r == "null") printf "never"; else printf "%.2f s", r; if (d > 0) printf " (down %.1f s)", d }')"
+    set_value "$s" "${k}_loss" "$(field "$j" lost) / $(field "$j" duplicated)$( [ "$(field "$j" pass)" = true ] || echo ' FAIL')"
+    set_value "$s" "${k}_p99" "$(printf '%.1f / %.1f ms' "$(field "$j" publishStormP99Ms)" "$(field "$j" publishStormMaxMs)")"
+    set_value "$s" "${k}_rss" "$(awk -v b="$(field "$j" hubPeakRssBytes)" 'BEGIN { printf "%.1f MB", b / 1048576 }')"
+}
+
+run_storm() { # server
+    local s=$1 j dll node redis_port=$((STORM_PORT + 4)) redis_pid
+    if [ "$F" != 1 ]; then return; fi
+    if [ "$s" != herald ]; then
+        for k in f_resume f_loss f_p99 f_rss f_r_resume f_r_loss f_r_p99 f_r_rss; do set_value "$s" "$k" "n/a: no resume"; done
+        return
+    fi
+    ulimit -n 20000 2>/dev/null || say "(f): could not raise the open-file limit to 20000 (now $(ulimit -n))"
+    dll="$root/src/Herald.Cli/bin/Release/net10.0/Herald.Cli.dll"
+    local storm_args=(--jwt-key "$JWT_KEY" -n "$F_SUBS" -r "$F_RATE" --storm-kill-after "$F_KILL_AFTER"
+        --storm-seconds "$F_SECONDS" --drain-seconds "$F_DRAIN" --json)
+
+    say "herald storm (SQLite): $F_SUBS subscribers, $F_RATE/s, kill after $F_KILL_AFTER s"
+    rm -rf "$logs/storm-data"
+    j=$($herald bench --url "http://127.0.0.1:$STORM_PORT/.well-known/mercure?topic=bench" "${storm_args[@]}" \
+        --storm-log-dir "$logs/storm-sqlite" \
+        --storm-serve "dotnet $dll serve --urls http://127.0.0.1:$STORM_PORT --publisher-jwt-key $JWT_KEY --subscriber-jwt-key $JWT_KEY --anonymous --data-dir $logs/storm-data" \
+        2> "$logs/herald-f.progress" | tee "$logs/herald-f.json")
+    storm_line "$s" f "$j"
+
+    if ! command -v redis-server > /dev/null; then
+        say "(f) 3 nodes on Redis skipped: no redis-server on the PATH"
+        for k in f_r_resume f_r_loss f_r_p99 f_r_rss; do set_value "$s" "$k" "skipped: no redis-server"; done
+        return
+    fi
+    mkdir -p "$logs/storm-redis"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+        --dir "$logs/storm-redis" > "$logs/storm-redis/redis.log" 2>&1 &
+    redis_pid=$!
+    started_pids+=("$redis_pid")
+    for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    local nodes=()
+    for node in 1 2 3; do
+        nodes+=(--storm-serve "dotnet $dll serve --urls http://127.0.0.1:$((STORM_PORT + node)) --publisher-jwt-key $JWT_KEY --subscriber-jwt-key $JWT_KEY --anonymous --transport redis://127.0.0.1:$redis_port")
+    done
+    say "herald storm (3 nodes, Redis): $F_SUBS subscribers, $F_RATE/s, node 1 killed after $F_KILL_AFTER s"
+    j=$($herald bench --url "http://127.0.0.1:$((STORM_PORT + 1))/.well-known/mercure?topic=bench" "${storm_args[@]}" \
+        --storm-log-dir "$logs/storm-cluster" "${nodes[@]}" 2> "$logs/herald-f-redis.progress" | tee "$logs/herald-f-redis.json")
+    storm_line "$s" f_r "$j"
+    kill "$redis_pid" 2>/dev/null
+    wait "$redis_pid" 2>/dev/null
 }
 
 if [ "$G" = 1 ]; then
@@ -309,6 +381,7 @@ for server in $SERVERS; do
     fi
 
     run_tls "$server"
+    run_storm "$server"
 done
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -325,14 +398,22 @@ rows=(
     "d_mem|(d) ${D_SUBS} idle|memory/subscriber"
     "d_hold|    ${D_HOLD_SUBS} idle|held by one process"
     "e_rate|(e) ${E_PUBLISHERS} publishers|publishes/s"
-    "f_delivery|(f) ${F_SUBS} x ${F_RATE}/s|delivery"
-    "f_p99|    match_urlpattern|p99 latency"
-    "f_cpu||server CPU/delivery"
+    "f_resume|(f) storm: ${F_SUBS} subs|SQLite: resumed in"
+    "f_loss|    x ${F_RATE}/s, SIGKILL|SQLite: lost / dup"
+    "f_p99||SQLite: pub p99/max"
+    "f_rss||SQLite: peak RSS"
+    "f_r_resume||Redis x3: resumed in"
+    "f_r_loss||Redis x3: lost / dup"
+    "f_r_p99||Redis x3: pub p99/max"
+    "f_r_rss||Redis x3: peak RSS"
     "g_d_mem|(g) TLS: ${D_SUBS} idle|memory/sub (x clear)"
     "g_a_delivery|    ${A_SUBS} x ${A_RATE}/s|delivery"
     "g_a_p99||p99 (x clear)"
     "g_b_delivery|    ${B_SUBS} x ${B_RATE}/s|delivery"
     "g_b_cpu||CPU/deliv. (x clear)"
+    "h_delivery|(h) ${H_SUBS} x ${H_RATE}/s|delivery"
+    "h_p99|    match_urlpattern|p99 latency"
+    "h_cpu||server CPU/delivery"
 )
 echo
 echo "Fan-out on loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)$( [ "${QUICK:-0}" = 1 ] && echo ', QUICK sizes')"

@@ -60,6 +60,13 @@ internal static class BenchCommand
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds allowed for connecting, and again for subscribing.", DefaultValueFactory = _ => 60 };
         var drain = new Option<double>("--drain-seconds") { Description = "Seconds to wait for deliveries after the last publish.", DefaultValueFactory = _ => 5 };
         var hold = new Option<double>("--hold-seconds") { Description = "Idle seconds after subscribing, before sampling the server and publishing." };
+        var stormServe = new Option<string[]>("--storm-serve")
+        {
+            Description = "Reconnect storm (f): the command line of a hub node the bench starts and owns (repeat for a cluster; each must listen on http://127.x.x.x:PORT). Node 1 is SIGKILLed after --storm-kill-after; alone it is started again with the same command, in a cluster its subscribers go to the others. --url gives the subscribe path and query.",
+        };
+        var stormKillAfter = new Option<double>("--storm-kill-after") { Description = "Seconds of publishing before the kill.", DefaultValueFactory = _ => 5 };
+        var stormSeconds = new Option<double>("--storm-seconds") { Description = "Seconds of publishing after the hub answers again (on until every subscriber has a live update).", DefaultValueFactory = _ => 10 };
+        var stormLogDir = new Option<string?>("--storm-log-dir") { Description = "Where the nodes' output goes (default: a new directory under the temp directory)." };
         var worker = new Option<bool>("--worker") { Hidden = true };
         var firstIndex = new Option<int>("--first-index") { Hidden = true };
 
@@ -67,6 +74,7 @@ internal static class BenchCommand
         {
             url, publishUrl, dialect, subscribers, updates, rate, payloadBytes, publishers, topic, token, jwtKey,
             subscriberToken, serverPid, json, sourceAddresses, processes, sockets, receiveThreads, connectTimeout, drain, hold, worker, firstIndex,
+            stormServe, stormKillAfter, stormSeconds, stormLogDir,
         };
 
         // The name users type (through herald's launcher), not the assembly's.
@@ -142,6 +150,19 @@ internal static class BenchCommand
                 // receive callbacks never block, and at a million events a second the hop would cost more
                 // than the work. Read when the socket engine starts, i.e. at the first socket below.
                 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
+                if (result.GetValue(stormServe) is { Length: > 0 } serve && !result.GetValue(worker))
+                {
+                    var storm = new StormSettings
+                    {
+                        Serve = serve,
+                        KillAfter = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(stormKillAfter))),
+                        Seconds = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(stormSeconds))),
+                        LogDirectory = result.GetValue(stormLogDir)
+                            ?? Path.Combine(Path.GetTempPath(), $"herald-storm-{Environment.ProcessId}-{DateTime.UtcNow:yyyyMMddHHmmss}"),
+                    };
+                    return await StormRun.RunAsync(settings, storm, cancellationToken);
+                }
 
                 return result.GetValue(worker)
                     ? await WorkerFleet.RunWorkerAsync(settings, n, result.GetValue(firstIndex))

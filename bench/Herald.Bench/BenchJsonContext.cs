@@ -4,5 +4,6 @@ namespace Herald.Bench;
 
 [JsonSerializable(typeof(WorkerReport))]
 [JsonSerializable(typeof(BenchResult))]
+[JsonSerializable(typeof(StormResult))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 internal sealed partial class BenchJsonContext : JsonSerializerContext;

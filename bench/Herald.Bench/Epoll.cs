@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Herald.Bench;
 
 /// <summary>
-/// A level-triggered epoll set of its own, for the generator's event loops (<see cref="EpollReceiver"/>,
+/// A level-triggered epoll set of its own, for the generator's event loops (<see cref="EpollReceiver{TConnection}"/>,
 /// <see cref="Publisher"/>): sockets in it stay unknown to the runtime's socket engine, so each readiness costs one
 /// wake-up and the loop's own single <c>recv</c>, not the engine's thread hop and second, empty <c>recv</c>.
 /// Linux only: <see cref="SocketApi.Runtime"/> is the portable path.

@@ -6,16 +6,17 @@ namespace Herald.Bench;
 /// which costs a second, empty <c>recv</c> per event; on a two-core machine shared with the server under test,
 /// that syscall is CPU the server would otherwise have.
 /// </summary>
-internal sealed class EpollReceiver
+internal sealed class EpollReceiver<TConnection>
+    where TConnection : class, IEpollConnection
 {
     private const int MaxEvents = 512;
 
-    private readonly SubscriberConnection[] _connections;
+    private readonly TConnection[] _connections;
     private readonly Epoll _epoll = new(MaxEvents);
     private readonly Thread _thread;
     private volatile bool _stopping;
 
-    public EpollReceiver(SubscriberConnection[] connections, string name)
+    public EpollReceiver(TConnection[] connections, string name)
     {
         _connections = connections;
         _thread = new Thread(Run) { IsBackground = true, Name = name };

@@ -18,6 +18,7 @@ internal sealed class PublishConnection : IDisposable
     private readonly byte[] _request;
     private readonly byte[] _warmUpRequest;
     private readonly int _timestampOffset;
+    private readonly int _idOffset;
     private readonly byte[] _response = new byte[16 * 1024];
     private Socket? _socket;
     private IReadinessSet? _watchedBy;
@@ -33,12 +34,32 @@ internal sealed class PublishConnection : IDisposable
     private string _firstBody = "";
     private ChunkedDecoder _decoder;
 
-    public PublishConnection(BenchSettings settings)
+    /// <param name="settings">Where to publish, and how.</param>
+    /// <param name="idPrefix">
+    /// With a prefix (mercure dialect), every update carries the id <c>{prefix}{sequence}</c> (<see cref="IdDigits"/>
+    /// digits, see <see cref="SendNumbered"/>): the storm workload (f) checks each subscriber's ids.
+    /// </param>
+    public PublishConnection(BenchSettings settings, string? idPrefix = null)
     {
         _settings = settings;
         var padding = new string('x', Math.Max(0, settings.PayloadBytes - TimestampDigits));
-        (_request, _timestampOffset) = BuildRequest(settings, new string('0', TimestampDigits) + padding);
-        (_warmUpRequest, _) = BuildRequest(settings, "warmup");
+        (_request, _timestampOffset, _idOffset) = BuildRequest(settings, new string('0', TimestampDigits) + padding, idPrefix);
+        (_warmUpRequest, _, _) = BuildRequest(settings, "warmup", idPrefix: null);
+    }
+
+    /// <summary>Digits of the sequence number in a numbered update's id (zero-padded, so every request has one length).</summary>
+    public const int IdDigits = 10;
+
+    /// <summary>Sends one update whose id ends in <paramref name="sequence"/> (the connection was built with an id prefix).</summary>
+    public string? SendNumbered(long timestamp, long sequence, IReadinessSet readiness, int token)
+    {
+        if (_idOffset < 0)
+        {
+            throw new InvalidOperationException("this publishing connection was built without an id prefix");
+        }
+
+        Utf8Formatter.TryFormat(sequence, _request.AsSpan(_idOffset, IdDigits), out _, new StandardFormat('D', IdDigits));
+        return Send(timestamp, readiness, token);
     }
 
     /// <summary>
@@ -225,14 +246,23 @@ internal sealed class PublishConnection : IDisposable
         return (status, contentLength, chunked, keepAlive);
     }
 
-    private static (byte[] Request, int DataOffset) BuildRequest(BenchSettings settings, string data)
+    private static (byte[] Request, int DataOffset, int IdOffset) BuildRequest(BenchSettings settings, string data, string? idPrefix)
     {
         string contentType;
         string bodyPrefix;
+        var idInBody = -1;
         if (settings.Dialect == PublishDialect.Mercure)
         {
             contentType = "application/x-www-form-urlencoded";
-            bodyPrefix = "topic=" + Uri.EscapeDataString(settings.Topic) + "&data=";
+            bodyPrefix = "topic=" + Uri.EscapeDataString(settings.Topic);
+            if (idPrefix is not null)
+            {
+                bodyPrefix += "&id=" + Uri.EscapeDataString(idPrefix);
+                idInBody = Encoding.ASCII.GetByteCount(bodyPrefix);
+                bodyPrefix += new string('0', IdDigits);
+            }
+
+            bodyPrefix += "&data=";
         }
         else
         {
@@ -250,8 +280,9 @@ internal sealed class PublishConnection : IDisposable
             head.Append("Authorization: Bearer ").Append(settings.PublisherToken).Append("\r\n");
         }
 
-        var prefix = head.Append("\r\n").Append(bodyPrefix).ToString();
-        return (Encoding.ASCII.GetBytes(prefix + data), Encoding.ASCII.GetByteCount(prefix));
+        var headBytes = Encoding.ASCII.GetByteCount(head.Append("\r\n").ToString());
+        var prefix = head.Append(bodyPrefix).ToString();
+        return (Encoding.ASCII.GetBytes(prefix + data), Encoding.ASCII.GetByteCount(prefix), idInBody < 0 ? -1 : headBytes + idInBody);
     }
 
     /// <summary>Closes the connection; the next send opens a new one.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
@@ -11,9 +10,9 @@ namespace Herald.Bench;
 /// One SSE subscriber on a raw socket. It parses only what the bench needs: the status line, whether the body
 /// is chunked, where each event ends (<c>\n\n</c>) and the digits at the start of its <c>data:</c> value (the
 /// publish timestamp). Receives go straight into this connection's fixed slice of one pinned slab, read by
-/// an <see cref="EpollReceiver"/> (or a reused <see cref="SocketAsyncEventArgs"/>), so steady state allocates nothing.
+/// an <see cref="EpollReceiver{TConnection}"/> (or a reused <see cref="SocketAsyncEventArgs"/>), so steady state allocates nothing.
 /// </summary>
-internal sealed class SubscriberConnection
+internal sealed class SubscriberConnection : IEpollConnection
 {
     private static readonly double MicrosPerTick = 1_000_000.0 / Stopwatch.Frequency;
 
@@ -49,7 +48,7 @@ internal sealed class SubscriberConnection
 
     /// <summary>
     /// Connects and sends the request with blocking calls, so the runtime's socket engine never registers the
-    /// socket: an <see cref="EpollReceiver"/> then owns its readiness alone (one wake-up, one recv per event).
+    /// socket: an <see cref="EpollReceiver{TConnection}"/> then owns its readiness alone (one wake-up, one recv per event).
     /// </summary>
     public void Connect(IPAddress source, IPEndPoint target, byte[] request)
     {
@@ -348,8 +347,7 @@ internal sealed class SubscriberConnection
     private bool ReadHeaders(ReadOnlySpan<byte> headers)
     {
         // "HTTP/1.1 200 OK"
-        if (headers.Length < 12 || !headers.StartsWith("HTTP/1."u8)
-            || !Utf8Parser.TryParse(headers.Slice(9, 3), out int status, out _))
+        if (!ResponseHead.TryReadStatus(headers, out var status))
         {
             return Fail("not an HTTP/1.x response");
         }
@@ -360,16 +358,7 @@ internal sealed class SubscriberConnection
             return Fail($"subscribe answered '{Encoding.ASCII.GetString(line)}'");
         }
 
-        foreach (var range in headers.Split("\r\n"u8))
-        {
-            var line = headers[range];
-            var colon = line.IndexOf((byte)':');
-            if (colon > 0 && Ascii.EqualsIgnoreCase(line[..colon], "transfer-encoding"u8))
-            {
-                _chunked = Ascii.EqualsIgnoreCase(line[(colon + 1)..].Trim((byte)' '), "chunked"u8);
-            }
-        }
-
+        _chunked = ResponseHead.IsChunked(headers);
         _headersDone = true;
         _fleet.OnHeaders();
         return true;

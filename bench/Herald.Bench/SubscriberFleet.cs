@@ -16,7 +16,7 @@ internal sealed class SubscriberFleet : IFleet
     private readonly int _count;
     private readonly int _firstIndex;
     private readonly SubscriberConnection[] _connections;
-    private readonly EpollReceiver[] _receivers;
+    private readonly EpollReceiver<SubscriberConnection>[] _receivers;
     private long _connected;
     private long _headers;
     private long _subscribed;
@@ -38,7 +38,7 @@ internal sealed class SubscriberFleet : IFleet
 
         // Over TLS every receive goes through SslStream on the runtime's sockets, so no epoll receivers.
         _receivers = settings.Sockets == SocketApi.Epoll && count > 0 && !settings.Subscribe.Tls
-            ? [.. Enumerable.Range(0, Math.Clamp(settings.ReceiveThreads, 1, count)).Select(r => new EpollReceiver(_connections, $"bench-epoll-{r}"))]
+            ? [.. Enumerable.Range(0, Math.Clamp(settings.ReceiveThreads, 1, count)).Select(r => new EpollReceiver<SubscriberConnection>(_connections, $"bench-epoll-{r}"))]
             : [];
     }
 
