@@ -290,6 +290,45 @@ run_storm() { # server
     wait "$redis_pid" 2>/dev/null
 }
 
+# (e) again for herald with the Redis transport: a fresh one-node hub on a loopback redis-server with appendonly and
+# appendfsync always (what the README asks for: an acknowledged update is on Redis's disk), so the figure stands
+# beside the SQLite one above. The other servers store nothing.
+run_e_redis() { # server
+    local s=$1 j pid redis_port=$((STORM_PORT + 5)) redis_pid
+    if [ "$s" != herald ]; then
+        set_value "$s" e_r_rate "n/a: stores nothing"
+        return
+    fi
+    if ! command -v redis-server > /dev/null; then
+        set_value "$s" e_r_rate "skipped: no redis-server"
+        return
+    fi
+    mkdir -p "$logs/e-redis"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+        --dir "$logs/e-redis" > "$logs/e-redis/redis.log" 2>&1 &
+    redis_pid=$!
+    started_pids+=("$redis_pid")
+    for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    $herald serve --urls "http://127.0.0.1:$HERALD_PORT" --publisher-jwt-key "$JWT_KEY" --subscriber-jwt-key "$JWT_KEY" \
+        --anonymous --transport "redis://127.0.0.1:$redis_port" > "$logs/herald-e-redis-server.log" 2>&1 &
+    pid=$!
+    started_pids+=("$pid")
+    if wait_for_port "$HERALD_PORT" "$pid"; then
+        local saved=("${target_args[@]}") saved_pid=$server_pid
+        target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?topic=bench" --dialect mercure --jwt-key "$JWT_KEY")
+        server_pid=$pid
+        bench "$s" e-redis-warmup -n 0 -m 2000 -r 0 --publishers 8 > /dev/null
+        j=$(bench "$s" e-redis -n 0 -m "$E_UPDATES" -r 0 --publishers "$E_PUBLISHERS")
+        target_args=("${saved[@]}")
+        server_pid=$saved_pid
+        set_value "$s" e_r_rate "$(printf '%.0f/s' "$(field "$j" publishRate)")$( [ "$(field "$j" publishFailed)" = 0 ] || echo ' FAIL')"
+    else
+        set_value "$s" e_r_rate "did not start"
+    fi
+    kill "$pid" "$redis_pid" 2>/dev/null
+    wait "$pid" "$redis_pid" 2>/dev/null
+}
+
 if [ "$G" = 1 ]; then
     # A self-signed certificate for 127.0.0.1, for this run only (the bench accepts any certificate on loopback).
     tls_cert=$logs/tls-cert.pem
@@ -328,10 +367,11 @@ for server in $SERVERS; do
                 ran+=(herald)
                 continue
             fi
-            # --data-dir "": history in memory, as these figures were always measured (a plain serve now keeps
-            # SQLite history in ./herald-data, which would also land in the working tree).
+            # SQLite history, as a plain `herald serve` keeps it (durable: a publish is answered once committed), in
+            # the log directory rather than ./herald-data, which would land in the working tree. Until 2026-12-07 this
+            # ran with --data-dir "" (history in memory), so (a)-(e) of earlier notes are not durable figures.
             $herald serve --urls "http://127.0.0.1:$HERALD_PORT" --publisher-jwt-key "$JWT_KEY" \
-                --subscriber-jwt-key "$JWT_KEY" --anonymous --data-dir "" > "$logs/herald-server.log" 2>&1 &
+                --subscriber-jwt-key "$JWT_KEY" --anonymous --data-dir "$logs/herald-data" > "$logs/herald-server.log" 2>&1 &
             server_pid=$!
             started_pids+=("$server_pid")
             target_args=(--url "http://127.0.0.1:$HERALD_PORT/.well-known/mercure?topic=bench" --dialect mercure --jwt-key "$JWT_KEY")
@@ -382,6 +422,7 @@ for server in $SERVERS; do
 
     run_tls "$server"
     run_storm "$server"
+    run_e_redis "$server"
 done
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -398,6 +439,7 @@ rows=(
     "d_mem|(d) ${D_SUBS} idle|memory/subscriber"
     "d_hold|    ${D_HOLD_SUBS} idle|held by one process"
     "e_rate|(e) ${E_PUBLISHERS} publishers|publishes/s"
+    "e_r_rate|    herald on Redis|publishes/s"
     "f_resume|(f) storm: ${F_SUBS} subs|SQLite: resumed in"
     "f_loss|    x ${F_RATE}/s, SIGKILL|SQLite: lost / dup"
     "f_p99||SQLite: pub p99/max"
