@@ -19,8 +19,8 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
     internal const int PageSize = 512;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Task<long?>> _finds = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, Task<Page>> _pages = [];
+    private readonly Dictionary<string, Flight<long?>> _finds = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, Flight<Page>> _pages = [];
     private int _waiting;
 
     /// <summary>
@@ -29,30 +29,28 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
     /// </summary>
     internal sealed record Page(HistoryTail.Entry[] Entries, long Through);
 
-    /// <summary>How many callers wait for a shared call now (tests wait for a storm to have gathered).</summary>
-    internal int Waiting => Volatile.Read(ref _waiting);
+    /// <summary>How many callers have joined a shared call still in flight (tests wait for a storm to have gathered).</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting;
+            }
+        }
+    }
 
     /// <summary>The sequence of the update with <paramref name="id"/> (<see cref="IUpdateStore.FindSequenceAsync"/>), one store call for all who ask at once.</summary>
     public Task<long?> FindAsync(string id, CancellationToken cancellationToken)
     {
-        Task<long?>? shared;
-        TaskCompletionSource<long?>? mine = null;
-        lock (_gate)
+        var flight = Join(_finds, id, out var first);
+        if (first)
         {
-            if (!_finds.TryGetValue(id, out shared))
-            {
-                mine = new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously);
-                shared = mine.Task;
-                _finds[id] = shared;
-            }
+            _ = FindCoreAsync(id, flight);
         }
 
-        if (mine is not null)
-        {
-            _ = FindCoreAsync(id, mine);
-        }
-
-        return WaitAsync(shared, cancellationToken);
+        return flight.Result.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -62,59 +60,64 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
     /// </summary>
     public Task<Page> ReadAsync(long after, long upTo, CancellationToken cancellationToken)
     {
-        Task<Page>? shared;
-        TaskCompletionSource<Page>? mine = null;
+        var flight = Join(_pages, after, out var first);
+        if (first)
+        {
+            _ = ReadCoreAsync(after, upTo, flight);
+        }
+
+        return flight.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    private Flight<T> Join<TKey, T>(Dictionary<TKey, Flight<T>> flights, TKey key, out bool first)
+        where TKey : notnull
+    {
         lock (_gate)
         {
-            if (!_pages.TryGetValue(after, out shared))
+            first = !flights.TryGetValue(key, out var flight);
+            if (first)
             {
-                mine = new TaskCompletionSource<Page>(TaskCreationOptions.RunContinuationsAsynchronously);
-                shared = mine.Task;
-                _pages[after] = shared;
+                flight = new Flight<T>();
+                flights[key] = flight;
             }
-        }
 
-        if (mine is not null)
-        {
-            _ = ReadCoreAsync(after, upTo, mine);
-        }
-
-        return WaitAsync(shared, cancellationToken);
-    }
-
-    private async Task<T> WaitAsync<T>(Task<T> shared, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _waiting);
-        try
-        {
-            return await shared.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
+            flight!.Waiters++;
+            _waiting++;
+            return flight;
         }
     }
 
-    private async Task FindCoreAsync(string id, TaskCompletionSource<long?> result)
+    /// <summary>Ends a shared call: later callers start a new one; then its callers get the outcome.</summary>
+    private void Land<TKey, T>(Dictionary<TKey, Flight<T>> flights, TKey key, Flight<T> flight)
+        where TKey : notnull
+    {
+        lock (_gate)
+        {
+            flights.Remove(key);
+            _waiting -= flight.Waiters;
+        }
+    }
+
+    private async Task FindCoreAsync(string id, Flight<long?> flight)
     {
         try
         {
-            // Off the caller's thread: a SQLite lookup runs synchronously, and joiners must find this call in the map.
+            // Off the caller's thread: a SQLite lookup runs synchronously, and the caller waits like any other.
             await Task.Yield();
             var sequence = await store.FindSequenceAsync(id, CancellationToken.None).ConfigureAwait(false);
-            Forget(id);
-            result.TrySetResult(sequence);
+            Land(_finds, id, flight);
+            flight.Result.TrySetResult(sequence);
         }
 #pragma warning disable CA1031 // Handed to every caller, who sees it as if it had called the store itself.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Forget(id);
-            result.TrySetException(e);
+            Land(_finds, id, flight);
+            flight.Result.TrySetException(e);
         }
     }
 
-    private async Task ReadCoreAsync(long after, long upTo, TaskCompletionSource<Page> result)
+    private async Task ReadCoreAsync(long after, long upTo, Flight<Page> flight)
     {
         try
         {
@@ -130,31 +133,23 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
             }
 
             var page = new Page([.. entries], entries.Count == PageSize ? entries[^1].Sequence : upTo);
-            Forget(after);
-            result.TrySetResult(page);
+            Land(_pages, after, flight);
+            flight.Result.TrySetResult(page);
         }
 #pragma warning disable CA1031 // Handed to every caller, who sees it as if it had called the store itself.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Forget(after);
-            result.TrySetException(e);
+            Land(_pages, after, flight);
+            flight.Result.TrySetException(e);
         }
     }
 
-    private void Forget(string id)
+    /// <summary>One store call in flight and how many callers wait for it (guarded by the owner's lock).</summary>
+    private sealed class Flight<T>
     {
-        lock (_gate)
-        {
-            _finds.Remove(id);
-        }
-    }
+        public TaskCompletionSource<T> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private void Forget(long after)
-    {
-        lock (_gate)
-        {
-            _pages.Remove(after);
-        }
+        public int Waiters { get; set; }
     }
 }

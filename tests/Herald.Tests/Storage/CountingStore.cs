@@ -23,6 +23,9 @@ internal sealed class CountingStore(IUpdateStore inner) : IUpdateStore
     /// <summary>How many <see cref="ReadAfterAsync"/> reads reached the store.</summary>
     public int Reads => Volatile.Read(ref _reads);
 
+    /// <summary>The ranges read, in the order the reads began (for failure messages).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(long After, long? UpTo)> Ranges { get; } = new();
+
     /// <summary>How many calls wait at the hold now.</summary>
     public int Held => Volatile.Read(ref _held);
 
@@ -90,6 +93,7 @@ internal sealed class CountingStore(IUpdateStore inner) : IUpdateStore
     public async IAsyncEnumerable<StoredUpdate> ReadAfterAsync(long afterSequence, long? upToSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reads);
+        Ranges.Enqueue((afterSequence, upToSequence));
         await WaitAsync();
         await foreach (var stored in inner.ReadAfterAsync(afterSequence, upToSequence, cancellationToken))
         {
