@@ -220,7 +220,8 @@ public sealed class HeraldOptions
 
     /// <summary>
     /// Most bytes the replay cache (<see cref="ReplayCacheSize"/>) holds: its frames, ids and topics and about 200 bytes
-    /// of bookkeeping per update, the oldest dropped first. 10,000 updates of 200 bytes take about 6 MB. Zero turns it off.
+    /// of bookkeeping per update, the oldest dropped first. 10,000 updates of 200 bytes are counted as 6 MB (measured: 4.6 MB
+    /// beside the ids and topics it shares with the updates). Zero turns it off.
     /// </summary>
     public long ReplayCacheBytes { get; set; } = 32 * 1024 * 1024;
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Herald.Dispatch;
 using Herald.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Herald.Mercure;
 
@@ -49,7 +50,9 @@ internal static class History
             return new(true, 0, Earliest);
         }
 
-        if (hub.Tail.Find(requested, store) is { } held)
+        // While the store reports itself down, resumes ask it as they always did (and are answered 503 when it cannot
+        // say): a hub that cannot store or deliver updates should send clients elsewhere, not hold them on a dead stream.
+        if (await IsHealthyAsync(store, cancellationToken).ConfigureAwait(false) && hub.Tail.Find(requested, store) is { } held)
         {
             return mayRead(held.Update) ? new(true, held.Sequence, requested) : Unknown(store);
         }
@@ -70,6 +73,11 @@ internal static class History
     /// update this subscriber is not allowed to see, and its id alone would leak it.
     /// </summary>
     private static Resume Unknown(IUpdateStore store) => new(true, store.LastSequence, Earliest);
+
+    /// <summary>What the store says of itself, from state it keeps anyway (see <see cref="IUpdateStore"/>, readiness); a store that says nothing is healthy.</summary>
+    private static async ValueTask<bool> IsHealthyAsync(IUpdateStore store, CancellationToken cancellationToken)
+        => store is not IHealthCheck health
+            || (await health.CheckHealthAsync(new HealthCheckContext(), cancellationToken).ConfigureAwait(false)).Status != HealthStatus.Unhealthy;
 
     private static async ValueTask<bool> MayReadAsync(SharedHistoryReads reads, long sequence, Func<Update, bool> mayRead, CancellationToken cancellationToken)
     {

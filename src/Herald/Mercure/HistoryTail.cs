@@ -27,8 +27,8 @@ namespace Herald.Mercure;
 internal sealed class HistoryTail
 {
     /// <summary>
-    /// What one entry costs beside its frame and strings, measured: the entry, the update without its data, the
-    /// ring's slot and the id's dictionary entry.
+    /// What one entry costs beside its frame and strings: the entry, the update without its data, the ring's slot and the
+    /// id's dictionary entry (measured: 10,000 entries of 200-byte updates hold 4.6 MB, about 190 bytes each beside the frame).
     /// </summary>
     internal const int EntryOverhead = 200;
 
@@ -167,9 +167,10 @@ internal sealed class HistoryTail
     /// </summary>
     public long UpTo(IUpdateStore store)
     {
+        // The store's newest may be ahead of the tail: committed, not yet handed to the sink; it is read from the store.
         lock (_gate)
         {
-            return Enabled && _covering ? _last : store.LastSequence;
+            return Enabled && _covering ? Math.Max(_last, store.LastSequence) : store.LastSequence;
         }
     }
 
@@ -209,6 +210,13 @@ internal sealed class HistoryTail
             if (!_covering || after < _floor)
             {
                 missingThrough = _covering ? Math.Min(_floor, upTo) : upTo;
+                return 0;
+            }
+
+            if (after >= _last)
+            {
+                // Beyond the tail's newest: stored, not yet delivered here.
+                missingThrough = upTo;
                 return 0;
             }
 

@@ -47,7 +47,7 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
         var flight = Join(_finds, id, out var first);
         if (first)
         {
-            _ = FindCoreAsync(id, flight);
+            _ = FlyAsync(_finds, id, flight, () => store.FindSequenceAsync(id, CancellationToken.None).AsTask());
         }
 
         return flight.Result.Task.WaitAsync(cancellationToken);
@@ -63,7 +63,7 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
         var flight = Join(_pages, after, out var first);
         if (first)
         {
-            _ = ReadCoreAsync(after, upTo, flight);
+            _ = FlyAsync(_pages, after, flight, () => ReadPageAsync(after, upTo));
         }
 
         return flight.Result.Task.WaitAsync(cancellationToken);
@@ -98,51 +98,39 @@ internal sealed class SharedHistoryReads(IUpdateStore store)
         }
     }
 
-    private async Task FindCoreAsync(string id, Flight<long?> flight)
+    /// <summary>Runs one shared call, off the first caller's thread (a SQLite call runs synchronously), and hands its outcome to every caller.</summary>
+    private async Task FlyAsync<TKey, T>(Dictionary<TKey, Flight<T>> flights, TKey key, Flight<T> flight, Func<Task<T>> call)
+        where TKey : notnull
     {
         try
         {
-            // Off the caller's thread: a SQLite lookup runs synchronously, and the caller waits like any other.
             await Task.Yield();
-            var sequence = await store.FindSequenceAsync(id, CancellationToken.None).ConfigureAwait(false);
-            Land(_finds, id, flight);
-            flight.Result.TrySetResult(sequence);
+            var result = await call().ConfigureAwait(false);
+            Land(flights, key, flight);
+            flight.Result.TrySetResult(result);
         }
 #pragma warning disable CA1031 // Handed to every caller, who sees it as if it had called the store itself.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Land(_finds, id, flight);
+            Land(flights, key, flight);
             flight.Result.TrySetException(e);
         }
     }
 
-    private async Task ReadCoreAsync(long after, long upTo, Flight<Page> flight)
+    private async Task<Page> ReadPageAsync(long after, long upTo)
     {
-        try
+        var entries = new List<HistoryTail.Entry>();
+        await foreach (var stored in store.ReadAfterAsync(after, upTo, CancellationToken.None).ConfigureAwait(false))
         {
-            await Task.Yield();
-            var entries = new List<HistoryTail.Entry>();
-            await foreach (var stored in store.ReadAfterAsync(after, upTo, CancellationToken.None).ConfigureAwait(false))
+            entries.Add(HistoryTail.Entry.For(stored, MercureHub.Encode(stored.Update)));
+            if (entries.Count == PageSize)
             {
-                entries.Add(HistoryTail.Entry.For(stored, MercureHub.Encode(stored.Update)));
-                if (entries.Count == PageSize)
-                {
-                    break;
-                }
+                break;
             }
+        }
 
-            var page = new Page([.. entries], entries.Count == PageSize ? entries[^1].Sequence : upTo);
-            Land(_pages, after, flight);
-            flight.Result.TrySetResult(page);
-        }
-#pragma warning disable CA1031 // Handed to every caller, who sees it as if it had called the store itself.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Land(_pages, after, flight);
-            flight.Result.TrySetException(e);
-        }
+        return new Page([.. entries], entries.Count == PageSize ? entries[^1].Sequence : upTo);
     }
 
     /// <summary>One store call in flight and how many callers wait for it (guarded by the owner's lock).</summary>
