@@ -15,7 +15,9 @@ namespace Herald.Mercure;
 /// <see cref="HeraldOptions.HistoryMaxCount"/> sequences behind the store's newest and nothing older than
 /// <see cref="HeraldOptions.HistoryMaxAge"/> (on the later of the system clock and the hub's), the rules every built-in
 /// store trims by, and it drops from its oldest end only, as they do. A store that removes more than those rules say
-/// should run with <see cref="HeraldOptions.ReplayCacheSize"/> 0.
+/// should run with <see cref="HeraldOptions.ReplayCacheSize"/> 0. Built-in stores number updates one by one, so a hole in
+/// the numbering the sink hands (Redis came back without writes it had acknowledged) empties the tail: it must not
+/// replay what the store lost.
 /// </para>
 /// <para>
 /// The sink adds an update here before it dispatches it: a subscriber registered before that dispatch reads
@@ -147,6 +149,13 @@ internal sealed class HistoryTail
             if (_covering && entry.Sequence <= _last)
             {
                 return;
+            }
+
+            if (_covering && entry.Sequence > _last + 1)
+            {
+                // A hole in the numbering: Redis lost acknowledged writes and numbering jumped past them, or retention
+                // trimmed what this node had not read. What the tail holds may be gone from the store: start over here.
+                Clear();
             }
 
             if (!_covering)
@@ -453,6 +462,16 @@ internal sealed class HistoryTail
         {
             _byId[entry.Update.EventId!] = entry;
         }
+    }
+
+    private void Clear()
+    {
+        Array.Clear(_ring);
+        _byId.Clear();
+        _head = 0;
+        _count = 0;
+        _bytes = 0;
+        _covering = false;
     }
 
     private void PopFront()
