@@ -207,4 +207,21 @@ public sealed class HeraldOptions
     /// (to the restarted hub or another node) spread over this window, and none meets the draining hub's 503.
     /// </summary>
     public TimeSpan ShutdownReconnectSpread { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many of the newest updates the hub keeps in memory, with their encoded frames, to serve resumes from
+    /// (<c>Last-Event-ID</c>) without reading the store. After a restart, or when a cluster node dies and its subscribers
+    /// move to the others, thousands of them resume from a handful of recent ids at once: from here each only filters
+    /// the shared frames by its selectors. Resumes from older ids read the store, and resumes reading the same range at
+    /// the same time share one read. It is filled from the store's newest updates on the first resume, and never holds
+    /// more than history keeps (<see cref="HistoryMaxCount"/>, <see cref="HistoryMaxAge"/>). Zero turns it off.
+    /// </summary>
+    public int ReplayCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Most bytes the replay cache (<see cref="ReplayCacheSize"/>) holds: its frames, ids and topics and about 200 bytes
+    /// of bookkeeping per update, the oldest dropped first. 10,000 updates of 200 bytes are counted as 6 MB (measured: 4.6 MB
+    /// beside the ids and topics it shares with the updates). Zero turns it off.
+    /// </summary>
+    public long ReplayCacheBytes { get; set; } = 32 * 1024 * 1024;
 }

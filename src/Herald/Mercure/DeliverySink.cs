@@ -16,7 +16,7 @@ namespace Herald.Mercure;
 /// It never throws: a store calls it on its writer, under its own ordering lock, after the update is stored, and a
 /// failed delivery must not turn a stored update into a failed publish.
 /// </remarks>
-internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger, HeraldMetrics? telemetry = null) : IUpdateSink
+internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger, HeraldMetrics? telemetry = null, HistoryTail? tail = null) : IUpdateSink
 {
     /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
     public const long Transient = long.MaxValue;
@@ -25,7 +25,13 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     {
         try
         {
-            Deliver(update.Update, update.Sequence);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var frame = Encode(update.Update);
+
+            // Into the tail before the dispatch: a resume registered before the dispatch reads the tail's end after
+            // registering, so it replays this update or holds its live frame (see HistoryTail).
+            tail?.Add(update, frame);
+            Dispatch(update.Update, update.Sequence, frame, started);
             telemetry?.Dispatched(update.StoredAt);
         }
 #pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
@@ -61,7 +67,12 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     public void Deliver(Update update, long sequence)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (Encode(update) is not { } frame)
+        Dispatch(update, sequence, Encode(update), started);
+    }
+
+    private void Dispatch(Update update, long sequence, byte[]? encoded, long started)
+    {
+        if (encoded is not { } frame)
         {
             HubLog.Unframable(logger, sequence);
             return;

@@ -1,5 +1,7 @@
+using System.Buffers;
 using Herald.Dispatch;
 using Herald.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Herald.Mercure;
 
@@ -7,6 +9,9 @@ namespace Herald.Mercure;
 internal static class History
 {
     public const string Earliest = "earliest";
+
+    /// <summary>How many tail entries a replay copies at a time (the tail's lock is held for the copy only).</summary>
+    private const int ReplayBuffer = 256;
 
     /// <summary>What a subscribe request asked of history.</summary>
     /// <param name="Requested">Whether the client sent <c>Last-Event-ID</c>, <c>last_event_id</c> or <c>lastEventID</c>.</param>
@@ -29,34 +34,60 @@ internal static class History
     /// ("Authorization on Event Replay") lets the cursor name one: answering otherwise would tell a subscriber that a
     /// guessed id (custom ids can be guessed) belongs to a private update, and replaying after it would say so too.
     /// </remarks>
-    public static async ValueTask<Resume> ResolveAsync(string? requested, IUpdateStore store, Func<Update, bool> mayRead, CancellationToken cancellationToken)
+    public static async ValueTask<Resume> ResolveAsync(string? requested, MercureHub hub, Func<Update, bool> mayRead, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(requested))
         {
             return new(false, 0, null);
         }
 
+        // After a restart the first resume fills the tail from the store (one read, shared), and the storm after it is
+        // served from memory.
+        var store = hub.Store;
+        await hub.Tail.WarmAsync(store, cancellationToken).ConfigureAwait(false);
         if (requested == Earliest)
         {
             return new(true, 0, Earliest);
         }
 
-        if (await store.FindSequenceAsync(requested, cancellationToken).ConfigureAwait(false) is { } known
-            && await MayReadAsync(store, known, mayRead, cancellationToken).ConfigureAwait(false))
+        // While the store reports itself down, resumes ask it as they always did (and are answered 503 when it cannot
+        // say): a hub that cannot store or deliver updates should send clients elsewhere, not hold them on a dead stream.
+        if (await IsHealthyAsync(store, cancellationToken).ConfigureAwait(false) && hub.Tail.Find(requested, store) is { } held)
+        {
+            return mayRead(held.Update) ? new(true, held.Sequence, requested) : Unknown(store);
+        }
+
+        // Older than the tail, unknown, or (in a cluster) not read back by this node yet: the store says, once for
+        // every resume from this id at the same time.
+        if (await hub.HistoryReads.FindAsync(requested, cancellationToken).ConfigureAwait(false) is { } known
+            && await MayReadAsync(hub.HistoryReads, known, mayRead, cancellationToken).ConfigureAwait(false))
         {
             return new(true, known, requested);
         }
 
-        // Unknown id: nothing to replay. The header says "earliest", never the newest stored id: that may be a
-        // private update this subscriber is not allowed to see, and its id alone would leak it.
-        return new(true, store.LastSequence, Earliest);
+        return Unknown(store);
     }
 
-    private static async ValueTask<bool> MayReadAsync(IUpdateStore store, long sequence, Func<Update, bool> mayRead, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unknown id: nothing to replay. The header says "earliest", never the newest stored id: that may be a private
+    /// update this subscriber is not allowed to see, and its id alone would leak it.
+    /// </summary>
+    private static Resume Unknown(IUpdateStore store) => new(true, store.LastSequence, Earliest);
+
+    /// <summary>What the store says of itself, from state it keeps anyway (see <see cref="IUpdateStore"/>, readiness); a store that says nothing is healthy.</summary>
+    private static async ValueTask<bool> IsHealthyAsync(IUpdateStore store, CancellationToken cancellationToken)
+        => store is not IHealthCheck health
+            || (await health.CheckHealthAsync(new HealthCheckContext(), cancellationToken).ConfigureAwait(false)).Status != HealthStatus.Unhealthy;
+
+    private static async ValueTask<bool> MayReadAsync(SharedHistoryReads reads, long sequence, Func<Update, bool> mayRead, CancellationToken cancellationToken)
     {
-        await foreach (var stored in store.ReadAfterAsync(sequence - 1, sequence, cancellationToken).ConfigureAwait(false))
+        var page = await reads.ReadAsync(sequence - 1, sequence, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in page.Entries)
         {
-            return mayRead(stored.Update);
+            if (entry.Sequence >= sequence)
+            {
+                return entry.Sequence == sequence && mayRead(entry.Update);
+            }
         }
 
         // Removed by retention between the two reads: as unknown.
@@ -67,27 +98,80 @@ internal static class History
     /// Sends the stored updates after <paramref name="afterSequence"/> that concern the subscriber, then lets its
     /// held live frames through: the subscriber was registered before this started, so nothing falls between.
     /// </summary>
+    /// <remarks>
+    /// What the tail holds is sent from there, its frames shared; what is older comes from the store in pages shared
+    /// with every resume reading the same range at the same time. Nothing here runs under the dispatcher's lock or on
+    /// the store's writer: the tail is locked only to copy a buffer of references, and the subscriber's own queue
+    /// paces the replay.
+    /// </remarks>
     public static async Task ReplayAsync(MercureHub hub, TopicSubscriber subscriber, long afterSequence)
     {
         // Everything up to here can be read now; anything later reaches the subscriber live (held until the end).
-        var upTo = hub.Store.LastSequence;
+        var store = hub.Store;
+        var upTo = hub.Tail.UpTo(store);
         var cancellationToken = subscriber.Closing;
-        if (upTo > afterSequence)
+        var buffer = ArrayPool<HistoryTail.Entry>.Shared.Rent(ReplayBuffer);
+        try
         {
-            await foreach (var stored in hub.Store.ReadAfterAsync(afterSequence, upTo, cancellationToken).ConfigureAwait(false))
+            var cursor = afterSequence;
+            while (cursor < upTo)
             {
-                var update = stored.Update;
-                if (hub.Dispatcher.Concerns(subscriber, update.Topics, update.Private) && MercureHub.Encode(update) is { } frame)
+                var taken = hub.Tail.Read(cursor, upTo, buffer, store, out var missingThrough);
+                if (missingThrough > cursor)
                 {
-                    // Waits while the client drains its queue: a long replay holds a bounded amount of memory.
-                    await subscriber.EnqueueAsync(frame, cancellationToken).ConfigureAwait(false);
+                    // A page reaching past the tail's oldest (when it is near): the tail may drop more of its oldest
+                    // meanwhile, at the publishing rate, and a replay just behind it would chase it one read at a time.
+                    var page = await hub.HistoryReads.ReadAsync(cursor, upTo, cancellationToken).ConfigureAwait(false);
+                    await SendAsync(hub, subscriber, page.Entries, page.Entries.Length, upTo, cancellationToken).ConfigureAwait(false);
+                    cursor = Math.Min(page.Through, upTo);
+                    continue;
                 }
+
+                if (taken == 0)
+                {
+                    break;
+                }
+
+                cursor = buffer[taken - 1].Sequence;
+                await SendAsync(hub, subscriber, buffer, taken, upTo, cancellationToken).ConfigureAwait(false);
+                Array.Clear(buffer, 0, taken);
             }
+        }
+        finally
+        {
+            ArrayPool<HistoryTail.Entry>.Shared.Return(buffer, clearArray: true);
+        }
+
+        // Live only once the client has taken the replay: a live frame that found the queue still full of replayed ones
+        // would cut the subscriber (overflow), and it would resume and replay again. Meanwhile live frames are held.
+        if (subscriber.IsWriterBusy)
+        {
+            await subscriber.WhenIdleAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         // The client already holds everything up to the id it resumed from, even when this node's reader has not
         // delivered that far yet (a shared log: the id was found in Redis, but this node is behind): whatever the
         // reader delivers up to there later would be a duplicate.
         await subscriber.EndCatchUpAsync(Math.Max(upTo, afterSequence), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues the frames among <paramref name="entries"/> (up to <paramref name="upTo"/>) that concern the subscriber.</summary>
+    private static async ValueTask SendAsync(MercureHub hub, TopicSubscriber subscriber, HistoryTail.Entry[] entries, int count, long upTo, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var entry = entries[i];
+            if (entry.Sequence > upTo)
+            {
+                return;
+            }
+
+            var update = entry.Update;
+            if (entry.Frame is { } frame && hub.Dispatcher.Concerns(subscriber, update.Topics, update.Private))
+            {
+                // Waits while the client drains its queue: a long replay holds a bounded amount of memory.
+                await subscriber.EnqueueAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 }

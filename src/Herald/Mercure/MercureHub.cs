@@ -52,10 +52,12 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
         _logger = loggerFactory.CreateLogger<MercureHub>();
         Presence = new Presence(Options.Subscriptions);
         Telemetry = new HeraldMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>(), metrics, Time);
-        _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger, Telemetry);
+        Tail = new HistoryTail(Options, Time);
+        _sink = new DeliverySink(Dispatcher, Presence, metrics, _logger, Telemetry, Tail);
         try
         {
             Store = storeFactory(services, _sink);
+            HistoryReads = new SharedHistoryReads(Store);
         }
         catch
         {
@@ -151,6 +153,12 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
 
     /// <summary>History: every update is appended here first; the store hands it back, in order, for dispatch.</summary>
     public IUpdateStore Store { get; }
+
+    /// <summary>The newest updates with their frames, fed by the sink: what resumes are served from (<see cref="History"/>).</summary>
+    internal HistoryTail Tail { get; }
+
+    /// <summary>The store reads resumes make beyond <see cref="Tail"/>, shared by those that make the same one at once.</summary>
+    internal SharedHistoryReads HistoryReads { get; }
 
     /// <summary>The hub's logger, for what its sessions report (<see cref="SubscriberEndLog"/>).</summary>
     internal ILogger Logger => _logger;

@@ -111,7 +111,7 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
         {
             // The Last-Event-ID header (what EventSource sends on reconnecting) wins over the query and the body.
             var requested = EventStreamResponse.GetLastEventId(context.Request) is { Length: > 0 } header ? header : request.RequestedLastEventId;
-            resume = await History.ResolveAsync(requested, hub.Store, update => MayRead(update, privateSelectors, hubUrl), context.RequestAborted).ConfigureAwait(false);
+            resume = await History.ResolveAsync(requested, hub, update => MayRead(update, privateSelectors, hubUrl), context.RequestAborted).ConfigureAwait(false);
         }
         catch (StoreUnavailableException e)
         {
