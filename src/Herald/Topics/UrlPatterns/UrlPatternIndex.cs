@@ -51,6 +51,12 @@ internal sealed class UrlPatternIndex<TValue>
         return host is null ? "a" : "h" + host + "\n" + path;
     }
 
+    /// <summary>
+    /// Whether <paramref name="bucket"/> (from <see cref="BucketOf"/>) is the host-less family, probed once per topic
+    /// (per hub URL for a relative one), which holds <see cref="Topics.AnchorBudget.SharedFactor"/> times an anchor's places.
+    /// </summary>
+    public static bool IsShared(string bucket) => bucket == "a";
+
     public bool TryGetValue(UrlPattern pattern, out TValue value)
     {
         value = _entries.TryGetValue(pattern, out var entry) ? entry.Value : null!;
