@@ -20,8 +20,11 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
     internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
 
-    /// <summary>A matcher the hub-wide cap refuses (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>); it names no selector.</summary>
-    internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub (MaxMatchersPerAnchor): retry later";
+    /// <summary>
+    /// A matcher the hub-wide cap (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>) or the client's share of it
+    /// (<see cref="HeraldOptions.MaxMatchersPerAnchorPerClient"/>) refuses; it names no selector.
+    /// </summary>
+    internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub, or came from this client (MaxMatchersPerAnchor, MaxMatchersPerAnchorPerClient): retry later";
     /// <summary>The answer to a subscription while the hub drains its streams for shutdown.</summary>
     internal const string ShuttingDownReason = "the hub is shutting down: retry later";
 
