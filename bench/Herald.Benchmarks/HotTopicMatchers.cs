@@ -4,7 +4,8 @@ namespace Herald.Benchmarks;
 /// What an attacker can subscribe to make one busy topic's publishes expensive, at the hub-wide caps: for every bucket
 /// of the matcher index that <see cref="Topic"/> probes (each prefix and suffix of it up to 64 characters for URI
 /// templates, the inner-literal and always-run families, each pathname prefix under its host and under "any host" for
-/// URL patterns), more candidates than the cap, each built so its cheap checks pass and its automaton or regex runs.
+/// URL patterns), more candidates than the cap (the shared families: than <see cref="Topics.AnchorBudget.SharedFactor"/>
+/// times it), each built so its cheap checks pass and its automaton or regex runs.
 /// </summary>
 internal static class HotTopicMatchers
 {
@@ -33,13 +34,15 @@ internal static class HotTopicMatchers
             }
         }
 
-        // Filed by an inner literal the topic holds (no literal end), then tried always (no literal of three characters).
-        for (var n = 0; n < 4 * perBucket; n++)
+        // Filed by an inner literal the topic holds (no literal end), then tried always (no literal of three characters):
+        // shared families, with SharedFactor times an anchor's places, each template with at most four expressions.
+        var shared = Topics.AnchorBudget.SharedFactor * perBucket;
+        for (var n = 0; n < 2 * shared; n++)
         {
-            yield return Expressions(1 + (n % 8)) + Topic.Substring(n % (Topic.Length - 3), 3) + Expressions(8 - (n % 8));
+            yield return Expressions(1 + ((n / (Topic.Length - 3)) % 3)) + Topic.Substring(n % (Topic.Length - 3), 3) + Expressions(1);
         }
 
-        foreach (var middle in Middles(perBucket, Topic))
+        foreach (var middle in Middles(shared, Topic))
         {
             yield return middle;
         }

@@ -181,10 +181,12 @@ public sealed class HeraldOptions
     /// has and run on each of its publishes, under the dispatch lock. A subscription that would add one more distinct
     /// matcher to a full anchor is answered 503 with <c>Retry-After</c>; matchers already held (same text; for URL patterns,
     /// same hub URL) are shared and never refused, and matchers with their own fixed text (one per user:
-    /// <c>https://example.com/users/42/{+rest}</c>) each have their own anchor. Each of these is one anchor hub-wide, under
-    /// the same cap: the templates with no literal start (filed by their literal end or an inner literal, or tried on every
-    /// publish), the templates with more than four expressions (each run costs up to about 10 µs), the URL patterns with no
-    /// fixed hostname, and the hub URLs (Host headers) URL patterns are held for. Token claims are not counted. Measured at
+    /// <c>https://example.com/users/42/{+rest}</c>) each have their own anchor. Each of these is one anchor hub-wide: the
+    /// templates with no literal start (filed by their literal end or an inner literal, or tried on every publish) and the
+    /// URL patterns with no fixed hostname, each family with four times the cap (probed once per topic, not once per
+    /// anchor length); under the cap itself, the templates with more than four expressions (each run costs up to about
+    /// 10 µs) and the hub URLs (Host headers) relative URL patterns are held for. One client may bring only
+    /// <see cref="MaxMatchersPerAnchorPerClient"/> places of each. Token claims are not counted. Measured at
     /// the default, 8, the worst a client can build (every anchor of a 64-character topic full) costs a publish about 1 ms
     /// on a loaded machine (bench/Herald.Benchmarks, MatcherCapBenchmarks).
     /// </summary>
@@ -224,4 +226,18 @@ public sealed class HeraldOptions
     /// beside the ids and topics it shares with the updates). Zero turns it off.
     /// </summary>
     public long ReplayCacheBytes { get; set; } = 32 * 1024 * 1024;
+    /// Most places one client may bring to one bucket that <see cref="MaxMatchersPerAnchor"/> caps (at least 1): each
+    /// anchor, each shared family (which holds four times that cap: it is probed once per topic, not once per anchor
+    /// length) and the hub URLs (Host headers) URL patterns are held for. So one client cannot fill a bucket and have
+    /// everyone else's new matchers there refused; past its share it gets the same 503 with <c>Retry-After</c>. A client
+    /// is the connection's remote address (<c>HttpContext.Connection.RemoteIpAddress</c>, which an app's forwarded-headers
+    /// middleware sets behind a proxy): an IPv4 address, or an IPv6 /64; connections with no IP address (a unix socket)
+    /// are one client together. A place is charged to the client that brought the matcher until its last holder leaves;
+    /// a matcher someone already holds is shared, never refused and costs no share. Clients behind one NAT share one
+    /// share: raise it there, or set it to <see cref="MaxMatchersPerAnchor"/> times four to turn it off.
+    /// </summary>
+    public int MaxMatchersPerAnchorPerClient { get; set; } = DefaultMaxMatchersPerAnchorPerClient;
+
+    /// <summary>Default of <see cref="MaxMatchersPerAnchorPerClient"/>.</summary>
+    internal const int DefaultMaxMatchersPerAnchorPerClient = 2;
 }

@@ -20,8 +20,11 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
     /// <summary>The whole answer to a resume history cannot serve now; the detail is logged (<see cref="StoreOutageLog"/>).</summary>
     internal const string StoreUnavailableReason = "history unavailable, cannot resume now: retry later";
 
-    /// <summary>A matcher the hub-wide cap refuses (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>); it names no selector.</summary>
-    internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub (MaxMatchersPerAnchor): retry later";
+    /// <summary>
+    /// A matcher the hub-wide cap (<see cref="HeraldOptions.MaxMatchersPerAnchor"/>) or the client's share of it
+    /// (<see cref="HeraldOptions.MaxMatchersPerAnchorPerClient"/>) refuses; it names no selector.
+    /// </summary>
+    internal const string MatcherCapReason = "too many distinct URI templates or URL patterns share an anchor with one of these on this hub, or came from this client (MaxMatchersPerAnchor, MaxMatchersPerAnchorPerClient): retry later";
     /// <summary>The answer to a subscription while the hub drains its streams for shutdown.</summary>
     internal const string ShuttingDownReason = "the hub is shutting down: retry later";
 
@@ -129,14 +132,15 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
 
         // Compiled before the stream starts, so a matcher over the hub-wide cap is answered 503 and nothing is held; outside
         // any lock publishing takes, linear in the selectors' length.
-        if (hub.Matcher.TryCompile(request.Selectors, hubUrl) is not { } selection)
+        if (hub.Matcher.TryCompile(request.Selectors, hubUrl, context.Connection.RemoteIpAddress) is not { } selection)
         {
             await ErrorResponse.OverLimitAsync(context, "5", MatcherCapReason).ConfigureAwait(false);
             return null;
         }
 
         var direct = context.Features.Get<DirectResponse>();
-        TopicSubscriber subscriber;
+        TopicSubscriber? subscriber = null;
+        SubscriptionSession? session = null;
         try
         {
             EventStreamResponse.Prepare(context, isPrivate: privateSelectors is { Count: > 0 });
@@ -168,22 +172,24 @@ internal sealed class SubscribeEndpoint(MercureHub hub, MercureTokenValidator to
                 options.SubscriberQueueCapacity,
                 options.SubscriberQueueBytes,
                 lifetime.Abort);
+            (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout, Random.Shared);
+
+            session = new SubscriptionSession(hub, subscriber, resume) { Origin = context.Connection.RemoteIpAddress, Direct = direct is not null };
+            session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
+            subscriber.TryEnqueue(SseFrame.Opening);
+            if (resume.Requested)
+            {
+                subscriber.BeginCatchUp();
+            }
         }
         catch
         {
-            // A client gone before its stream started must not keep its places under the cap.
+            // A client gone before its stream started, or any throw before the session owns the subscriber, must not keep
+            // its places under the cap.
+            session?.Registration.Dispose();
             selection.Release();
+            subscriber?.PrivateSelection.Release();
             throw;
-        }
-
-        (subscriber.DeadlineTicks, subscriber.DeadlineReason) = Deadline(hub.Time, claims?.Expires, options.WriteTimeout, Random.Shared);
-
-        var session = new SubscriptionSession(hub, subscriber, resume) { Origin = context.Connection.RemoteIpAddress, Direct = direct is not null };
-        session.Registration = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(CloseReason.Disconnected), subscriber);
-        subscriber.TryEnqueue(SseFrame.Opening);
-        if (resume.Requested)
-        {
-            subscriber.BeginCatchUp();
         }
 
         try

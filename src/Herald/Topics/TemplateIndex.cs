@@ -100,6 +100,13 @@ internal sealed class TemplateIndex<TValue>
         };
     }
 
+    /// <summary>
+    /// Whether <paramref name="bucket"/> (from <see cref="BucketOf"/>) is a family probed once per topic, which holds
+    /// <see cref="AnchorBudget.SharedFactor"/> times an anchor's places; the many-expression family is not: each of its runs
+    /// costs about ten anchored ones, so it keeps an anchor's places.
+    /// </summary>
+    public static bool IsShared(string bucket) => bucket is "s" or "i" or "*";
+
     public bool TryGetValue(UriTemplate template, out TValue value)
     {
         if (_entries.TryGetValue(template, out var entry))

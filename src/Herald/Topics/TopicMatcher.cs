@@ -19,23 +19,30 @@ internal sealed class TopicMatcher
     private readonly ConcurrentDictionary<string, UriTemplate?> _claimTemplates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Pattern, string Base), UrlPattern?> _claimPatterns = new();
 
-    /// <summary>Caps <see cref="HeraldOptions.MaxMatchersPerAnchor"/> at its default.</summary>
+    /// <summary>Caps <see cref="HeraldOptions.MaxMatchersPerAnchor"/> and <see cref="HeraldOptions.MaxMatchersPerAnchorPerClient"/> at their defaults.</summary>
     public TopicMatcher()
-        : this(HeraldOptions.DefaultMaxMatchersPerAnchor)
+        : this(HeraldOptions.DefaultMaxMatchersPerAnchor, HeraldOptions.DefaultMaxMatchersPerAnchorPerClient)
     {
     }
 
-    /// <summary>The hub's matcher, capped by <see cref="HeraldOptions.MaxMatchersPerAnchor"/>.</summary>
+    /// <summary>
+    /// The hub's matcher, capped by <see cref="HeraldOptions.MaxMatchersPerAnchor"/> and
+    /// <see cref="HeraldOptions.MaxMatchersPerAnchorPerClient"/> (each at least 1, or the hub does not start).
+    /// </summary>
     public TopicMatcher(Microsoft.Extensions.Options.IOptions<HeraldOptions> options)
-        : this(options.Value.MaxMatchersPerAnchor)
+        : this(AtLeastOne(options.Value.MaxMatchersPerAnchor, nameof(HeraldOptions.MaxMatchersPerAnchor)),
+            AtLeastOne(options.Value.MaxMatchersPerAnchorPerClient, nameof(HeraldOptions.MaxMatchersPerAnchorPerClient)))
     {
     }
 
-    /// <summary>At most <paramref name="maxMatchersPerAnchor"/> distinct subscription matchers under one index bucket.</summary>
-    internal TopicMatcher(int maxMatchersPerAnchor)
+    /// <summary>
+    /// At most <paramref name="maxMatchersPerAnchor"/> distinct subscription matchers under one index bucket, and at most
+    /// <paramref name="maxPerClient"/> of them brought by one client.
+    /// </summary>
+    internal TopicMatcher(int maxMatchersPerAnchor, int maxPerClient = int.MaxValue)
     {
-        Templates = new TemplateRegistry(maxMatchersPerAnchor);
-        Patterns = new UrlPatternRegistry(maxMatchersPerAnchor);
+        Templates = new TemplateRegistry(maxMatchersPerAnchor, maxPerClient);
+        Patterns = new UrlPatternRegistry(maxMatchersPerAnchor, maxPerClient);
     }
 
     /// <summary>The selector that matches every topic.</summary>
@@ -63,10 +70,17 @@ internal sealed class TopicMatcher
     /// full (the subscription is refused; nothing is held). The token's private selectors go through <see cref="Compile"/>
     /// instead and are not counted: a trusted issuer wrote them, and they run per subscriber, for private updates only.
     /// </summary>
-    public TopicSelection? TryCompile(IReadOnlyList<Selector>? selectors, string hubUrl)
+    /// <remarks>
+    /// <paramref name="remote"/> is the connection's remote address: each client (<see cref="MatcherClient"/>) may bring at
+    /// most <see cref="HeraldOptions.MaxMatchersPerAnchorPerClient"/> of a bucket's places, so no one client fills one.
+    /// </remarks>
+    public TopicSelection? TryCompile(IReadOnlyList<Selector>? selectors, string hubUrl, System.Net.IPAddress? remote = null)
         => selectors is null || selectors.Count == 0
             ? TopicSelection.None
-            : TopicSelection.Compile(selectors, Templates, hubUrl, Patterns, counted: true, out _);
+            : TopicSelection.Compile(selectors, Templates, hubUrl, Patterns, counted: true, MatcherClient.From(remote), out _);
+
+    private static int AtLeastOne(int value, string setting) => value >= 1 ? value
+        : throw new InvalidOperationException($"{HeraldOptions.SectionName}:{setting} must be at least 1, not '{value}'.");
 
     /// <summary>Whether <paramref name="selector"/> matches <paramref name="topic"/>; URL patterns resolve against <paramref name="hubUrl"/>.</summary>
     public bool Matches(Selector selector, string topic, string hubUrl)

@@ -61,13 +61,14 @@ internal sealed class TopicSelection
     /// hub-wide caps: for token claims, which a trusted issuer wrote.
     /// </summary>
     public static TopicSelection Compile(IReadOnlyList<Selector> selectors, TemplateRegistry registry, string hubUrl, UrlPatternRegistry? patternRegistry = null)
-        => Compile(selectors, registry, hubUrl, patternRegistry, counted: false, out _)!;
+        => Compile(selectors, registry, hubUrl, patternRegistry, counted: false, MatcherClient.Unknown, out _)!;
 
     /// <summary>
     /// As <see cref="Compile(IReadOnlyList{Selector}, TemplateRegistry, string, UrlPatternRegistry?)"/>; when
     /// <paramref name="counted"/> (a subscription's own selectors, which go into the dispatcher's index) each template and
-    /// pattern no one holds yet takes a place under its index bucket's cap, and <c>null</c> with <paramref name="refused"/>
-    /// set means one bucket was full: nothing is held then.
+    /// pattern no one holds yet takes a place under its index bucket's cap, charged to <paramref name="client"/>, and
+    /// <c>null</c> with <paramref name="refused"/> set means one bucket was full, or the client's share of it: nothing is
+    /// held then.
     /// </summary>
     public static TopicSelection? Compile(
         IReadOnlyList<Selector> selectors,
@@ -75,6 +76,7 @@ internal sealed class TopicSelection
         string hubUrl,
         UrlPatternRegistry? patternRegistry,
         bool counted,
+        MatcherClient client,
         out bool refused)
     {
         refused = false;
@@ -95,7 +97,7 @@ internal sealed class TopicSelection
             else if (type == MatcherType.UrlPattern)
             {
                 // Checked by whoever took the selector in (subscribe request, token reader); one that does not compile matches nothing.
-                var pattern = patternRegistry is not null ? patternRegistry.Acquire(selector, hubUrl, counted, out refused)
+                var pattern = patternRegistry is not null ? patternRegistry.Acquire(selector, hubUrl, counted, client, out refused)
                     : UrlPattern.TryParse(selector, hubUrl, out var compiled, out _) ? compiled : null;
                 if (refused)
                 {
@@ -111,7 +113,7 @@ internal sealed class TopicSelection
                     patterns.Add(pattern);
                 }
             }
-            else if (registry.Acquire(selector, counted, out refused) is { } template)
+            else if (registry.Acquire(selector, counted, client, out refused) is { } template)
             {
                 if (templates.Contains(template))
                 {

@@ -20,13 +20,19 @@ internal static class RawExchange
     /// only the head (a subscription's stream never ends). A connection reset or closed before a status line is a
     /// <c>null</c> status, not an exception: refusing a head by closing is the server's right.
     /// </summary>
-    public static async Task<Answer> ExchangeAsync(Uri server, byte[] request, bool readBody = true, int timeoutMs = 30_000, int? receiveBufferSize = null)
+    public static async Task<Answer> ExchangeAsync(Uri server, byte[] request, bool readBody = true, int timeoutMs = 30_000, int? receiveBufferSize = null, System.Net.IPAddress? from = null)
     {
         using var timeout = new CancellationTokenSource(timeoutMs);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferSize is { } size)
         {
             socket.ReceiveBufferSize = size;
+        }
+
+        if (from is not null)
+        {
+            // Another loopback address (127.0.0.2): the server sees another client.
+            socket.Bind(new System.Net.IPEndPoint(from, 0));
         }
 
         await socket.ConnectAsync(server.Host, server.Port, timeout.Token);

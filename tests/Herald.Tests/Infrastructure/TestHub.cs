@@ -55,6 +55,33 @@ internal sealed class TestHub : IAsyncDisposable
         return new TestHub(app, address);
     }
 
+    /// <summary>
+    /// An HTTP client whose connections come from <paramref name="local"/> (another loopback address such as 127.0.0.2,
+    /// which Linux routes to lo), so the hub sees another client address than <see cref="Client"/>'s.
+    /// </summary>
+    public static HttpClient ClientFrom(string baseUrl, System.Net.IPAddress local)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancel) =>
+            {
+                var socket = new System.Net.Sockets.Socket(local.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(local, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancel);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
     public static string PublisherToken(params string[] topics) => TokenIssuer.Create(Key, topics.Length == 0 ? ["*"] : topics, null, TimeSpan.FromHours(1));
 
     public static string SubscriberToken(params string[] topics) => TokenIssuer.Create(Key, null, topics.Length == 0 ? ["*"] : topics, TimeSpan.FromHours(1));

@@ -17,11 +17,12 @@ internal sealed class UrlPattern
     private readonly PatternComponent _search;
     private readonly PatternComponent _hash;
 
-    private UrlPattern(string text, string baseUrl, UrlRecord? baseRecord, UrlPatternInit processed)
+    private UrlPattern(string text, string baseUrl, UrlRecord? baseRecord, bool isRelative, UrlPatternInit processed)
     {
         Text = text;
         BaseUrl = baseUrl;
         BaseRecord = baseRecord;
+        IsRelative = isRelative;
         _protocol = PatternComponent.Compile(processed.Protocol!, ComponentCanonicalizer.Protocol, PatternOptions.Default);
         _username = PatternComponent.Compile(processed.Username!, ComponentCanonicalizer.Username, PatternOptions.Default);
         _password = PatternComponent.Compile(processed.Password!, ComponentCanonicalizer.Password, PatternOptions.Default);
@@ -36,6 +37,15 @@ internal sealed class UrlPattern
         _hash = PatternComponent.Compile(processed.Hash!, ComponentCanonicalizer.Hash, PatternOptions.Default);
     }
 
+    /// <summary>The same pattern held for no hub URL (see <see cref="WithoutBase"/>); its compiled components are shared.</summary>
+    private UrlPattern(UrlPattern absolute)
+    {
+        Text = absolute.Text;
+        BaseUrl = string.Empty;
+        (_protocol, _username, _password, _hostname) = (absolute._protocol, absolute._username, absolute._password, absolute._hostname);
+        (_port, _pathname, _search, _hash) = (absolute._port, absolute._pathname, absolute._search, absolute._hash);
+    }
+
     /// <summary>The pattern as the client or token gave it.</summary>
     public string Text { get; }
 
@@ -44,6 +54,9 @@ internal sealed class UrlPattern
 
     /// <summary><see cref="BaseUrl"/> parsed; topics are parsed against it (<see cref="UrlComponents.Parse"/>).</summary>
     public UrlRecord? BaseRecord { get; }
+
+    /// <summary>Whether the pattern names no scheme, so the hub URL completed it (an absolute one depends on it only for relative topics).</summary>
+    public bool IsRelative { get; }
 
     /// <summary>The hostname every matching URL has, when the pattern fixes it (<c>null</c>: several or any).</summary>
     public string? FixedHostname => _hostname.FixedText;
@@ -102,7 +115,7 @@ internal sealed class UrlPattern
             }
 
             var baseRecord = baseUrl is null ? null : UrlParser.Parse(baseUrl);
-            result = new UrlPattern(pattern ?? string.Empty, baseUrl ?? string.Empty, baseRecord, processed);
+            result = new UrlPattern(pattern ?? string.Empty, baseUrl ?? string.Empty, baseRecord, pattern is not null && init.Protocol is null, processed);
             error = null;
             return true;
         }
@@ -112,6 +125,13 @@ internal sealed class UrlPattern
             return false;
         }
     }
+
+    /// <summary>
+    /// This absolute pattern held for no hub URL (<see cref="BaseUrl"/> empty): it matches every topic that names its own
+    /// scheme as before, and a relative topic only as the URL parser reads it alone (mostly not at one). What the
+    /// <see cref="UrlPatternRegistry"/> gives a client whose hub URL it holds no place for, rather than refusing it.
+    /// </summary>
+    public UrlPattern WithoutBase() => IsRelative ? throw new InvalidOperationException("a relative URL pattern needs its base URL") : new(this);
 
     /// <summary>Whether <paramref name="topic"/> (resolved against <see cref="BaseUrl"/>) matches; a topic that does not parse matches nothing.</summary>
     public bool Matches(string topic) => UrlComponents.Parse(topic, BaseRecord) is { } components && Matches(components);

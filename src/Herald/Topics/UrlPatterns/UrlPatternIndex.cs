@@ -13,7 +13,9 @@ namespace Herald.Topics.UrlPatterns;
 /// and the "any host" ones, one lookup per pathname length in use: at most 2 × 65 lookups, whatever the number of patterns.
 /// A relative topic (<see cref="TopicUrls.IsBaseIndependent"/> false) resolves differently against each hub URL, so it is
 /// parsed and probed once per hub URL patterns are held for, each pattern run only on the topic as its own hub URL resolves it.
-/// The hub-wide caps (<see cref="BucketOf"/>, <see cref="UrlPatternRegistry"/>) bound every bucket and the hub URLs.
+/// The hub-wide caps (<see cref="BucketOf"/>, <see cref="UrlPatternRegistry"/>) bound every bucket and the hub URLs; absolute
+/// patterns held for no hub URL (<see cref="UrlPattern.WithoutBase"/>) count as one more, the empty one, against which a
+/// relative topic is parsed alone.
 /// Not thread-safe: the dispatcher calls it under its lock.
 /// </remarks>
 internal sealed class UrlPatternIndex<TValue>
@@ -50,6 +52,12 @@ internal sealed class UrlPatternIndex<TValue>
         // A hostname holds no newline (the host parser forbids it), so the two parts cannot run into each other.
         return host is null ? "a" : "h" + host + "\n" + path;
     }
+
+    /// <summary>
+    /// Whether <paramref name="bucket"/> (from <see cref="BucketOf"/>) is the host-less family, probed once per topic
+    /// (per hub URL for a relative one), which holds <see cref="Topics.AnchorBudget.SharedFactor"/> times an anchor's places.
+    /// </summary>
+    public static bool IsShared(string bucket) => bucket == "a";
 
     public bool TryGetValue(UrlPattern pattern, out TValue value)
     {
