@@ -226,6 +226,8 @@ public sealed class HeraldOptions
     /// beside the ids and topics it shares with the updates). Zero turns it off.
     /// </summary>
     public long ReplayCacheBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>
     /// Most places one client may bring to one bucket that <see cref="MaxMatchersPerAnchor"/> caps (at least 1): each
     /// anchor, each shared family (which holds four times that cap: it is probed once per topic, not once per anchor
     /// length) and the hub URLs (Host headers) URL patterns are held for. So one client cannot fill a bucket and have

@@ -21,18 +21,29 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
     public const long Transient = long.MaxValue;
 
+    // With presence on, updates and subscription events are dispatched one at a time under this lock, and an event's id
+    // names the last update dispatched before it (PresenceEventId): a single-node store calls OnStored on its writer and
+    // OnAnnouncement on the announcing request's thread, and without the lock an update could reach a subscriber before
+    // an event whose id says it came after. With presence off there are no events, and no lock on the publish path.
+    private readonly Lock _order = new();
+    private long _dispatchedSequence;
+
     public void OnStored(StoredUpdate update)
     {
         try
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var frame = Encode(update.Update);
-
-            // Into the tail before the dispatch: a resume registered before the dispatch reads the tail's end after
-            // registering, so it replays this update or holds its live frame (see HistoryTail).
-            tail?.Add(update, frame);
-            Dispatch(update.Update, update.Sequence, frame, started);
-            telemetry?.Dispatched(update.StoredAt);
+            if (presence.Enabled)
+            {
+                lock (_order)
+                {
+                    Store(update);
+                    _dispatchedSequence = update.Sequence;
+                }
+            }
+            else
+            {
+                Store(update);
+            }
         }
 #pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
         catch (Exception ex)
@@ -42,14 +53,34 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
         }
     }
 
+    private void Store(StoredUpdate update)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var frame = Encode(update.Update);
+
+        // Into the tail before the dispatch: a resume registered before the dispatch reads the tail's end after
+        // registering, so it replays this update or holds its live frame (see HistoryTail).
+        tail?.Add(update, frame);
+        Dispatch(update.Update, update.Sequence, frame, started);
+        telemetry?.Dispatched(update.StoredAt);
+    }
+
     /// <summary>Presence turns a join or leave into its subscription events; they go to this node's subscribers, outside history.</summary>
     public void OnAnnouncement(string announcement)
     {
+        if (!presence.Enabled)
+        {
+            return;
+        }
+
         try
         {
-            foreach (var hubEvent in presence.OnAnnouncement(announcement))
+            lock (_order)
             {
-                Deliver(hubEvent, Transient);
+                foreach (var hubEvent in presence.OnAnnouncement(announcement, _dispatchedSequence))
+                {
+                    Deliver(hubEvent, Transient);
+                }
             }
         }
 #pragma warning disable CA1031 // A failed subscription event must not fail the stream whose join or leave it announces.

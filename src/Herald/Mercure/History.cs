@@ -65,7 +65,39 @@ internal static class History
             return new(true, known, requested);
         }
 
+        // A subscription event's id (presence: never stored) names the update it came after; stored ids are tried first,
+        // so an update a publisher gave such an id still resumes as the update it is.
+        if (PresenceEventId.TryParse(requested, out var after))
+        {
+            return await AfterSubscriptionEventAsync(hub, requested, after, cancellationToken).ConfigureAwait(false);
+        }
+
         return Unknown(store);
+    }
+
+    /// <summary>
+    /// Resumes after the update numbered <paramref name="after"/>, where a subscription event fell, while history still
+    /// holds that update (so nothing between it and the next ones was removed by retention); else as an unknown id.
+    /// Before the first update (0) everything history holds is replayed, under <c>earliest</c>: retention may have
+    /// removed some since. Whether the update at that position is private does not matter: the id names a position, not it.
+    /// </summary>
+    private static async ValueTask<Resume> AfterSubscriptionEventAsync(MercureHub hub, string requested, long after, CancellationToken cancellationToken)
+    {
+        if (after == 0)
+        {
+            return new(true, 0, Earliest);
+        }
+
+        if (after > hub.Store.LastSequence)
+        {
+            // Another node's event this node has not read that far yet (or a made-up position): the client holds
+            // everything up to it, so resume there; ReplayAsync drops what the reader brings up to it later.
+            return new(true, after, requested);
+        }
+
+        return await MayReadAsync(hub.HistoryReads, after, static _ => true, cancellationToken).ConfigureAwait(false)
+            ? new(true, after, requested)
+            : Unknown(hub.Store);
     }
 
     /// <summary>

@@ -128,7 +128,12 @@ internal sealed class Presence
     /// subscription, for the hub to deliver to this node's subscribers. Announcements come in one order everywhere, so
     /// the registries converge; this node's own find their subscriber already registered (or removed) and change nothing.
     /// </summary>
-    public Update[] OnAnnouncement(string announcement)
+    /// <param name="announcement">The join or leave, as <see cref="Announcement"/> wrote it.</param>
+    /// <param name="afterSequence">
+    /// The newest update this node dispatched before these events, and none after them yet: their ids name it
+    /// (<see cref="PresenceEventId"/>), so a subscriber resuming from one misses nothing and gets nothing twice.
+    /// </param>
+    public Update[] OnAnnouncement(string announcement, long afterSequence = 0)
     {
         if (!Enabled || !PresenceAnnouncement.TryRead(announcement, out var entry, out var active))
         {
@@ -162,7 +167,7 @@ internal sealed class Presence
                 }
             }
 
-            var id = Update.NewId();
+            var id = PresenceEventId.New(afterSequence);
             events[i] = new Update
             {
                 Topics = [subscription.IsLegacy ? SubscriptionId(subscription.Match, entry.Id) : SubscriptionDocument.Topic(HubPath, subscription)],

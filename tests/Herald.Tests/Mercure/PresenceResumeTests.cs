@@ -1,0 +1,73 @@
+using Herald.Mercure;
+using Herald.Tests.Infrastructure;
+using Herald.Tests.Redis;
+
+namespace Herald.Tests.Mercure;
+
+/// <summary>
+/// A subscriber whose last event was a subscription event (presence: never stored in history) resumes from it without
+/// losing what was published while it was away and without getting twice what it had: the event's id names the update
+/// it came after (<see cref="PresenceEventId"/>). On SQLite and on Redis.
+/// </summary>
+public sealed class PresenceResumeTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    private const string Room = "https://example.com/room/1";
+    private const string Events = "/.well-known/mercure/subscriptions{/topic}{/subscriber}";
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Resuming_from_a_subscription_event_replays_exactly_what_came_after_it(bool onRedis)
+    {
+        var settings = new Dictionary<string, string?> { ["Herald:Subscriptions"] = "true" };
+        if (onRedis)
+        {
+            settings["Herald:Transport"] = redis.Server.Url + "?prefix=presence-resume-" + Guid.NewGuid().ToString("N");
+        }
+
+        await using var hub = await TestHub.StartAsync(settings);
+        var token = TestHub.SubscriberToken(Room, Events);
+        var query = "topic=" + Uri.EscapeDataString(Room) + "&topic=" + Uri.EscapeDataString(Events);
+        await hub.PublishAsync(Room, "before");
+
+        var lastId = "";
+        await using (var observer = await hub.SubscribeAsync(query, token, lastEventId: "earliest"))
+        {
+            Assert.Equal("before", (await observer.NextAsync())?.Data);
+
+            // Another subscriber joins: the observer's last events are subscription events (its own two subscriptions',
+            // then the joiner's), never stored in history.
+            await using var joiner = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString(Room), TestHub.SubscriberToken(Room));
+            for (var i = 0; i < 3; i++)
+            {
+                var next = (await observer.NextAsync())!.Value;
+                Assert.Contains("\"type\":\"Subscription\"", next.Data, StringComparison.Ordinal);
+                lastId = next.EventId ?? "";
+            }
+        }
+
+        Assert.True(PresenceEventId.TryParse(lastId, out _), lastId);
+        await hub.PublishAsync(Room, "while away 1");
+        await hub.PublishAsync(Room, "while away 2");
+
+        await using var resumed = await hub.SubscribeAsync("topic=" + Uri.EscapeDataString(Room), TestHub.SubscriberToken(Room), lastEventId: lastId);
+        Assert.Equal("while away 1", (await resumed.NextAsync())?.Data);
+        Assert.Equal("while away 2", (await resumed.NextAsync())?.Data);
+        await hub.PublishAsync(Room, "live");
+        Assert.Equal("live", (await resumed.NextAsync())?.Data);
+    }
+
+    [Fact]
+    public void A_subscription_event_id_is_unique_and_names_a_position_only_in_its_own_form()
+    {
+        var a = PresenceEventId.New(42);
+        var b = PresenceEventId.New(42);
+        Assert.NotEqual(a, b);
+        Assert.True(PresenceEventId.TryParse(a, out var after));
+        Assert.Equal(42, after);
+        Assert.False(PresenceEventId.TryParse("urn:uuid:" + Guid.NewGuid(), out _));
+        Assert.False(PresenceEventId.TryParse("urn:herald:presence:-1:x", out _));
+        Assert.False(PresenceEventId.TryParse("urn:herald:presence::x", out _));
+        Assert.False(PresenceEventId.TryParse("urn:herald:presence:99999999999999999999999:x", out _));
+    }
+}
