@@ -6,7 +6,14 @@ namespace Herald;
 /// <summary>Opens the hub's store before the server takes requests, and closes streams before the store on shutdown.</summary>
 internal sealed class HubLifetime(MercureHub hub) : IHostedLifecycleService
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => hub.Store.StartAsync(cancellationToken);
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        await hub.Store.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // Before any subscription: subscription events name the newest update dispatched before them, and what the
+        // store held at start counts as such (else the first events after a restart would say "before everything").
+        hub.StoreStarted();
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -21,28 +21,39 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     /// <summary>The sequence of an update that is not in history: a subscriber catching up lets it through.</summary>
     public const long Transient = long.MaxValue;
 
-    // With presence on, updates and subscription events are dispatched one at a time under this lock, and an event's id
-    // names the last update dispatched before it (PresenceEventId): a single-node store calls OnStored on its writer and
-    // OnAnnouncement on the announcing request's thread, and without the lock an update could reach a subscriber before
-    // an event whose id says it came after. With presence off there are no events, and no lock on the publish path.
-    private readonly Lock _order = new();
+    // The newest update whose dispatch has completed: a subscription event's id names it (PresenceEventId), read before
+    // the event is dispatched, so every update up to it reached the subscriber first and resuming from the event loses
+    // nothing. A cluster node calls OnStored and OnAnnouncement from its one reader, so the order there is exact; a
+    // single-node store calls OnAnnouncement on the announcing request's thread, and an update whose dispatch overlaps
+    // an event's may then be sent again to a subscriber resuming from that event (never lost). No lock: what a client
+    // subscribes with (up to MaxTopicsPerSubscription events an announcement) must not hold up the publish path.
     private long _dispatchedSequence;
+
+    /// <summary>What the store held when it started counts as dispatched: nothing before it will be.</summary>
+    public void Started(long lastSequence)
+    {
+        var seen = Volatile.Read(ref _dispatchedSequence);
+        while (lastSequence > seen)
+        {
+            var was = Interlocked.CompareExchange(ref _dispatchedSequence, lastSequence, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
+    }
 
     public void OnStored(StoredUpdate update)
     {
         try
         {
+            Store(update);
             if (presence.Enabled)
             {
-                lock (_order)
-                {
-                    Store(update);
-                    _dispatchedSequence = update.Sequence;
-                }
-            }
-            else
-            {
-                Store(update);
+                // After the dispatch: an event read this number only once the update was queued on every subscriber.
+                Volatile.Write(ref _dispatchedSequence, update.Sequence);
             }
         }
 #pragma warning disable CA1031 // The update is stored; a failed delivery must not turn that into a failed publish.
@@ -75,12 +86,9 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
 
         try
         {
-            lock (_order)
+            foreach (var hubEvent in presence.OnAnnouncement(announcement, Volatile.Read(ref _dispatchedSequence)))
             {
-                foreach (var hubEvent in presence.OnAnnouncement(announcement, _dispatchedSequence))
-                {
-                    Deliver(hubEvent, Transient);
-                }
+                Deliver(hubEvent, Transient);
             }
         }
 #pragma warning disable CA1031 // A failed subscription event must not fail the stream whose join or leave it announces.

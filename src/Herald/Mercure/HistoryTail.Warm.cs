@@ -40,7 +40,9 @@ internal sealed partial class HistoryTail
 
             // Already fed by the sink: only what lies before its oldest; else everything from the newest `room` on.
             newest = store.LastSequence;
-            (after, upTo) = _covering ? (Math.Max(0, _floor - room), _floor) : (Math.Max(0, newest - room), (long?)null);
+            // Bounded at the store's newest: what comes later reaches the tail through the sink, and a read past this
+            // node's own position (a cluster node whose reader is behind) must not run ahead of what it delivered.
+            (after, upTo) = _covering ? (Math.Max(0, _floor - room), _floor) : (Math.Max(0, newest - room), newest);
             if (upTo <= after)
             {
                 // The sink has fed it since the store's first update: nothing older to read.

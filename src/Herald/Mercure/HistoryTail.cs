@@ -241,6 +241,13 @@ internal sealed partial class HistoryTail
                 buffer[taken++] = entry;
             }
 
+            if (taken == 0 && after < upTo)
+            {
+                // Nothing held between the cursor and the end (a warm-up that found the store's newest already trimmed,
+                // a numbering gap): the store says what lies there, so the replay never ends short of its end.
+                missingThrough = upTo;
+            }
+
             return taken;
         }
     }

@@ -224,6 +224,9 @@ internal sealed class MercureHub : IHeraldPublisher, IAsyncDisposable
     /// </summary>
     public void Broadcast(Update update) => _sink.Deliver(Prepare(update, Reserved), DeliverySink.Transient);
 
+    /// <summary>Called once the store has started: what it holds counts as dispatched (see <see cref="DeliverySink.Started"/>).</summary>
+    internal void StoreStarted() => _sink.Started(Store.LastSequence);
+
     /// <summary>
     /// Registers a subscriber holding <paramref name="selectors"/> with presence and announces its join through the store
     /// (every node, this one included, hears it through its sink); <c>null</c> when presence is off. Each subscription's
