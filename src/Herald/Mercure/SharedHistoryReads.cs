@@ -15,7 +15,10 @@ namespace Herald.Mercure;
 /// </remarks>
 internal sealed class SharedHistoryReads(IUpdateStore store)
 {
-    /// <summary>Most updates one shared read takes from the store (the SQLite and Redis stores read pages of this size).</summary>
+    /// <summary>
+    /// Most updates one shared read takes from the store: one SQLite page, two of the Redis store's 256-update pages (each
+    /// taking one of its four history-read slots in turn).
+    /// </summary>
     internal const int PageSize = 512;
 
     private readonly Lock _gate = new();
