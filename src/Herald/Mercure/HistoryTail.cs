@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Herald.Storage;
 
 namespace Herald.Mercure;
@@ -37,7 +38,10 @@ internal sealed partial class HistoryTail
     private const int InitialRingSize = 1024;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
+    // Concurrent so a resume can look its id up before taking _gate: the id is the client's, as long as a header may be,
+    // and hashing it under the lock the sink takes on the publish path would let a client hold publishing up. Written only
+    // under _gate.
+    private readonly ConcurrentDictionary<string, Entry> _byId = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private readonly long _maxBytes;
     private readonly long _maxCount;
@@ -191,10 +195,17 @@ internal sealed partial class HistoryTail
             return null;
         }
 
+        if (!_byId.TryGetValue(id, out var entry))
+        {
+            return null;
+        }
+
         lock (_gate)
         {
+            // Still held: the ring holds everything above the floor while covering (a clear or a trim since the lookup
+            // raised the floor past it, or stopped covering).
             TrimRetained(store);
-            return _byId.TryGetValue(id, out var entry) && entry.Sequence > _floor ? entry : null;
+            return _covering && entry.Sequence > _floor ? entry : null;
         }
     }
 
@@ -361,10 +372,8 @@ internal sealed partial class HistoryTail
         _count--;
         _bytes -= oldest.Bytes;
         _floor = oldest.Sequence;
-        if (_byId.TryGetValue(oldest.Update.EventId!, out var held) && ReferenceEquals(held, oldest))
-        {
-            _byId.Remove(oldest.Update.EventId!);
-        }
+        // Only if the id still names this entry (a newer update may have reused an id retention freed).
+        _byId.TryRemove(new KeyValuePair<string, Entry>(oldest.Update.EventId!, oldest));
     }
 
     private void Grow()
