@@ -77,8 +77,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return (process.ExitCode, await process.StandardError.ReadToEndAsync());
     }
 
-    private static (Process Process, List<string> Lines) Launch(
-        string? dataDir, bool withKey, string[] extraArgs, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    /// <summary>Starts <c>herald serve</c> on <paramref name="urls"/> (default: a port the system picks), its output collected line by line.</summary>
+    internal static (Process Process, List<string> Lines) Launch(
+        string? dataDir, bool withKey, string[] extraArgs, IDictionary<string, string>? environment = null, string? workingDirectory = null, string urls = "http://127.0.0.1:0")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -95,7 +96,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
         string[] key = withKey ? ["--jwt-key", TestHub.Key] : [];
         string[] data = dataDir is null ? [] : ["--data-dir", dataDir];
-        foreach (var arg in (string[])["serve", "--urls", "http://127.0.0.1:0", .. data, .. key, .. extraArgs])
+        foreach (var arg in (string[])["serve", "--urls", urls, .. data, .. key, .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }

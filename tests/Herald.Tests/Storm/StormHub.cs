@@ -100,35 +100,7 @@ internal sealed partial class StormHub : IAsyncDisposable
     }
 
     private (Process Process, List<string> Lines) Launch()
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Herald.Cli.dll"));
-        foreach (var arg in (string[])["serve", "--urls", BaseUrl, "--jwt-key", TestHub.Key, .. _arguments])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        var lines = new List<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (lines)
-                {
-                    lines.Add(e.Data);
-                }
-            }
-        };
-        process.BeginOutputReadLine();
-        return (process, lines);
-    }
+        => HubProcess.Launch(dataDir: null, withKey: true, _arguments, urls: BaseUrl);
 
     private static async Task<bool> WaitForUrlAsync(Process process, List<string> lines)
     {
