@@ -13,6 +13,8 @@ internal sealed class StormPublisher : IDisposable
     private readonly BenchSettings _settings;
     private readonly PublishConnection[] _connections;
     private readonly bool[] _acknowledged;
+    private readonly long[] _dueAt;
+    private readonly long[] _answeredAt;
     private readonly long[] _failedIn = new long[4];
     private volatile int _phase;
     private volatile bool _stop;
@@ -26,6 +28,8 @@ internal sealed class StormPublisher : IDisposable
         _settings = settings;
         _connections = [.. Enumerable.Range(0, Math.Max(1, settings.Publishers)).Select(_ => new PublishConnection(settings, idPrefix))];
         _acknowledged = new bool[capacity + 1];
+        _dueAt = new long[capacity + 1];
+        _answeredAt = new long[capacity + 1];
     }
 
     /// <summary>Which histogram and failure count a publish sent now goes to.</summary>
@@ -195,6 +199,8 @@ internal sealed class StormPublisher : IDisposable
 
     private void Finished(int connection, long sent, long n, StormPhase phase, string? error)
     {
+        _dueAt[n] = sent;
+        _answeredAt[n] = Stopwatch.GetTimestamp();
         if (error is null)
         {
             _acknowledged[n] = true;
@@ -208,6 +214,28 @@ internal sealed class StormPublisher : IDisposable
 
         // A connection the dying hub left half-read is no use: the next send opens a new one.
         _connections[connection].Close();
+    }
+
+    /// <summary>
+    /// Writes every publish as a line (number, when it was due and answered in ms from <paramref name="origin"/>, its
+    /// response time, acknowledged or not): where in the storm the slow publishes were. Call it after the publisher stopped.
+    /// </summary>
+    public void WriteLog(string path, long origin)
+    {
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("number\tdue_ms\tanswered_ms\tresponse_ms\tacknowledged");
+        var last = Last;
+        for (var n = 1; n <= last && n < _dueAt.Length; n++)
+        {
+            if (_answeredAt[n] == 0)
+            {
+                continue;
+            }
+
+            var due = Stopwatch.GetElapsedTime(origin, _dueAt[n]).TotalMilliseconds;
+            var answered = Stopwatch.GetElapsedTime(origin, _answeredAt[n]).TotalMilliseconds;
+            writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n}\t{due:F1}\t{answered:F1}\t{answered - due:F1}\t{(_acknowledged[n] ? 1 : 0)}"));
+        }
     }
 
     public void Dispose()

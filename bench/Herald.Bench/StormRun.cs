@@ -162,6 +162,7 @@ internal sealed class StormRun
             await progress;
 
             var result = Summarize(fleet, publisher, nodes, killedAt, answeredAt, completeSeconds, peakRss, hubs.LogDirectory);
+            publisher.WriteLog(Path.Combine(hubs.LogDirectory, "storm-publishes.tsv"), answeredAt);
             Console.Out.Write(s.Json ? JsonSerializer.Serialize(result, BenchJsonContext.Default.StormResult) + "\n" : result.ToText());
             return result.Pass ? 0 : 1;
         }

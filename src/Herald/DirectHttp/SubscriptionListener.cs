@@ -169,7 +169,11 @@ internal sealed class SubscriptionListener : IConnectionListener
             }
 
             socket.NoDelay = _noDelay;
-            _ = ClassifyAsync(socket);
+
+            // Off the accept loop, as Kestrel does: a head already waiting would otherwise be read, authorized and
+            // subscribed (replay included) on this loop before the next accept. In a reconnect storm the kernel's
+            // backlog then filled faster than it emptied, and every dropped SYN cost its client a second or more.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.ClassifyAsync(state.Socket), (Listener: this, Socket: socket), preferLocal: false);
         }
 
         _toKestrel.Writer.TryComplete();
