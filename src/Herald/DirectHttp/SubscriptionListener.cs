@@ -59,6 +59,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly HeadLimits _limits;
     private readonly ConnectionLimit _connections;
     private readonly TlsEndpoints _tls;
+    private readonly SubscriptionAdmission _admission;
 
     public SubscriptionListener(
         Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, MemoryPool<byte> pool, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
@@ -73,6 +74,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         _logger = logger;
         EndPoint = listenSocket.LocalEndPoint!;
         _tls = new TlsEndpoints(services);
+        _admission = new SubscriptionAdmission(logger);
         _accepting = AcceptLoopAsync();
     }
 
@@ -104,6 +106,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     public async ValueTask DisposeAsync()
     {
         await UnbindAsync().ConfigureAwait(false);
+        _admission.Dispose();
         foreach (var socket in _waiting.Keys)
         {
             socket.Dispose();
@@ -170,9 +173,9 @@ internal sealed class SubscriptionListener : IConnectionListener
 
             socket.NoDelay = _noDelay;
 
-            // Off the accept loop, as Kestrel does: a head already waiting would otherwise be read, authorized and
-            // subscribed (replay included) on this loop before the next accept. In a reconnect storm the kernel's
-            // backlog then filled faster than it emptied, and every dropped SYN cost its client a second or more.
+            // Off the accept loop, as Kestrel does: a head already waiting would otherwise be read here before the next
+            // accept. In a reconnect storm the kernel's backlog then filled faster than it emptied, and every dropped
+            // SYN cost its client a second or more.
             ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.ClassifyAsync(state.Socket), (Listener: this, Socket: socket), preferLocal: false);
         }
 
@@ -216,11 +219,27 @@ internal sealed class SubscriptionListener : IConnectionListener
             return;
         }
 
+        // Opened on the admission thread (see SubscriptionAdmission), not here on the pool.
+        var request = head;
+        if (!_admission.TryAdd(() => ServeAsync(socket, request, route)))
+        {
+            Close(socket);
+        }
+    }
+
+    /// <summary>Serves a subscription on its socket until its stream ends, then closes the socket.</summary>
+    private async Task ServeAsync(Socket socket, RequestHead head, HubRoute route)
+    {
         try
         {
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
             var serving = DirectSubscription.ServeAsync(
                 new ListenerConnection(socket, Interlocked.Increment(ref s_connectionIds)), head, route, _services, _logger);
-            head = null;
+            head = null!;
             await serving.ConfigureAwait(false);
         }
         finally

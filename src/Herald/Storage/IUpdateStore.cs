@@ -20,9 +20,10 @@ namespace Herald.Storage;
 /// </description></item>
 /// <item><description>
 /// The sink: <see cref="IUpdateSink.OnStored"/> once per update, in sequence order, only after the update is readable
-/// through <see cref="ReadAfterAsync"/> and after <see cref="LastSequence"/> covers it, and before
-/// <see cref="AppendAsync"/> completes (a shared store: once its own reader got the update back, which is how updates
-/// appended by other hubs arrive too). The hub subscribes by registering the subscriber first, then replaying
+/// through <see cref="ReadAfterAsync"/> and after <see cref="LastSequence"/> covers it: before <see cref="AppendAsync"/>
+/// completes (the memory store), or right after on a thread of the store's own (SQLite acknowledges the publisher at
+/// commit and then hands the update over, so a fan-out to many subscribers never holds up the next commit), or, a
+/// shared store, once its own reader got the update back, which is how updates appended by other hubs arrive too. The hub subscribes by registering the subscriber first, then replaying
 /// <see cref="ReadAfterAsync"/> up to <see cref="LastSequence"/>, then taking the frames the sink delivers, dropping
 /// any whose sequence the replay already covered; the order above is what makes that gap-free and duplicate-free.
 /// The hub's sink does not throw and returns quickly, so a store may call it under its own ordering lock.
@@ -75,9 +76,9 @@ public interface IUpdateStore : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Stores <paramref name="update"/> and completes once it is durable (for SQLite: committed). The sink
-    /// has been given it by the time the task completes. An update without an id gets a generated
-    /// <c>urn:uuid:…</c>.
+    /// Stores <paramref name="update"/> and completes once it is durable (for SQLite: committed). The sink gets it in
+    /// order, before or right after the task completes (see the remarks above). An update without an id gets a
+    /// generated <c>urn:uuid:…</c>.
     /// </summary>
     /// <remarks>
     /// Cancellation is honoured only while the update waits to be written; an <see cref="OperationCanceledException"/>

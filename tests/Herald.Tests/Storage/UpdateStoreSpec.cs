@@ -31,6 +31,12 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
     /// <summary>A new, unstarted store. Retention must clean up within a second or so, so tests stay quick.</summary>
     private protected abstract IUpdateStore CreateStore(StoreSettings settings, IUpdateSink sink);
 
+    /// <summary>
+    /// Whether the sink has every update before its append completes. SQLite acknowledges first and hands the update
+    /// to the sink right after, on a thread of its own (a fan-out must not hold up the next commit); see IUpdateStore.
+    /// </summary>
+    protected virtual bool SinkBeforeAppendCompletes => true;
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public virtual async Task DisposeAsync()
@@ -170,7 +176,7 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_listener_gets_every_update_once_in_order_before_its_append_completes()
+    public async Task The_listener_gets_every_update_once_in_order()
     {
         const int Publishers = 16;
         const int PerPublisher = 500;
@@ -212,13 +218,24 @@ public abstract class UpdateStoreSpec : IAsyncLifetime
         }));
         await Task.WhenAll(publishers).Within();
 
+        // A store that hands updates over after acknowledging them does so right after: wait for the last one.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!SinkBeforeAppendCompletes && seen.Count < Publishers * PerPublisher && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
         List<StoredUpdate> snapshot;
         lock (heard)
         {
             snapshot = [.. heard];
         }
 
-        Assert.Equal(0, heardTooLate);
+        if (SinkBeforeAppendCompletes)
+        {
+            Assert.Equal(0, heardTooLate);
+        }
+
         Assert.Equal(0, lastSequenceBehind);
         Assert.Equal(Publishers * PerPublisher, snapshot.Count);
         for (var i = 1; i < snapshot.Count; i++)

@@ -10,6 +10,8 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 
     private string DatabasePath => Path.Combine(_dataDir, SqliteUpdateStore.FileName);
 
+    protected override bool SinkBeforeAppendCompletes => false;
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
