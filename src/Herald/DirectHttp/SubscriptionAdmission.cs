@@ -16,13 +16,19 @@ namespace Herald.DirectHttp;
 /// </remarks>
 internal sealed class SubscriptionAdmission : IDisposable
 {
+    /// <summary>One per core: opening a subscription is CPU work (its replay queued), and the storm should have the cores the publishers leave.</summary>
+    private static readonly int Threads = Environment.ProcessorCount;
+
     private readonly HandOffQueue<Func<Task>> _queue = new();
     private readonly ILogger _logger;
 
     public SubscriptionAdmission(ILogger logger)
     {
         _logger = logger;
-        new Thread(Run) { IsBackground = true, Name = "Herald admission" }.Start();
+        for (var i = 0; i < Threads; i++)
+        {
+            new Thread(Run) { IsBackground = true, Name = "Herald admission " + i }.Start();
+        }
     }
 
     /// <summary>Runs <paramref name="open"/> on the admission thread (its task is not awaited: it ends with its stream). False once stopped.</summary>
