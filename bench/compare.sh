@@ -255,7 +255,23 @@ run_storm() { # server
         return
     fi
     ulimit -n 20000 2>/dev/null || say "(f): could not raise the open-file limit to 20000 (now $(ulimit -n))"
-    dll="$root/src/Herald.Cli/bin/Release/net10.0/Herald.Cli.dll"
+    # The storm starts with a cold hub, so it runs herald compiled ahead of time (ReadyToRun), as the single-file
+    # build ships (Herald.Cli.csproj); JIT-compiled, the first ~0.3 s after a start are slower (README, Performance).
+    local r2r="$logs/herald-r2r"
+    if dotnet publish "$root/src/Herald.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+        -o "$r2r" -nologo -v q > "$logs/build-herald-r2r.log" 2>&1; then
+        dll="$r2r/Herald.Cli.dll"
+    else
+        say "(f): the ReadyToRun build failed ($logs/build-herald-r2r.log); the storm runs the JIT build"
+        dll="$root/src/Herald.Cli/bin/Release/net10.0/Herald.Cli.dll"
+    fi
+    # Every subscriber reconnects at once: a connection that finds the kernel's accept queue full waits out TCP's SYN
+    # retransmission (1 s, 3 s...). herald serve asks for the largest backlog; the kernel caps it at somaxconn.
+    local somaxconn
+    somaxconn=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 0)
+    if [ "$somaxconn" -lt "$F_SUBS" ]; then
+        say "(f): net.core.somaxconn is $somaxconn, below $F_SUBS subscribers: some reconnects may wait out SYN retransmissions (sysctl -w net.core.somaxconn=65535, README: Production)"
+    fi
     local storm_args=(--jwt-key "$JWT_KEY" -n "$F_SUBS" -r "$F_RATE" --storm-kill-after "$F_KILL_AFTER"
         --storm-seconds "$F_SECONDS" --drain-seconds "$F_DRAIN" --json)
 
