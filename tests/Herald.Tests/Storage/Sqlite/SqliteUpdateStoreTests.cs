@@ -33,6 +33,78 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
             CleanupInterval = TimeSpan.FromMilliseconds(50),
         };
 
+    [Fact]
+    public async Task An_append_is_acknowledged_at_commit_without_waiting_for_the_fan_out_and_every_update_still_reaches_it_in_order()
+    {
+        // A fan-out held up (10,000 subscribers in a reconnect storm) must not hold up the next publisher's commit.
+        using var release = new ManualResetEventSlim();
+        var heard = new List<long>();
+        var sink = new TestSink
+        {
+            Stored = stored =>
+            {
+                release.Wait(TimeSpan.FromSeconds(60));
+                lock (heard)
+                {
+                    heard.Add(stored.Sequence);
+                }
+            },
+        };
+        var store = NewStore(sink: sink);
+        await using (store)
+        {
+            await store.StartAsync(CancellationToken.None).Within();
+
+            var acknowledged = new List<long>();
+            for (var i = 0; i < 20; i++)
+            {
+                acknowledged.Add((await store.AppendAsync(NewUpdate(id: $"urn:test:held:{i}"), CancellationToken.None).Within()).Sequence);
+            }
+
+            lock (heard)
+            {
+                Assert.Empty(heard);
+            }
+
+            release.Set();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                lock (heard)
+                {
+                    if (heard.Count == acknowledged.Count)
+                    {
+                        break;
+                    }
+                }
+
+                await Task.Delay(10);
+            }
+
+            lock (heard)
+            {
+                Assert.Equal(acknowledged, heard);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_hands_every_acknowledged_update_to_the_fan_out_first()
+    {
+        var heard = 0;
+        var sink = new TestSink { Stored = _ => { Thread.Sleep(1); Interlocked.Increment(ref heard); } };
+        var store = NewStore(sink: sink);
+        await store.StartAsync(CancellationToken.None).Within();
+        for (var i = 0; i < 200; i++)
+        {
+            await store.AppendAsync(NewUpdate(id: $"urn:test:stop:{i}"), CancellationToken.None).Within();
+        }
+
+        await store.DisposeAsync().AsTask().Within();
+
+        Assert.Equal(200, Volatile.Read(ref heard));
+    }
+
     [Theory]
     [InlineData(false, 1L)]
     [InlineData(true, 2L)]
