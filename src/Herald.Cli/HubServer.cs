@@ -20,11 +20,6 @@ internal static class HubServer
     public const string DefaultDataDir = "herald-data";
 
     /// <summary>
-    /// Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win
-    /// over appsettings and environment; <paramref name="defaults"/> lose to everything. <paramref name="services"/>
-    /// runs last on the app's services (tests register a <see cref="TimeProvider"/> they move).
-    /// </summary>
-    /// <summary>
     /// The listen backlog: how many connections the kernel holds while the hub accepts them. Kestrel's default (512) is
     /// too short for a reconnect storm: when a hub restarts, every subscriber connects at once, the kernel drops the SYNs
     /// that find the queue full and each of those clients waits out TCP's retransmission backoff (1, 3, 7, 15 s...). With
@@ -48,6 +43,11 @@ internal static class HubServer
     /// <summary>More than any kernel grants: the backlog becomes the system's maximum (<c>net.core.somaxconn</c>).</summary>
     internal const int DefaultListenBacklog = 65535;
 
+    /// <summary>
+    /// Builds the hub app. <paramref name="settings"/> are configuration keys (e.g. <c>Herald:Anonymous</c>) that win
+    /// over appsettings and environment; <paramref name="defaults"/> lose to everything. <paramref name="services"/>
+    /// runs last on the app's services (tests register a <see cref="TimeProvider"/> they move).
+    /// </summary>
     public static WebApplication Build(
         string[] args,
         IDictionary<string, string?> settings,

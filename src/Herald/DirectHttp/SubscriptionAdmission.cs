@@ -4,15 +4,16 @@ using Microsoft.Extensions.Logging;
 namespace Herald.DirectHttp;
 
 /// <summary>
-/// One thread of its own on which the listener opens subscriptions: each runs there up to its first wait (the request
-/// authorized, the subscriber registered, its replay queued), and only what follows goes to the thread pool.
+/// Threads of their own (one per core, shared by every endpoint) on which the listener opens subscriptions: each runs
+/// there up to its first wait (the request authorized, the subscriber registered, its replay queued), and only what
+/// follows goes to the thread pool.
 /// </summary>
 /// <remarks>
 /// Measured, not assumed (workload (f): 10,000 subscribers reconnecting at once to a restarted hub): opened on pool
 /// threads, the storm's 10,000 openings filled the pool's queue, and everything else queued behind them — a
 /// publisher's request, its commit, its acknowledgment — so no publish was answered until the last subscriber was in
-/// (1.6–2.3 s). Opened here, the storm takes this one thread, and the pool is left to the publishers and to the live
-/// streams. A client cannot hold this thread: its request head was complete before it got here, and nothing here waits.
+/// (1.6–2.3 s). Opened here, the storm takes these threads, and the pool is left to the publishers and to the live
+/// streams. A client cannot hold one: its request head was complete before it got here, and nothing here waits.
 /// </remarks>
 internal sealed class SubscriptionAdmission : IDisposable
 {

@@ -41,6 +41,12 @@ internal sealed class SubscriptionListener : IConnectionListener
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
         + $"Content-Length: {TooManyConnectionsReason.Length}\r\nConnection: close\r\n\r\n{TooManyConnectionsReason}");
 
+    private const string ShuttingDownReason = "the hub is shutting down, retry later\n";
+
+    private static readonly byte[] ShuttingDown = Encoding.ASCII.GetBytes(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + $"Content-Length: {ShuttingDownReason.Length}\r\nConnection: close\r\n\r\n{ShuttingDownReason}");
+
     /// <summary>Shared by every connection: what a client sends that the hub reads only to drop.</summary>
     private static readonly byte[] Discard = new byte[4096];
 
@@ -62,7 +68,7 @@ internal sealed class SubscriptionListener : IConnectionListener
     private readonly SubscriptionAdmission _admission;
 
     public SubscriptionListener(
-        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, MemoryPool<byte> pool, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, ILogger logger)
+        Socket listenSocket, bool noDelay, SocketConnectionContextFactory factory, MemoryPool<byte> pool, IServiceProvider services, HeadLimits limits, ConnectionLimit connections, SubscriptionAdmission admission, ILogger logger)
     {
         _listenSocket = listenSocket;
         _noDelay = noDelay;
@@ -74,7 +80,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         _logger = logger;
         EndPoint = listenSocket.LocalEndPoint!;
         _tls = new TlsEndpoints(services);
-        _admission = new SubscriptionAdmission(logger);
+        _admission = admission;
         _accepting = AcceptLoopAsync();
     }
 
@@ -106,7 +112,6 @@ internal sealed class SubscriptionListener : IConnectionListener
     public async ValueTask DisposeAsync()
     {
         await UnbindAsync().ConfigureAwait(false);
-        _admission.Dispose();
         foreach (var socket in _waiting.Keys)
         {
             socket.Dispose();
@@ -189,8 +194,9 @@ internal sealed class SubscriptionListener : IConnectionListener
 
     /// <summary>
     /// Sorts a connection just accepted: a subscription whose head is already there is read here and queued for the
-    /// admission thread, anything else goes to Kestrel at once, and a connection that has sent nothing yet waits for
-    /// its first bytes off this loop (<see cref="ClassifyAsync"/>).
+    /// admission threads, anything else whose head is there goes to Kestrel at once, and a connection that has sent
+    /// nothing yet, or only part of its head, is classified off this loop as before (<see cref="ClassifyAsync"/>: it
+    /// waits for first bytes, then peeks once; an incomplete head goes to Kestrel).
     /// </summary>
     /// <remarks>
     /// Measured in workload (f) (10,000 subscribers reconnecting at once): reading the heads on the thread pool put
@@ -266,7 +272,7 @@ internal sealed class SubscriptionListener : IConnectionListener
         Admit(socket, head, route);
     }
 
-    /// <summary>Opens the subscription on the admission thread (see <see cref="SubscriptionAdmission"/>), not on the pool.</summary>
+    /// <summary>Opens the subscription on an admission thread (see <see cref="SubscriptionAdmission"/>), not on the pool.</summary>
     private void Admit(Socket socket, RequestHead head, HubRoute route)
     {
         if (!_admission.TryAdd(() => ServeAsync(socket, head, route)))
@@ -282,6 +288,10 @@ internal sealed class SubscriptionListener : IConnectionListener
         {
             if (_stopping.IsCancellationRequested)
             {
+                // Queued for admission when the listener stopped: answered as the hub answers a subscription while it
+                // drains (503 with Retry-After), never a bare close.
+                socket.Blocking = false;
+                socket.Send(ShuttingDown, SocketFlags.None, out _);
                 return;
             }
 

@@ -15,10 +15,11 @@ internal sealed class SubscriptionListenerFactory(
     IOptions<SocketTransportOptions> options,
     IOptions<KestrelServerOptions> kestrel,
     IOptions<HeraldOptions> herald,
-    ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+    ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly Lock _gate = new();
     private ConnectionLimit? _connections;
+    private SubscriptionAdmission? _admission;
 
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
@@ -56,7 +57,24 @@ internal sealed class SubscriptionListenerFactory(
         var logger = loggerFactory.CreateLogger<SubscriptionListener>();
         var connections = Connections(limits, logger);
         DirectHttpLog.Listening(logger, socket.LocalEndPoint, connections.Max);
-        return new(new SubscriptionListener(socket, transport.NoDelay, factory, KestrelPool(), services, HeadLimits.From(limits), connections, logger));
+        return new(new SubscriptionListener(socket, transport.NoDelay, factory, KestrelPool(), services, HeadLimits.From(limits), connections, Admission(logger), logger));
+    }
+
+    /// <summary>One set of admission threads for every endpoint (and every rebind), stopped with the server's services.</summary>
+    private SubscriptionAdmission Admission(ILogger logger)
+    {
+        lock (_gate)
+        {
+            return _admission ??= new SubscriptionAdmission(logger);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _admission?.Dispose();
+        }
     }
 
     /// <summary>One limit for every endpoint (localhost binds two): it stands for the process's descriptors.</summary>

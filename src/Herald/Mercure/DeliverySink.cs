@@ -13,8 +13,9 @@ namespace Herald.Mercure;
 /// hub back, so an update's way reads one direction: hub → store → this sink → dispatcher.
 /// </summary>
 /// <remarks>
-/// It never throws: a store calls it on its writer, under its own ordering lock, after the update is stored, and a
-/// failed delivery must not turn a stored update into a failed publish.
+/// It never throws: a store calls it on its writer or fan-out thread (SQLite), or its reader (Redis), possibly under its
+/// own ordering lock, after the update is stored, and a failed delivery must not turn a stored update into a failed
+/// publish.
 /// </remarks>
 internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, HubMetrics metrics, ILogger logger, HeraldMetrics? telemetry = null, HistoryTail? tail = null) : IUpdateSink
 {
@@ -25,7 +26,10 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     // the event is dispatched, so every update up to it reached the subscriber first and resuming from the event loses
     // nothing. A cluster node calls OnStored and OnAnnouncement from its one reader, so the order there is exact; a
     // single-node store calls OnAnnouncement on the announcing request's thread, and an update whose dispatch overlaps
-    // an event's may then be sent again to a subscriber resuming from that event (never lost). No lock: what a client
+    // an event's may then be sent again to a subscriber resuming from that event (never lost). On SQLite this number
+    // trails the store's newest by what its fan-out still holds (at most 4096 updates, usually none): an event can name
+    // an older position than updates the client already replayed, and resuming from it sends those again (still never
+    // lost). No lock: what a client
     // subscribes with (up to MaxTopicsPerSubscription events an announcement) must not hold up the publish path.
     private long _dispatchedSequence;
 

@@ -24,7 +24,7 @@ namespace Herald.Mercure;
 /// The sink adds an update here before it dispatches it: a subscriber registered before that dispatch reads
 /// <see cref="UpTo"/> after registering, so it either replays the update from here or holds its live frame; never neither.
 /// Every lock here is held for a few instructions (a copy of at most one buffer of references), because the sink takes it
-/// on the store's writer; nothing waits for a subscriber under it.
+/// on the store's writer or fan-out thread; nothing waits for a subscriber under it.
 /// </para>
 /// </remarks>
 internal sealed partial class HistoryTail

@@ -70,7 +70,8 @@ public sealed class MetricsExportTests
             }
 
             metrics = await ScrapeUntilAsync(scraper, hub.BaseUrl, m =>
-                m.Sum("herald_updates_published_total") == 8 && m.Sum("herald_deliveries_total") == 20);
+                m.Sum("herald_updates_published_total") == 8 && m.Sum("herald_deliveries_total") == 20
+                && m.Sum("herald_dispatch_lag_seconds_count") == 4 && m.Sum("herald_updates_dispatched_total") == 4);
             Assert.Equal(4, metrics.Sum("herald_updates_published_total", ("herald_publish_outcome", "stored")));
             Assert.Equal(4, metrics.Sum("herald_updates_published_total", ("herald_publish_outcome", "refused")));
             Assert.Equal(2, metrics.Sum("herald_updates_published_total", ("herald_publish_outcome", "refused"), ("http_response_status_code", "400")));

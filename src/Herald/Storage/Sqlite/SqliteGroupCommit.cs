@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Storage.Sqlite;
 
 /// <summary>
-/// Group commit: appends are queued on a channel, and one writer thread takes everything queued, inserts it in one
+/// Group commit: appends are queued (<see cref="HandOffQueue{T}"/>), and one writer thread takes everything queued, inserts it in one
 /// transaction with one prepared statement (<see cref="SqliteBatch"/>) and commits, so the cost of a commit is
 /// shared by every publisher that arrived meanwhile. Only then is <see cref="LastSequence"/> raised and the appends
 /// completed (acknowledged: they are in the log) and handed, in sequence order, to a second thread that gives them
@@ -104,6 +104,19 @@ internal sealed class SqliteGroupCommit(
         {
             WriteAll();
         }
+#pragma warning disable CA1031 // A dedicated thread: an exception escaping it would end the process.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            // WriteAll catches what a batch throws; this is a bug. Refuse what comes next rather than hang it.
+            logger.WriterStopped(ex, database.FilePath);
+            _pending.Complete();
+            while (_pending.TryTakeNow(out var pending))
+            {
+                pending.Error ??= new StoreUnavailableException($"The history database '{database.FilePath}' cannot store updates right now.", ex);
+                pending.Complete();
+            }
+        }
         finally
         {
             // The fan-out ends once it has handed on everything committed before.
@@ -113,13 +126,26 @@ internal sealed class SqliteGroupCommit(
 
     private void DispatchLoop()
     {
-        // OnStored never throws (IUpdateSink): a failed delivery must not stop the ones after it.
-        while (_undispatched.TryTake(out var stored))
+        try
         {
-            sink.OnStored(stored);
+            while (_undispatched.TryTake(out var stored))
+            {
+                try
+                {
+                    sink.OnStored(stored);
+                }
+#pragma warning disable CA1031 // The hub's sink never throws; another's must not stop the updates after it (or end the process).
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    logger.FanOutFailed(ex, stored.Sequence, database.FilePath);
+                }
+            }
         }
-
-        _stopped.TrySetResult();
+        finally
+        {
+            _stopped.TrySetResult();
+        }
     }
 
     private void WriteAll()

@@ -53,4 +53,10 @@ internal static partial class SqliteLog
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "Removing old updates from {Path} failed; retrying in {Interval}.")]
     public static partial void TrimFailed(this ILogger logger, Exception exception, string path, TimeSpan interval);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Error, Message = "Handing update {Sequence} from {Path} to the hub failed; it is stored, and resuming subscribers get it from history.")]
+    public static partial void FanOutFailed(this ILogger logger, Exception exception, long sequence, string path);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Critical, Message = "The history writer for {Path} stopped unexpectedly; publishes are refused from now on.")]
+    public static partial void WriterStopped(this ILogger logger, Exception exception, string path);
 }

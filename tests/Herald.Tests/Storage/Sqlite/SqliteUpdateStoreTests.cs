@@ -415,7 +415,16 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
     public async Task A_read_only_disk_fails_appends_with_StoreUnavailable_keeps_acked_updates_and_recovers()
     {
         var heard = new List<long>();
-        var store = NewStore(sink: new TestSink { Stored = stored => heard.Add(stored.Sequence) });
+        var store = NewStore(sink: new TestSink
+        {
+            Stored = stored =>
+            {
+                lock (heard)
+                {
+                    heard.Add(stored.Sequence);
+                }
+            },
+        });
         await using (store)
         {
             await store.StartAsync(CancellationToken.None).Within();
@@ -441,7 +450,7 @@ public sealed class SqliteUpdateStoreTests : UpdateStoreSpec
 
             Assert.Equal(acked[^1].Sequence + 1, after.Sequence);
             Assert.Equal(acked.Append(after).Describe(), (await store.ReadAllAsync()).Describe());
-            Assert.Equal([.. acked.Select(s => s.Sequence), after.Sequence], heard);
+            Assert.Equal([.. acked.Select(s => s.Sequence), after.Sequence], await HeardAsync(heard, acked.Count + 1));
         }
     }
 
