@@ -247,6 +247,17 @@ storm_line() { # server key-prefix json
     set_value "$s" "${k}_rss" "$(awk -v b="$(field "$j" hubPeakRssBytes)" 'BEGIN { printf "%.1f MB", b / 1048576 }')"
 }
 
+# A durable loopback redis-server for the Redis rows (appendonly, appendfsync always: an acknowledged update is on
+# Redis's disk), its data and log in DIR; sets redis_pid (the caller kills it) and waits until it answers.
+start_redis() { # port dir
+    mkdir -p "$2"
+    redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+        --dir "$2" > "$2/redis.log" 2>&1 &
+    redis_pid=$!
+    started_pids+=("$redis_pid")
+    for _ in $(seq 50); do redis-cli -p "$1" ping > /dev/null 2>&1 && break; sleep 0.1; done
+}
+
 run_storm() { # server
     local s=$1 j dll node redis_port=$((STORM_PORT + 4)) redis_pid
     if [ "$F" != 1 ]; then return; fi
@@ -288,12 +299,7 @@ run_storm() { # server
         for k in f_r_resume f_r_loss f_r_p99 f_r_rss; do set_value "$s" "$k" "skipped: no redis-server"; done
         return
     fi
-    mkdir -p "$logs/storm-redis"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-        --dir "$logs/storm-redis" > "$logs/storm-redis/redis.log" 2>&1 &
-    redis_pid=$!
-    started_pids+=("$redis_pid")
-    for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    start_redis "$redis_port" "$logs/storm-redis"
     local nodes=()
     for node in 1 2 3; do
         nodes+=(--storm-serve "dotnet $dll serve --urls http://127.0.0.1:$((STORM_PORT + node)) --publisher-jwt-key $JWT_KEY --subscriber-jwt-key $JWT_KEY --anonymous --transport redis://127.0.0.1:$redis_port")
@@ -319,12 +325,7 @@ run_e_redis() { # server
         set_value "$s" e_r_rate "skipped: no redis-server"
         return
     fi
-    mkdir -p "$logs/e-redis"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-        --dir "$logs/e-redis" > "$logs/e-redis/redis.log" 2>&1 &
-    redis_pid=$!
-    started_pids+=("$redis_pid")
-    for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    start_redis "$redis_port" "$logs/e-redis"
     $herald serve --urls "http://127.0.0.1:$HERALD_PORT" --publisher-jwt-key "$JWT_KEY" --subscriber-jwt-key "$JWT_KEY" \
         --anonymous --transport "redis://127.0.0.1:$redis_port" > "$logs/herald-e-redis-server.log" 2>&1 &
     pid=$!

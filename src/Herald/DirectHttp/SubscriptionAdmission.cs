@@ -32,7 +32,7 @@ internal sealed class SubscriptionAdmission : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="open"/> on the admission thread (its task is not awaited: it ends with its stream). False once stopped.</summary>
+    /// <summary>Runs <paramref name="open"/> on an admission thread (its task is not awaited: it ends with its stream). False once stopped.</summary>
     public bool TryAdd(Func<Task> open) => _queue.TryAdd(open);
 
     /// <summary>Takes nothing more; what is queued still runs (each sees the listener stopping and closes its connection).</summary>

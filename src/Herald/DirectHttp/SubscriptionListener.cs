@@ -37,20 +37,19 @@ internal sealed class SubscriptionListener : IConnectionListener
 
     private const string TooManyConnectionsReason = "too many connections to the hub, retry later\n";
 
-    private static readonly byte[] TooManyConnections = Encoding.ASCII.GetBytes(
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        + $"Content-Length: {TooManyConnectionsReason.Length}\r\nConnection: close\r\n\r\n{TooManyConnectionsReason}");
+    private static readonly byte[] TooManyConnections = ServiceUnavailable(TooManyConnectionsReason);
 
-    private const string ShuttingDownReason = "the hub is shutting down, retry later\n";
-
-    private static readonly byte[] ShuttingDown = Encoding.ASCII.GetBytes(
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        + $"Content-Length: {ShuttingDownReason.Length}\r\nConnection: close\r\n\r\n{ShuttingDownReason}");
+    private static readonly byte[] ShuttingDown = ServiceUnavailable("the hub is shutting down, retry later\n");
 
     /// <summary>Shared by every connection: what a client sends that the hub reads only to drop.</summary>
     private static readonly byte[] Discard = new byte[4096];
 
     private static long s_connectionIds;
+
+    /// <summary>A whole 503 response with <c>Retry-After</c> and a one-line reason, sent before the connection is closed.</summary>
+    private static byte[] ServiceUnavailable(string reason) => Encoding.ASCII.GetBytes(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + $"Content-Length: {reason.Length}\r\nConnection: close\r\n\r\n{reason}");
 
     private readonly Socket _listenSocket;
     private readonly bool _noDelay;

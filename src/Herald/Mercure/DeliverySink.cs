@@ -29,8 +29,8 @@ internal sealed class DeliverySink(Dispatcher dispatcher, Presence presence, Hub
     // an event's may then be sent again to a subscriber resuming from that event (never lost). On SQLite this number
     // trails the store's newest by what its fan-out still holds (at most 4096 updates, usually none): an event can name
     // an older position than updates the client already replayed, and resuming from it sends those again (still never
-    // lost). No lock: what a client
-    // subscribes with (up to MaxTopicsPerSubscription events an announcement) must not hold up the publish path.
+    // lost). No lock: what a client subscribes with (up to MaxTopicsPerSubscription events an announcement) must not
+    // hold up the publish path.
     private long _dispatchedSequence;
 
     /// <summary>What the store held when it started counts as dispatched: nothing before it will be.</summary>

@@ -23,9 +23,10 @@ namespace Herald.Storage;
 /// through <see cref="ReadAfterAsync"/> and after <see cref="LastSequence"/> covers it: before <see cref="AppendAsync"/>
 /// completes (the memory store), or right after on a thread of the store's own (SQLite acknowledges the publisher at
 /// commit and then hands the update over, so a fan-out to many subscribers never holds up the next commit), or, a
-/// shared store, once its own reader got the update back, which is how updates appended by other hubs arrive too. The hub subscribes by registering the subscriber first, then replaying
-/// <see cref="ReadAfterAsync"/> up to <see cref="LastSequence"/>, then taking the frames the sink delivers, dropping
-/// any whose sequence the replay already covered; the order above is what makes that gap-free and duplicate-free.
+/// shared store, once its own reader got the update back, which is how updates appended by other hubs arrive too.
+/// The hub subscribes by registering the subscriber first, then replaying <see cref="ReadAfterAsync"/> up to
+/// <see cref="LastSequence"/>, then taking the frames the sink delivers, dropping any whose sequence the replay already
+/// covered; the order above is what makes that gap-free and duplicate-free.
 /// The hub's sink does not throw and returns quickly, so a store may call it under its own ordering lock.
 /// </description></item>
 /// <item><description>

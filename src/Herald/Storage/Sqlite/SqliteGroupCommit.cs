@@ -5,24 +5,26 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Storage.Sqlite;
 
 /// <summary>
-/// Group commit: appends are queued (<see cref="HandOffQueue{T}"/>), and one writer thread takes everything queued, inserts it in one
-/// transaction with one prepared statement (<see cref="SqliteBatch"/>) and commits, so the cost of a commit is
-/// shared by every publisher that arrived meanwhile. Only then is <see cref="LastSequence"/> raised and the appends
+/// Group commit: appends are queued (<see cref="HandOffQueue{T}"/>), and one writer thread takes everything queued,
+/// inserts it in one transaction with one prepared statement (<see cref="SqliteBatch"/>) and commits, so the cost of a
+/// commit is shared by every publisher that arrived meanwhile. Only then is <see cref="LastSequence"/> raised and the appends
 /// completed (acknowledged: they are in the log) and handed, in sequence order, to a second thread that gives them
 /// to the sink (the fan-out).
 /// </summary>
 /// <remarks>
+/// <para>
 /// Why two threads of their own. A publish used to be acknowledged only after its fan-out, on a pool thread: during a
 /// reconnect storm of 10,000 subscribers one fan-out took 20–110 ms (every subscriber's queue contended by its replay
 /// and the socket writer) and the next commit waited behind it and behind the pool's queue, so publishes stalled for
 /// up to 2 s. Now a commit waits for neither: the publisher is told once the update is durable, and the fan-out
 /// follows in order (IHeraldPublisher promises no more). The hand-over is bounded (<see cref="MaxUndispatched"/>):
 /// when the fan-out falls that far behind, the writer waits for it, so publishers are slowed rather than memory grown.
-/// </remarks>
-/// <remarks>
+/// </para>
+/// <para>
 /// Durability: WAL with <c>synchronous=NORMAL</c> by default, which survives a crash of the process but may lose
 /// the last commits on power loss; <see cref="HeraldOptions.SyncEveryCommit"/> selects <c>FULL</c>, an fsync per
 /// commit (per batch, not per update, thanks to group commit).
+/// </para>
 /// </remarks>
 internal sealed class SqliteGroupCommit(
     SqliteDatabase database, SqliteCheckpoints checkpoints, IUpdateSink sink, TimeProvider time, ILogger logger)
